@@ -1,0 +1,55 @@
+# Educational technology platform: `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help venv postgres lint format migrate run up test test-fast bench compose-config clean
+
+help: ## List every target with what it does
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create the virtual environment with pinned dependencies
+
+postgres: ## Make sure PostgreSQL answers on 127.0.0.1:5432 (start or install it if needed)
+	@bash deploy/scripts/ensure-postgres.sh
+
+lint: venv ## ruff (lint and format check) and mypy on the whole tree
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared services tests bench
+
+format: venv ## Format and auto-fix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: venv ## Migrate every service (SQLite by default; *_DATABASE_URL for PostgreSQL)
+	$(BIN)/python -m shared.migrate upgrade
+
+run: venv ## Run the whole platform embedded (SQLite, in-process bus) on http://127.0.0.1:8000
+	$(BIN)/python -m services.gateway.embedded --demo
+
+up: venv ## Run the four services as separate processes on PostgreSQL and Kafka (see README)
+	$(BIN)/python -m shared.cluster
+
+test: venv postgres ## Run the whole test suite (PostgreSQL and a Kafka-protocol broker, set up here)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: venv postgres ## Measure ingestion and the event path; prints figures against their baselines
+	$(BIN)/python -m bench
+
+compose-config: ## Validate docker-compose.yml (needs the docker CLI)
+	docker compose config --quiet
+
+clean: ## Remove the virtual environment, local databases and caches
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The platform's services: gateway, catalog, pilots and analytics."""

@@ -1,0 +1,1 @@
+"""Analytics: LMS usage events, rosters, dashboards, license and teacher utilization signals."""

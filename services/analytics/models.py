@@ -1,0 +1,5 @@
+"""Analytics models."""
+
+from services.analytics.db import Base
+
+__all__ = ["Base"]

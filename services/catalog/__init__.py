@@ -1,0 +1,1 @@
+"""Catalog: tools, vendors, standards alignment, vetting, rubrics, licenses and the tool lifecycle."""

@@ -1,0 +1,1 @@
+"""Tools: registration, reading, listing and the lifecycle state machine."""

@@ -1,0 +1,53 @@
+"""Queries on tools; the only place their SQL lives."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.catalog.models import Tool, ToolTransition
+
+
+class ToolRepository:
+    """Tools of one session, always scoped to a district."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, *, district_id: str, tool_id: uuid.UUID, for_update: bool = False) -> Tool | None:
+        """A district's tool by id, or None (also for another district's id)."""
+        stmt = select(Tool).where(Tool.id == tool_id, Tool.district_id == district_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list(self, *, district_id: str, status: str | None, limit: int, offset: int
+                   ) -> tuple[Sequence[Tool], int]:
+        """A page of a district's tools, newest first, and the total matching."""
+        where = [Tool.district_id == district_id]
+        if status:
+            where.append(Tool.status == status)
+        total = await self.session.scalar(select(func.count()).select_from(Tool).where(*where))
+        rows = await self.session.scalars(
+            select(Tool).where(*where).order_by(Tool.created_at.desc(), Tool.id).limit(limit).offset(offset))
+        return rows.all(), int(total or 0)
+
+    async def add(self, tool: Tool) -> Tool:
+        """Stage a new tool."""
+        self.session.add(tool)
+        await self.session.flush()
+        return tool
+
+    async def add_transition(self, transition: ToolTransition) -> None:
+        """Stage a lifecycle move."""
+        self.session.add(transition)
+        await self.session.flush()
+
+    async def transitions(self, *, tool_id: uuid.UUID) -> Sequence[ToolTransition]:
+        """A tool's lifecycle history, oldest first."""
+        rows = await self.session.scalars(
+            select(ToolTransition).where(ToolTransition.tool_id == tool_id).order_by(ToolTransition.at))
+        return rows.all()

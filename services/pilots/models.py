@@ -1,0 +1,5 @@
+"""Pilots models."""
+
+from services.pilots.db import Base
+
+__all__ = ["Base"]

@@ -1,0 +1,1 @@
+"""The platform's own library: what every service needs, written once."""

@@ -1,0 +1,145 @@
+"""OIDC bearer tokens: validated against the issuer's JWKS; district and roles from claims."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jwt
+import structlog
+from jwt import PyJWK, PyJWKSet
+
+from shared.auth.dev_issuer import DevIssuer
+from shared.config import ROLES, IssuerConfig, Role
+from shared.errors import Unauthorized
+
+log = structlog.get_logger(__name__)
+
+ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "PS256"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user of one district with platform roles."""
+
+    subject: str
+    district_id: str
+    roles: frozenset[Role]
+    name: str | None = None
+    email: str | None = None
+    issuer: str = ""
+    token: str = field(default="", repr=False)
+
+    def has_any(self, *roles: Role) -> bool:
+        """Whether the principal holds at least one of `roles`."""
+        return bool(self.roles.intersection(roles))
+
+
+class _JwksCache:
+    """One issuer's keys, fetched lazily and refreshed when a token names an unknown kid."""
+
+    def __init__(self, url: str, http: httpx.AsyncClient, *, ttl_s: float = 3600, min_refresh_s: float = 30):
+        self.url = url
+        self.http = http
+        self.ttl_s = ttl_s
+        self.min_refresh_s = min_refresh_s
+        self._keys: dict[str, PyJWK] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def key(self, kid: str | None) -> PyJWK:
+        fresh = time.monotonic() - self._fetched_at < self.ttl_s
+        if not fresh or (kid not in self._keys and kid is not None):
+            await self._refresh(force=not fresh)
+        if kid is None and len(self._keys) == 1:
+            return next(iter(self._keys.values()))
+        if kid is None or kid not in self._keys:
+            raise Unauthorized("token signed with a key the issuer does not publish")
+        return self._keys[kid]
+
+    async def _refresh(self, *, force: bool) -> None:
+        async with self._lock:
+            if not force and time.monotonic() - self._fetched_at < self.min_refresh_s:
+                return
+            try:
+                response = await self.http.get(self.url, timeout=5)
+                response.raise_for_status()
+                jwks = PyJWKSet.from_dict(response.json())
+            except Exception as exc:
+                log.warning("jwks_fetch_failed", url=self.url, error=repr(exc))
+                if not self._keys:
+                    raise Unauthorized("the token issuer's keys cannot be fetched right now") from exc
+                return
+            self._keys = {k.key_id: k for k in jwks.keys if k.key_id}
+            self._fetched_at = time.monotonic()
+
+
+class TokenVerifier:
+    """Validates bearer tokens from the configured issuers (and the dev issuer when enabled)."""
+
+    def __init__(self, issuers: list[IssuerConfig], *, dev_issuer: DevIssuer | None = None,
+                 http: httpx.AsyncClient | None = None, leeway_s: int = 30) -> None:
+        self.issuers = {cfg.issuer: cfg for cfg in issuers}
+        self.dev_issuer = dev_issuer
+        self.http = http or httpx.AsyncClient()
+        self.leeway_s = leeway_s
+        self._caches = {cfg.issuer: _JwksCache(cfg.jwks_url, self.http) for cfg in issuers}
+
+    async def aclose(self) -> None:
+        """Release the HTTP client."""
+        await self.http.aclose()
+
+    async def verify(self, token: str) -> Principal:
+        """The principal of a valid token; Unauthorized (401) otherwise."""
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("malformed bearer token") from exc
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise Unauthorized(f"token algorithm {alg!r} is not accepted")
+        issuer = unverified.get("iss")
+        if self.dev_issuer is not None and issuer == self.dev_issuer.issuer:
+            cfg = self.dev_issuer.config
+            key: Any = self.dev_issuer.public_jwk(header.get("kid"))
+        elif isinstance(issuer, str) and issuer in self.issuers:
+            cfg = self.issuers[issuer]
+            key = await self._caches[issuer].key(header.get("kid"))
+        else:
+            raise Unauthorized("token issuer is not trusted")
+        if alg not in cfg.algorithms:
+            raise Unauthorized(f"token algorithm {alg!r} is not accepted for this issuer")
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=list(cfg.algorithms), audience=cfg.audience, issuer=cfg.issuer,
+                leeway=self.leeway_s, options={"require": ["exp", "iss", "sub", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token expired") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthorized("token audience is not this platform") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise Unauthorized("token issuer is not trusted") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        return self._principal(cfg, claims, token)
+
+    @staticmethod
+    def _principal(cfg: IssuerConfig, claims: dict[str, Any], token: str) -> Principal:
+        district = cfg.district_id or claims.get(cfg.district_claim)
+        if not isinstance(district, str) or not district:
+            raise Unauthorized(f"token has no district (claim {cfg.district_claim!r})")
+        raw_roles = claims.get(cfg.roles_claim, [])
+        if isinstance(raw_roles, str):
+            raw_roles = raw_roles.split()
+        roles: set[Role] = set()
+        for value in raw_roles if isinstance(raw_roles, list) else []:
+            mapped = cfg.role_map.get(str(value)) or (value if value in ROLES else None)
+            if mapped:
+                roles.add(mapped)
+        return Principal(subject=str(claims["sub"]), district_id=district, roles=frozenset(roles),
+                         name=claims.get("name"), email=claims.get("email"), issuer=cfg.issuer, token=token)

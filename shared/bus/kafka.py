@@ -1,0 +1,175 @@
+"""The Kafka bus (aiokafka): keyed produce with acks=all, manual commits after handling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from shared.bus.base import Bus, IncomingMessage, MessageHandler, OutgoingMessage
+
+log = structlog.get_logger(__name__)
+
+
+class KafkaBus(Bus):
+    """Kafka through aiokafka. Survives the broker being down: publish raises, the caller retries."""
+
+    def __init__(self, bootstrap_servers: str, *, client_id: str, acks: str = "all",
+                 enable_idempotence: bool = True, partitions: int = 6, replication_factor: int = 1,
+                 max_backoff_s: float = 5.0) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.client_id = client_id
+        self._acks: Any = "all" if acks == "all" else int(acks)
+        self._idempotence = enable_idempotence
+        self._partitions = partitions
+        self._replication = replication_factor
+        self._max_backoff_s = max_backoff_s
+        self._producer: AIOKafkaProducer | None = None
+        self._producer_lock = asyncio.Lock()
+        self._known_topics: set[str] = set()
+        self._subscriptions: list[tuple[str, tuple[str, ...], MessageHandler]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+
+    async def start(self) -> None:
+        self._running = True
+        for group, topics, handler in self._subscriptions:
+            self._spawn(group, topics, handler)
+
+    async def stop(self) -> None:
+        self._running = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self._drop_producer()
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Create missing topics (a no-op for those already there)."""
+        missing = [t for t in topics if t not in self._known_topics]
+        if not missing:
+            return
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=self.client_id)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            new = [NewTopic(t, self._partitions, self._replication) for t in missing if t not in existing]
+            if new:
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics(new)
+            self._known_topics.update(missing)
+        finally:
+            await admin.close()
+
+    async def _get_producer(self) -> AIOKafkaProducer:
+        async with self._producer_lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.bootstrap_servers, client_id=self.client_id, acks=self._acks,
+                    enable_idempotence=self._idempotence, linger_ms=2, request_timeout_ms=10_000,
+                )
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer
+
+    async def _drop_producer(self) -> None:
+        async with self._producer_lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        if not messages:
+            return
+        try:
+            await self.ensure_topics(sorted({m.topic for m in messages}))
+            producer = await self._get_producer()
+            futures = [
+                await producer.send(
+                    m.topic, value=m.value, key=m.key.encode(),
+                    headers=[(k, v.encode()) for k, v in m.headers.items()],
+                )
+                for m in messages
+            ]
+            await asyncio.gather(*futures)
+        except (KafkaError, OSError):
+            # A broken connection leaves the producer in an unknown state: start afresh next time.
+            await self._drop_producer()
+            raise
+
+    def subscribe(self, group: str, topics: Sequence[str], handler: MessageHandler) -> None:
+        entry = (group, tuple(topics), handler)
+        self._subscriptions.append(entry)
+        if self._running:
+            self._spawn(*entry)
+
+    async def ping(self) -> None:
+        producer = await self._get_producer()
+        ok = await asyncio.wait_for(producer.client.force_metadata_update(), timeout=3)
+        if not ok:
+            raise ConnectionError(f"Kafka at {self.bootstrap_servers} did not answer")
+
+    def _spawn(self, group: str, topics: tuple[str, ...], handler: MessageHandler) -> None:
+        self._tasks.append(asyncio.create_task(self._consume_forever(group, topics, handler)))
+
+    async def _consume_forever(self, group: str, topics: tuple[str, ...], handler: MessageHandler) -> None:
+        backoff = 0.2
+        while self._running:
+            try:
+                await self._consume(group, topics, handler)
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("kafka_consumer_restarting", group=group, error=repr(exc), retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+
+    async def _consume(self, group: str, topics: tuple[str, ...], handler: MessageHandler) -> None:
+        await self.ensure_topics(topics)
+        consumer = AIOKafkaConsumer(
+            *topics, bootstrap_servers=self.bootstrap_servers, client_id=self.client_id, group_id=group,
+            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
+        )
+        await consumer.start()
+        try:
+            while self._running:
+                batches = await consumer.getmany(timeout_ms=200)
+                for tp, records in batches.items():
+                    await self._handle_partition(consumer, tp, records, handler)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _handle_partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Any],
+                                handler: MessageHandler) -> None:
+        done = None
+        try:
+            for record in records:
+                await handler(IncomingMessage(
+                    topic=record.topic, partition=record.partition, offset=record.offset,
+                    key=record.key.decode() if record.key is not None else None, value=record.value,
+                    headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
+                ))
+                done = record.offset
+        except Exception:
+            # Not handled: read it again from here (after what was done is committed).
+            failed_at = records[0].offset if done is None else done + 1
+            consumer.seek(tp, failed_at)
+            raise
+        finally:
+            if done is not None:
+                await consumer.commit({tp: done + 1})

@@ -1,0 +1,90 @@
+"""The in-process bus of the embedded default: same at-least-once and ordering semantics.
+
+Each topic is one append-only log (a single partition, so total order per topic and hence per
+key). Each consumer group keeps its own committed offset per topic and advances it only after
+its handler returned, so a handler failure means redelivery, as with Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Sequence
+
+import structlog
+
+from shared.bus.base import Bus, IncomingMessage, MessageHandler, OutgoingMessage
+
+log = structlog.get_logger(__name__)
+
+
+class MemoryBus(Bus):
+    """An in-process bus for one process (the embedded default)."""
+
+    def __init__(self, *, redelivery_delay_s: float = 0.5) -> None:
+        self._logs: dict[str, list[OutgoingMessage]] = defaultdict(list)
+        self._offsets: dict[tuple[str, str], int] = defaultdict(int)
+        self._changed = asyncio.Condition()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscriptions: list[tuple[str, tuple[str, ...], MessageHandler]] = []
+        self._running = False
+        self._redelivery_delay_s = redelivery_delay_s
+
+    async def start(self) -> None:
+        if self._running:
+            return
+        self._running = True
+        for group, topics, handler in self._subscriptions:
+            self._spawn(group, topics, handler)
+
+    async def stop(self) -> None:
+        self._running = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        async with self._changed:
+            for message in messages:
+                self._logs[message.topic].append(message)
+            self._changed.notify_all()
+
+    def subscribe(self, group: str, topics: Sequence[str], handler: MessageHandler) -> None:
+        entry = (group, tuple(topics), handler)
+        self._subscriptions.append(entry)
+        if self._running:
+            self._spawn(*entry)
+
+    async def ping(self) -> None:
+        return None
+
+    def messages(self, topic: str) -> list[OutgoingMessage]:
+        """Everything published to a topic so far (for inspection and tests)."""
+        return list(self._logs[topic])
+
+    def _spawn(self, group: str, topics: tuple[str, ...], handler: MessageHandler) -> None:
+        for topic in topics:
+            self._tasks.append(asyncio.create_task(self._consume(group, topic, handler)))
+
+    async def _consume(self, group: str, topic: str, handler: MessageHandler) -> None:
+        cursor = (group, topic)
+        while self._running:
+            async with self._changed:
+                await self._changed.wait_for(lambda: self._offsets[cursor] < len(self._logs[topic]))
+            offset = self._offsets[cursor]
+            message = self._logs[topic][offset]
+            incoming = IncomingMessage(topic=topic, partition=0, offset=offset, key=message.key,
+                                       value=message.value, headers=dict(message.headers))
+            try:
+                await handler(incoming)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("memory_bus_handler_failed", group=group, topic=topic, offset=offset)
+                await asyncio.sleep(self._redelivery_delay_s)
+                continue
+            self._offsets[cursor] = offset + 1

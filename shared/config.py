@@ -1,0 +1,77 @@
+"""Settings every service shares; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["edtech", "specialist", "teacher", "admin"]
+ROLES: tuple[Role, ...] = ("edtech", "specialist", "teacher", "admin")
+
+
+class IssuerConfig(BaseModel):
+    """One trusted OIDC identity provider (a district's SSO portal)."""
+
+    issuer: str
+    audience: str
+    jwks_url: str
+    algorithms: list[Literal["RS256", "ES256", "RS384", "ES384", "RS512", "PS256"]] = ["RS256", "ES256"]
+    district_id: str | None = Field(
+        default=None, description="The district every user of this issuer belongs to (per-district IdP)."
+    )
+    district_claim: str = Field(default="district_id", description="Claim naming the district when shared.")
+    roles_claim: str = "roles"
+    role_map: dict[str, Role] = Field(
+        default_factory=dict, description="IdP role value -> platform role; unmapped values are ignored."
+    )
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings; a service sets `env_prefix` (`CATALOG_`, `PILOTS_`, ...)."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default="", description="sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_echo: bool = False
+
+    bus_backend: Literal["kafka", "memory"] = "memory"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_enable_idempotence: bool = True
+    kafka_acks: Literal["all", "1", "0"] = "all"
+    kafka_topic_partitions: int = Field(default=6, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+
+    workers_enabled: bool = Field(default=True, description="Run the outbox relay and event consumers.")
+    outbox_poll_interval_s: float = Field(default=0.5, gt=0)
+    outbox_batch_size: int = Field(default=200, ge=1)
+    consumer_max_attempts: int = Field(default=3, ge=1)
+    consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
+
+    auth_issuers: list[IssuerConfig] = Field(default_factory=list)
+    auth_dev_issuer: bool = Field(default=False, description="Trust (and, on the gateway, mint) dev tokens.")
+    auth_dev_key_file: str = "./var/dev-issuer-key.pem"
+    auth_dev_issuer_url: str = "http://127.0.0.1:8000/auth/dev"
+    auth_dev_audience: str = "edtech-platform"
+
+    log_level: str = "INFO"
+    log_json: bool | None = Field(default=None, description="JSON logs; defaults to on in production.")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> ServiceSettings:
+        if self.environment == "production":
+            if self.auth_dev_issuer:
+                raise ValueError("auth_dev_issuer must be off in production: trust the district's IdP")
+            if self.database_url.startswith("sqlite"):
+                raise ValueError("production needs PostgreSQL, not SQLite")
+        return self
+
+    @property
+    def json_logs(self) -> bool:
+        """Whether logs are rendered as JSON lines."""
+        return self.log_json if self.log_json is not None else self.environment == "production"

@@ -1,0 +1,27 @@
+"""Event contracts, the CloudEvents envelope and topic names."""
+
+from shared.events.contracts import (
+    EVENT_TYPES,
+    ErrorLogged,
+    EventPayload,
+    LicenseDormant,
+    PilotCompleted,
+    PilotStarted,
+    ToolRegistered,
+    ToolStatusChanged,
+    UtilizationDropped,
+)
+from shared.events.envelope import CloudEvent
+
+__all__ = [
+    "EVENT_TYPES",
+    "CloudEvent",
+    "ErrorLogged",
+    "EventPayload",
+    "LicenseDormant",
+    "PilotCompleted",
+    "PilotStarted",
+    "ToolRegistered",
+    "ToolStatusChanged",
+    "UtilizationDropped",
+]

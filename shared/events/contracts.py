@@ -1,0 +1,171 @@
+"""Versioned event payloads the services exchange: past-tense value objects.
+
+Every payload travels in a CloudEvents envelope (`shared.events.envelope`) whose `type` is
+`org.edtech.<name>.v<version>`. Consumers ignore fields they do not know (`extra="ignore"`),
+so adding an optional field is backwards compatible; removing or retyping one needs a new
+version. Documented in docs/events.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events import topics
+
+ToolStatus = Literal[
+    "proposed", "vetting", "approved_for_pilot", "piloting", "adopted", "sunsetting", "retired", "rejected"
+]
+PilotDecision = Literal["adopt", "extend", "reject"]
+Severity = Literal["low", "medium", "high", "critical"]
+
+
+class EventPayload(BaseModel):
+    """Base of every payload: immutable, tolerant of unknown fields."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    topic: ClassVar[str]
+
+    @classmethod
+    def event_type(cls) -> str:
+        """The CloudEvents `type` of this payload."""
+        return f"org.edtech.{cls.name}.v{cls.version}"
+
+    def key(self) -> str:
+        """The partition key: events with the same key stay in order."""
+        raise NotImplementedError
+
+    def subject(self) -> str:
+        """The CloudEvents `subject`: what the event is about."""
+        return self.key()
+
+
+class _ToolKeyed(EventPayload):
+    tool_id: uuid.UUID
+
+    def key(self) -> str:
+        return str(self.tool_id)
+
+    def subject(self) -> str:
+        return f"tools/{self.tool_id}"
+
+
+class ToolRegistered(_ToolKeyed):
+    """A tool entered the district's catalog."""
+
+    name = "tool.registered"
+    topic = topics.CATALOG_TOOLS
+
+    tool_name: str
+    vendor: str | None = None
+    category: str | None = None
+    status: ToolStatus
+    subjects: list[str] = Field(default_factory=list)
+    grade_bands: list[str] = Field(default_factory=list)
+
+
+class ToolStatusChanged(_ToolKeyed):
+    """A tool moved in its lifecycle."""
+
+    name = "tool.status_changed"
+    topic = topics.CATALOG_TOOLS
+
+    tool_name: str
+    from_status: ToolStatus | None
+    to_status: ToolStatus
+    reason: str | None = None
+    actor: str | None = None
+    changed_at: dt.datetime
+
+
+class PilotStarted(_ToolKeyed):
+    """A classroom pilot of a tool began, with its teachers and dates."""
+
+    name = "pilot.started"
+    topic = topics.PILOTS_LIFECYCLE
+
+    pilot_id: uuid.UUID
+    teacher_ids: list[str]
+    start_date: dt.date
+    end_date: dt.date
+    classes: list[str] = Field(default_factory=list)
+    school_id: str | None = None
+
+    def subject(self) -> str:
+        return f"pilots/{self.pilot_id}"
+
+
+class PilotCompleted(_ToolKeyed):
+    """A pilot was decided: adopt, extend or reject."""
+
+    name = "pilot.completed"
+    topic = topics.PILOTS_LIFECYCLE
+
+    pilot_id: uuid.UUID
+    decision: PilotDecision
+    rationale: str | None = None
+    decided_at: dt.datetime
+    new_end_date: dt.date | None = None
+
+    def subject(self) -> str:
+        return f"pilots/{self.pilot_id}"
+
+
+class ErrorLogged(_ToolKeyed):
+    """A technical failure during classroom use (from a pilot or an LMS report)."""
+
+    name = "error.logged"
+    topic = topics.PILOTS_ERRORS
+
+    error_id: uuid.UUID
+    pilot_id: uuid.UUID | None = None
+    occurred_at: dt.datetime
+    class_period: str | None = None
+    severity: Severity
+    platform: str | None = None
+    category: str | None = None
+    description: str
+    source: Literal["pilot", "lms"] = "pilot"
+
+
+class UtilizationDropped(_ToolKeyed):
+    """A tool's teacher utilization fell under the district's threshold for a window."""
+
+    name = "utilization.dropped"
+    topic = topics.ANALYTICS_SIGNALS
+
+    window_start: dt.date
+    window_end: dt.date
+    utilization: float = Field(ge=0, le=1)
+    threshold: float = Field(ge=0, le=1)
+    active_teachers: int = Field(ge=0)
+    licensed_teachers: int = Field(ge=0)
+    teacher_ids: list[str] = Field(default_factory=list, description="Teachers who use it: to notify.")
+
+
+class LicenseDormant(_ToolKeyed):
+    """Seats of a tool's license went unused for a window."""
+
+    name = "license.dormant"
+    topic = topics.ANALYTICS_SIGNALS
+
+    license_id: uuid.UUID | None = None
+    window_start: dt.date
+    window_end: dt.date
+    seats_purchased: int = Field(ge=0)
+    seats_active: int = Field(ge=0)
+    dormant_seats: int = Field(ge=0)
+    dormant_cost: float | None = Field(default=None, ge=0)
+
+
+EVENT_TYPES: dict[str, type[EventPayload]] = {
+    model.event_type(): model
+    for model in (ToolRegistered, ToolStatusChanged, PilotStarted, PilotCompleted, ErrorLogged,
+                  UtilizationDropped, LicenseDormant)
+}

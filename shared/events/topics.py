@@ -1,0 +1,20 @@
+"""Kafka topic names, in one place. Keys keep one tool's (or pilot's) events in order."""
+
+CATALOG_TOOLS = "edtech.catalog.tools.v1"
+"""tool-registered, tool-status-changed; keyed by tool id."""
+
+PILOTS_LIFECYCLE = "edtech.pilots.lifecycle.v1"
+"""pilot-started, pilot-completed; keyed by tool id so a tool's pilots stay in order."""
+
+PILOTS_ERRORS = "edtech.pilots.errors.v1"
+"""error-logged; keyed by tool id."""
+
+ANALYTICS_SIGNALS = "edtech.analytics.signals.v1"
+"""utilization-dropped, license-dormant; keyed by tool id."""
+
+ALL_TOPICS = (CATALOG_TOOLS, PILOTS_LIFECYCLE, PILOTS_ERRORS, ANALYTICS_SIGNALS)
+
+
+def dead_letter_topic(consumer_group: str) -> str:
+    """The dead-letter topic of one consumer group."""
+    return f"edtech.dlq.{consumer_group}.v1"

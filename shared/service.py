@@ -1,0 +1,151 @@
+"""What every service process is made of, and the FastAPI app factory that wraps it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import MetaData
+
+from shared.auth.dev_issuer import DevIssuer
+from shared.auth.tokens import TokenVerifier
+from shared.bus import Bus, build_bus
+from shared.config import ServiceSettings
+from shared.consumer import EventConsumer, Handler
+from shared.db import Database
+from shared.errors import PROBLEM_JSON, install_problem_handlers, problem
+from shared.events.contracts import EventPayload
+from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
+from shared.outbox import OutboxRelay
+
+log = structlog.get_logger(__name__)
+
+BackgroundJob = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+class ServiceRuntime:
+    """One service's database, bus, outbox, relay, consumer and token verifier, with their lifecycle."""
+
+    def __init__(self, *, name: str, settings: ServiceSettings, metadata: MetaData,
+                 handlers: Mapping[type[EventPayload], Handler] | None = None, bus: Bus | None = None,
+                 verifier: TokenVerifier | None = None, jobs: Sequence[BackgroundJob] = ()) -> None:
+        if metadata.schema is None:
+            raise ValueError("a service's MetaData must name its schema")
+        self.name = name
+        self.settings = settings
+        self.db = Database(settings.database_url, metadata.schema, pool_size=settings.db_pool_size,
+                           echo=settings.db_echo)
+        self.owns_bus = bus is None
+        self.bus = bus or build_bus(
+            settings.bus_backend, client_id=name, bootstrap_servers=settings.kafka_bootstrap_servers,
+            acks=settings.kafka_acks, enable_idempotence=settings.kafka_enable_idempotence,
+            partitions=settings.kafka_topic_partitions, replication_factor=settings.kafka_replication_factor,
+        )
+        self.relay = OutboxRelay(self.db, metadata.tables[f"{metadata.schema}.outbox_event"], self.bus, service=name,
+                                 batch_size=settings.outbox_batch_size,
+                                 poll_interval_s=settings.outbox_poll_interval_s)
+        self.consumer = EventConsumer(
+            group=name, db=self.db, inbox=metadata.tables[f"{metadata.schema}.processed_event"], bus=self.bus,
+            handlers=handlers or {}, max_attempts=settings.consumer_max_attempts,
+            retry_backoff_s=settings.consumer_retry_backoff_s,
+        )
+        self.verifier = verifier or build_verifier(settings)
+        self.owns_verifier = verifier is None
+        self.jobs = list(jobs)
+        self._job_tasks: list[asyncio.Task[None]] = []
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[ServiceRuntime]:
+        """Start relay, consumers and jobs (when workers are enabled); stop them on exit."""
+        configure_logging(level=self.settings.log_level, json=self.settings.json_logs)
+        if self.settings.workers_enabled:
+            self.consumer.attach()
+            if self.owns_bus:
+                await self.bus.start()
+            self.relay.start()
+            self._job_tasks = [asyncio.create_task(job(self)) for job in self.jobs]
+        log.info("service_started", service=self.name, bus=type(self.bus).__name__,
+                 database=self.db.engine.dialect.name, workers=self.settings.workers_enabled)
+        try:
+            yield self
+        finally:
+            for task in self._job_tasks:
+                task.cancel()
+            for task in self._job_tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await self.relay.stop()
+            if self.owns_bus:
+                await self.bus.stop()
+            if self.owns_verifier:
+                await self.verifier.aclose()
+            await self.db.dispose()
+
+    async def readiness(self) -> dict[str, str]:
+        """Check the database and the bus; returns each component's state."""
+        checks: dict[str, str] = {}
+        for component, probe in (("database", self.db.ping), ("bus", self.bus.ping)):
+            try:
+                await asyncio.wait_for(probe(), timeout=3)
+                checks[component] = "ok"
+            except Exception as exc:
+                checks[component] = f"unavailable: {type(exc).__name__}"
+        return checks
+
+
+def build_verifier(settings: ServiceSettings) -> TokenVerifier:
+    """The token verifier the settings describe."""
+    dev = None
+    if settings.auth_dev_issuer:
+        dev = DevIssuer(issuer=settings.auth_dev_issuer_url, audience=settings.auth_dev_audience,
+                        key_file=settings.auth_dev_key_file)
+    return TokenVerifier(settings.auth_issuers, dev_issuer=dev)
+
+
+def install_health(app: FastAPI, readiness: Callable[[], Awaitable[dict[str, str]]]) -> None:
+    """Liveness, readiness and metrics endpoints."""
+
+    @app.get("/health/live", tags=["health"], include_in_schema=False)
+    async def live() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["health"], include_in_schema=False)
+    async def ready() -> JSONResponse:
+        """The process can serve: its database and bus answer."""
+        checks = await readiness()
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ok", "checks": checks})
+        doc = problem(503, "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
+                      checks=checks)
+        return JSONResponse(doc, status_code=503, media_type=PROBLEM_JSON)
+
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+
+
+def create_service_app(runtime: ServiceRuntime, *, title: str, description: str,
+                       routers: Sequence[APIRouter], prefix: str, version: str = "0.1.0",
+                       **fastapi_kwargs: Any) -> FastAPI:
+    """A FastAPI app for a service: routers under `prefix`, problem+json, health, metrics, logs."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with runtime.running():
+            yield
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
+                  openapi_url=f"{prefix}/openapi.json", docs_url=f"{prefix}/docs", redoc_url=None,
+                  **fastapi_kwargs)
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    install_health(app, runtime.readiness)
+    for router in routers:
+        app.include_router(router, prefix=prefix)
+    app.add_middleware(RequestContextMiddleware, service=runtime.name)
+    return app
