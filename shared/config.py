@@ -28,12 +28,37 @@ class IssuerConfig(BaseModel):
     )
 
 
-class ServiceSettings(BaseSettings):
-    """Base settings; a service sets `env_prefix` (`CATALOG_`, `PILOTS_`, ...)."""
+class CommonSettings(BaseSettings):
+    """Settings every process shares (the gateway too): environment, auth, logging."""
 
     model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
 
     environment: Literal["development", "test", "production"] = "development"
+
+    auth_issuers: list[IssuerConfig] = Field(default_factory=list)
+    auth_dev_issuer: bool = Field(default=False, description="Trust (and, on the gateway, mint) dev tokens.")
+    auth_dev_key_file: str = "./var/dev-issuer-key.pem"
+    auth_dev_issuer_url: str = "http://127.0.0.1:8000/auth/dev"
+    auth_dev_audience: str = "edtech-platform"
+
+    log_level: str = "INFO"
+    log_json: bool | None = Field(default=None, description="JSON logs; defaults to on in production.")
+
+    @model_validator(mode="after")
+    def _refuse_dev_issuer_in_production(self) -> CommonSettings:
+        if self.environment == "production" and self.auth_dev_issuer:
+            raise ValueError("auth_dev_issuer must be off in production: trust the district's IdP")
+        return self
+
+    @property
+    def json_logs(self) -> bool:
+        """Whether logs are rendered as JSON lines."""
+        return self.log_json if self.log_json is not None else self.environment == "production"
+
+
+class ServiceSettings(CommonSettings):
+    """Base settings of a service with a database; a service sets `env_prefix` (`CATALOG_`, ...)."""
+
     database_url: str = Field(
         default="", description="sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
     )
@@ -53,25 +78,8 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
 
-    auth_issuers: list[IssuerConfig] = Field(default_factory=list)
-    auth_dev_issuer: bool = Field(default=False, description="Trust (and, on the gateway, mint) dev tokens.")
-    auth_dev_key_file: str = "./var/dev-issuer-key.pem"
-    auth_dev_issuer_url: str = "http://127.0.0.1:8000/auth/dev"
-    auth_dev_audience: str = "edtech-platform"
-
-    log_level: str = "INFO"
-    log_json: bool | None = Field(default=None, description="JSON logs; defaults to on in production.")
-
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> ServiceSettings:
-        if self.environment == "production":
-            if self.auth_dev_issuer:
-                raise ValueError("auth_dev_issuer must be off in production: trust the district's IdP")
-            if self.database_url.startswith("sqlite"):
-                raise ValueError("production needs PostgreSQL, not SQLite")
+    def _refuse_sqlite_in_production(self) -> ServiceSettings:
+        if self.environment == "production" and self.database_url.startswith("sqlite"):
+            raise ValueError("production needs PostgreSQL, not SQLite")
         return self
-
-    @property
-    def json_logs(self) -> bool:
-        """Whether logs are rendered as JSON lines."""
-        return self.log_json if self.log_json is not None else self.environment == "production"

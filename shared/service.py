@@ -16,7 +16,7 @@ from sqlalchemy import MetaData
 from shared.auth.dev_issuer import DevIssuer
 from shared.auth.tokens import TokenVerifier
 from shared.bus import Bus, build_bus
-from shared.config import ServiceSettings
+from shared.config import CommonSettings, ServiceSettings
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.errors import PROBLEM_JSON, install_problem_handlers, problem
@@ -99,7 +99,7 @@ class ServiceRuntime:
         return checks
 
 
-def build_verifier(settings: ServiceSettings) -> TokenVerifier:
+def build_verifier(settings: CommonSettings) -> TokenVerifier:
     """The token verifier the settings describe."""
     dev = None
     if settings.auth_dev_issuer:
