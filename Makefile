@@ -37,7 +37,7 @@ migrate: venv ## Migrate every service (SQLite by default; *_DATABASE_URL for Po
 	$(BIN)/python -m shared.migrate upgrade
 
 run: venv ## Run the whole platform embedded (SQLite, in-process bus) on http://127.0.0.1:8000
-	$(BIN)/python -m services.gateway.embedded --demo
+	$(BIN)/python -m services.embedded --demo
 
 up: venv ## Run the four services as separate processes on PostgreSQL and Kafka (see README)
 	$(BIN)/python -m shared.cluster

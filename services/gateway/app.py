@@ -1,0 +1,157 @@
+"""The gateway's app factory: auth at the edge, routing, dev tokens, one OpenAPI and /docs."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Body, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from services.gateway.config import UPSTREAMS, Settings
+from services.gateway.openapi import OpenAPIAggregator
+from services.gateway.proxy import Proxy
+from shared.auth import DevIssuer, TokenVerifier
+from shared.config import Role
+from shared.errors import NotFound, Unauthorized, install_problem_handlers
+from shared.observability import RequestContextMiddleware, configure_logging
+from shared.service import build_verifier, install_health
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class DevTokenRequest(BaseModel):
+    """Who the development token is for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    district_id: str = Field(default="demo-district", min_length=1, max_length=64)
+    roles: list[Role] = Field(default_factory=lambda: ["edtech"], min_length=1)  # type: ignore[arg-type]
+    subject: str = Field(default="dev-user", min_length=1, max_length=200)
+    name: str | None = None
+    email: str | None = None
+    ttl_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
+
+
+class DevTokenResponse(BaseModel):
+    """A bearer token minted by the development issuer."""
+
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+
+
+def _dev_router(issuer: DevIssuer) -> APIRouter:
+    router = APIRouter(prefix="/auth/dev", tags=["development auth"])
+
+    @router.post("/token", response_model=DevTokenResponse)
+    async def mint_token(body: Annotated[DevTokenRequest, Body()]) -> DevTokenResponse:
+        """Mint a development token (only when the dev issuer is enabled; never in production)."""
+        token = issuer.mint(subject=body.subject, district_id=body.district_id, roles=list(body.roles),
+                            name=body.name, email=body.email, ttl=dt.timedelta(minutes=body.ttl_minutes))
+        return DevTokenResponse(access_token=token, expires_in=body.ttl_minutes * 60)
+
+    @router.get("/jwks.json")
+    async def jwks() -> dict[str, Any]:
+        """The development issuer's public keys."""
+        return issuer.jwks()
+
+    @router.get("/.well-known/openid-configuration")
+    async def discovery() -> dict[str, Any]:
+        """Minimal OIDC discovery document of the development issuer."""
+        return {"issuer": issuer.issuer, "jwks_uri": f"{issuer.issuer}/jwks.json",
+                "id_token_signing_alg_values_supported": ["RS256"]}
+
+    return router
+
+
+def create_app(settings: Settings | None = None, *,
+               transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+               verifier: TokenVerifier | None = None) -> FastAPI:
+    """Build the gateway (uvicorn: `services.gateway.app:create_app --factory`).
+
+    `transports` maps a service to an in-process transport (the embedded default); otherwise the
+    services are reached over HTTP at their configured URLs.
+    """
+    settings = settings or Settings()
+    mounts = {f"{settings.upstream_url(s)}": t for s, t in (transports or {}).items()}
+    client = httpx.AsyncClient(
+        mounts=mounts or None,
+        timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
+        limits=httpx.Limits(max_connections=settings.max_connections,
+                            max_keepalive_connections=settings.max_connections),
+    )
+    verifier = verifier or build_verifier(settings)
+    proxy = Proxy(settings, client)
+    aggregator = OpenAPIAggregator(settings, client)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        configure_logging(level=settings.log_level, json=settings.json_logs)
+        try:
+            yield
+        finally:
+            await client.aclose()
+            await verifier.aclose()
+
+    app = FastAPI(title="EdTech Platform", version="0.1.0", lifespan=lifespan, openapi_url=None, docs_url=None,
+                  redoc_url=None, description="Catalog and vetting, classroom pilots and LMS usage analytics "
+                  "for school districts' educational technologists.")
+    app.state.settings = settings
+    install_problem_handlers(app)
+
+    async def upstreams_ready() -> dict[str, str]:
+        async def probe(service: str) -> str:
+            try:
+                r = await client.get(f"{settings.upstream_url(service)}/health/live", timeout=2)
+                return "ok" if r.status_code == 200 else f"unhealthy: {r.status_code}"
+            except Exception as exc:
+                return f"unavailable: {type(exc).__name__}"
+
+        results = await asyncio.gather(*(probe(s) for s in UPSTREAMS))
+        return dict(zip(UPSTREAMS, results, strict=True))
+
+    install_health(app, upstreams_ready)
+
+    if settings.auth_dev_issuer and verifier.dev_issuer is not None:
+        app.include_router(_dev_router(verifier.dev_issuer))
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        """The combined OpenAPI document of every service."""
+        base = {"openapi": "3.1.0", "info": {"title": app.title, "version": app.version,
+                                             "description": app.description}, "paths": {}}
+        return JSONResponse(await aggregator.document(base))
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """Swagger UI over the combined document."""
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="EdTech Platform API")
+
+    async def authenticate(request: Request) -> None:
+        path = request.url.path
+        if any(path.startswith(p) for p in settings.public_paths):
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+        await verifier.verify(token.strip())
+
+    @app.api_route("/api/{service}/{path:path}", methods=METHODS, include_in_schema=False)
+    async def route(service: str, path: str, request: Request) -> Response:
+        """Authenticate, then forward to the service owning the path."""
+        if service not in UPSTREAMS:
+            raise NotFound(f"no service named {service!r}; known: {', '.join(UPSTREAMS)}")
+        await authenticate(request)
+        return await proxy.forward(request, service)
+
+    app.add_middleware(RequestContextMiddleware, service="gateway")
+    return app
