@@ -1,5 +1,277 @@
-"""Analytics models."""
+"""Analytics models: integrations, usage events and their rollups, rosters, district inputs, signals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from services.analytics.db import Base
+from shared.db import JSONType, UTCDateTime, new_id, utcnow
 
-__all__ = ["Base"]
+ID = String(255)
+"""External identifiers (LMS user ids, OneRoster sourcedIds, event ids)."""
+
+
+class DistrictSetting(Base):
+    """A district's overrides of the analytics defaults (null = the service default)."""
+
+    __tablename__ = "district_setting"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    utilization_threshold: Mapped[float | None] = mapped_column(Float)
+    evaluation_window_days: Mapped[int | None] = mapped_column(Integer)
+    window_anchor: Mapped[dt.date | None]
+    buy_in_target: Mapped[float | None] = mapped_column(Float)
+    tam_agree_min: Mapped[float | None] = mapped_column(Float)
+    dormant_share_threshold: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Integration(Base):
+    """An LMS integration of a district: posts signed webhooks for one tool (or names tools per event)."""
+
+    __tablename__ = "integration"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    district_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tool_id: Mapped[str | None] = mapped_column(String(64))
+    secret: Mapped[str] = mapped_column(String(200))
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(Base):
+    """A webhook-id already applied (replays have no second effect)."""
+
+    __tablename__ = "webhook_delivery"
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    district_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UsageEvent(Base):
+    """One normalized usage event, unique per district by its own id."""
+
+    __tablename__ = "usage_event"
+    __table_args__ = (Index(None, "district_id", "tool_id", "occurred_at"),)
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    integration_id: Mapped[uuid.UUID | None]
+    tool_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(ID)
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    class_id: Mapped[str | None] = mapped_column(ID)
+    feature: Mapped[str | None] = mapped_column(String(200))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class UsageDaily(Base):
+    """Rollup maintained with each ingested batch: events per district, day, tool, user, kind, feature."""
+
+    __tablename__ = "usage_daily"
+    __table_args__ = (Index(None, "district_id", "tool_id", "week"), Index(None, "district_id", "user_id"),
+                      Index(None, "district_id", "kind", "day"))
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(200), primary_key=True)
+    week: Mapped[dt.date]
+    month: Mapped[dt.date]
+    events: Mapped[int] = mapped_column(Integer)
+    duration_s: Mapped[float] = mapped_column(Float)
+
+
+class RosterOrg(Base):
+    """A OneRoster org (district, school)."""
+
+    __tablename__ = "roster_org"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sourced_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    type: Mapped[str] = mapped_column(String(40))
+    parent_id: Mapped[str | None] = mapped_column(ID)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RosterClass(Base):
+    """A OneRoster class with its school, grades and subjects."""
+
+    __tablename__ = "roster_class"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sourced_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    school_id: Mapped[str] = mapped_column(ID)
+    course_id: Mapped[str | None] = mapped_column(ID)
+    grades: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    subjects: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RosterUser(Base):
+    """A OneRoster user: role, school and grade levels."""
+
+    __tablename__ = "roster_user"
+    __table_args__ = (Index(None, "district_id", "role"),)
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sourced_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    role: Mapped[str] = mapped_column(String(40))
+    school_id: Mapped[str | None] = mapped_column(ID)
+    org_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    grades: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(300))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RosterEnrollment(Base):
+    """A OneRoster enrollment of a user in a class."""
+
+    __tablename__ = "roster_enrollment"
+    __table_args__ = (Index(None, "district_id", "class_id"), Index(None, "district_id", "user_id"))
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sourced_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    class_id: Mapped[str] = mapped_column(ID)
+    user_id: Mapped[str] = mapped_column(ID)
+    role: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RosterUserAttribute(Base):
+    """Derived after each import: one row per user and grade level / subject / school, for grouping."""
+
+    __tablename__ = "roster_user_attribute"
+    __table_args__ = (Index(None, "district_id", "kind", "value"),)
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class ToolInfo(Base):
+    """A catalog tool's name and lifecycle status, kept from catalog events."""
+
+    __tablename__ = "tool_info"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class License(Base):
+    """Seats a district bought for a tool (entered through the API)."""
+
+    __tablename__ = "license"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    license_id: Mapped[uuid.UUID | None]
+    seats_purchased: Mapped[int] = mapped_column(Integer)
+    cost_per_seat: Mapped[float] = mapped_column(Float, default=0.0)
+    teacher_seats: Mapped[int | None] = mapped_column(Integer)
+    starts_on: Mapped[dt.date | None]
+    ends_on: Mapped[dt.date | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SubmissionBaseline(Base):
+    """The paper-based submission rate a district measured, per subject (`all` for every subject)."""
+
+    __tablename__ = "submission_baseline"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    rate: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TamResponse(Base):
+    """One Technology Acceptance Model answer of a teacher about a tool (1-7 Likert means)."""
+
+    __tablename__ = "tam_response"
+    __table_args__ = (Index(None, "district_id", "tool_id", "responded_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    district_id: Mapped[str] = mapped_column(String(64))
+    tool_id: Mapped[str] = mapped_column(String(64))
+    respondent_id: Mapped[str] = mapped_column(ID)
+    perceived_usefulness: Mapped[float] = mapped_column(Float)
+    perceived_ease_of_use: Mapped[float] = mapped_column(Float)
+    responded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PilotCohort(Base):
+    """A pilot's teachers, tool and dates, from `pilot-started`."""
+
+    __tablename__ = "pilot_cohort"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pilot_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(64))
+    teacher_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    classes: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    school_id: Mapped[str | None] = mapped_column(ID)
+    start_date: Mapped[dt.date]
+    end_date: Mapped[dt.date]
+    decision: Mapped[str | None] = mapped_column(String(16))
+
+
+class ErrorDaily(Base):
+    """Technical errors (from `error-logged`) per tool, day and severity."""
+
+    __tablename__ = "error_daily"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    severity: Mapped[str] = mapped_column(String(16), primary_key=True)
+    week: Mapped[dt.date]
+    month: Mapped[dt.date]
+    errors: Mapped[int] = mapped_column(Integer)
+
+
+class SignalEmission(Base):
+    """A signal already published for a tool and window (so each is published once)."""
+
+    __tablename__ = "signal_emission"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signal: Mapped[str] = mapped_column(String(40), primary_key=True)
+    window_start: Mapped[dt.date] = mapped_column(primary_key=True)
+    window_end: Mapped[dt.date]
+    value: Mapped[float] = mapped_column(Float)
+    event_id: Mapped[str] = mapped_column(String(64))
+    emitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+__all__ = [
+    "Base", "DistrictSetting", "ErrorDaily", "Integration", "License", "PilotCohort", "RosterClass",
+    "RosterEnrollment", "RosterOrg", "RosterUser", "RosterUserAttribute", "SignalEmission",
+    "SubmissionBaseline", "TamResponse", "ToolInfo", "UsageDaily", "UsageEvent", "WebhookDelivery",
+]
