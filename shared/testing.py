@@ -115,3 +115,18 @@ def broker_from_env() -> Iterator[str]:
         yield broker.bootstrap_servers
     finally:
         broker.stop()
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """Create database `name` if it does not exist yet (keeps an existing one as it is)."""
+    url = make_url(admin_url)
+    psql = shutil.which("psql")
+    if psql is None:
+        raise RuntimeError("psql is needed to create the database")
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    base = [psql, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
+            "-d", url.database or "postgres", "-tAq"]
+    exists = subprocess.run([*base, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+                            check=True, env=env, capture_output=True, text=True).stdout.strip()
+    if exists != "1":
+        subprocess.run([*base, "-c", f'CREATE DATABASE "{name}"'], check=True, env=env, capture_output=True)
