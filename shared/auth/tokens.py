@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,31 +40,49 @@ class Principal:
 
 
 class _JwksCache:
-    """One issuer's keys, fetched lazily and refreshed when a token names an unknown kid."""
+    """One issuer's keys, fetched lazily and refreshed when a token names an unknown kid.
 
-    def __init__(self, url: str, http: httpx.AsyncClient, *, ttl_s: float = 3600, min_refresh_s: float = 30):
+    Refreshes are rate limited (at most one per `min_refresh_s`, whatever the kids asked for), so
+    tokens with made-up kids cannot make the platform hammer the district's IdP.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        http: httpx.AsyncClient,
+        *,
+        ttl_s: float = 3600,
+        min_refresh_s: float = 30,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.url = url
         self.http = http
         self.ttl_s = ttl_s
         self.min_refresh_s = min_refresh_s
+        self.clock = clock
         self._keys: dict[str, PyJWK] = {}
-        self._fetched_at = 0.0
+        self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
         self._lock = asyncio.Lock()
 
+    def _age(self, since: float | None) -> float:
+        return float("inf") if since is None else self.clock() - since
+
     async def key(self, kid: str | None) -> PyJWK:
-        fresh = time.monotonic() - self._fetched_at < self.ttl_s
-        if not fresh or (kid not in self._keys and kid is not None):
-            await self._refresh(force=not fresh)
+        if self._age(self._fetched_at) >= self.ttl_s or (kid is not None and kid not in self._keys):
+            await self._refresh()
         if kid is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))
         if kid is None or kid not in self._keys:
             raise Unauthorized("token signed with a key the issuer does not publish")
         return self._keys[kid]
 
-    async def _refresh(self, *, force: bool) -> None:
+    async def _refresh(self) -> None:
         async with self._lock:
-            if not force and time.monotonic() - self._fetched_at < self.min_refresh_s:
+            # Checked under the lock: concurrent requests that all missed wait for one fetch.
+            if self._age(self._attempted_at) < self.min_refresh_s:
                 return
+            self._attempted_at = self.clock()
             try:
                 response = await self.http.get(self.url, timeout=5)
                 response.raise_for_status()
@@ -71,22 +90,37 @@ class _JwksCache:
             except Exception as exc:
                 log.warning("jwks_fetch_failed", url=self.url, error=repr(exc))
                 if not self._keys:
+                    self._attempted_at = None  # nothing to serve from: let the next request try again
                     raise Unauthorized("the token issuer's keys cannot be fetched right now") from exc
                 return
             self._keys = {k.key_id: k for k in jwks.keys if k.key_id}
-            self._fetched_at = time.monotonic()
+            self._fetched_at = self._attempted_at
 
 
 class TokenVerifier:
     """Validates bearer tokens from the configured issuers (and the dev issuer when enabled)."""
 
-    def __init__(self, issuers: list[IssuerConfig], *, dev_issuer: DevIssuer | None = None,
-                 http: httpx.AsyncClient | None = None, leeway_s: int = 30) -> None:
+    def __init__(
+        self,
+        issuers: list[IssuerConfig],
+        *,
+        dev_issuer: DevIssuer | None = None,
+        http: httpx.AsyncClient | None = None,
+        leeway_s: int = 30,
+        jwks_min_refresh_s: float = 30.0,
+        jwks_ttl_s: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.issuers = {cfg.issuer: cfg for cfg in issuers}
         self.dev_issuer = dev_issuer
         self.http = http or httpx.AsyncClient()
         self.leeway_s = leeway_s
-        self._caches = {cfg.issuer: _JwksCache(cfg.jwks_url, self.http) for cfg in issuers}
+        self._caches = {
+            cfg.issuer: _JwksCache(
+                cfg.jwks_url, self.http, ttl_s=jwks_ttl_s, min_refresh_s=jwks_min_refresh_s, clock=clock
+            )
+            for cfg in issuers
+        }
 
     async def aclose(self) -> None:
         """Release the HTTP client."""
@@ -115,8 +149,13 @@ class TokenVerifier:
             raise Unauthorized(f"token algorithm {alg!r} is not accepted for this issuer")
         try:
             claims = jwt.decode(
-                token, key, algorithms=list(cfg.algorithms), audience=cfg.audience, issuer=cfg.issuer,
-                leeway=self.leeway_s, options={"require": ["exp", "iss", "sub", "aud"]},
+                token,
+                key,
+                algorithms=list(cfg.algorithms),
+                audience=cfg.audience,
+                issuer=cfg.issuer,
+                leeway=self.leeway_s,
+                options={"require": ["exp", "iss", "sub", "aud"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("token expired") from exc
@@ -138,8 +177,17 @@ class TokenVerifier:
             raw_roles = raw_roles.split()
         roles: set[Role] = set()
         for value in raw_roles if isinstance(raw_roles, list) else []:
-            mapped = cfg.role_map.get(str(value)) or (value if value in ROLES else None)
+            # With a role map, only mapped values count (an IdP's own "admin" is not ours);
+            # without one, the IdP speaks the platform's role names (the dev issuer does).
+            mapped = cfg.role_map.get(str(value)) if cfg.role_map else (value if value in ROLES else None)
             if mapped:
                 roles.add(mapped)
-        return Principal(subject=str(claims["sub"]), district_id=district, roles=frozenset(roles),
-                         name=claims.get("name"), email=claims.get("email"), issuer=cfg.issuer, token=token)
+        return Principal(
+            subject=str(claims["sub"]),
+            district_id=district,
+            roles=frozenset(roles),
+            name=claims.get("name"),
+            email=claims.get("email"),
+            issuer=cfg.issuer,
+            token=token,
+        )

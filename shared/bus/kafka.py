@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -20,9 +20,18 @@ log = structlog.get_logger(__name__)
 class KafkaBus(Bus):
     """Kafka through aiokafka. Survives the broker being down: publish raises, the caller retries."""
 
-    def __init__(self, bootstrap_servers: str, *, client_id: str, acks: str = "all",
-                 enable_idempotence: bool = True, partitions: int = 6, replication_factor: int = 1,
-                 max_backoff_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        client_id: str,
+        acks: str = "all",
+        enable_idempotence: bool = True,
+        partitions: int = 6,
+        replication_factor: int = 1,
+        max_backoff_s: float = 5.0,
+        consumer_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
         self._acks: Any = "all" if acks == "all" else int(acks)
@@ -30,6 +39,8 @@ class KafkaBus(Bus):
         self._partitions = partitions
         self._replication = replication_factor
         self._max_backoff_s = max_backoff_s
+        # Extra AIOKafkaConsumer arguments, e.g. session_timeout_ms (a group join waits for it).
+        self._consumer_options = dict(consumer_options or {})
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
         self._known_topics: set[str] = set()
@@ -73,8 +84,12 @@ class KafkaBus(Bus):
         async with self._producer_lock:
             if self._producer is None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=self.bootstrap_servers, client_id=self.client_id, acks=self._acks,
-                    enable_idempotence=self._idempotence, linger_ms=2, request_timeout_ms=10_000,
+                    bootstrap_servers=self.bootstrap_servers,
+                    client_id=self.client_id,
+                    acks=self._acks,
+                    enable_idempotence=self._idempotence,
+                    linger_ms=2,
+                    request_timeout_ms=10_000,
                 )
                 try:
                     await producer.start()
@@ -99,14 +114,18 @@ class KafkaBus(Bus):
             producer = await self._get_producer()
             futures = [
                 await producer.send(
-                    m.topic, value=m.value, key=m.key.encode(),
+                    m.topic,
+                    value=m.value,
+                    key=m.key.encode(),
                     headers=[(k, v.encode()) for k, v in m.headers.items()],
                 )
                 for m in messages
             ]
             await asyncio.gather(*futures)
         except (KafkaError, OSError):
-            # A broken connection leaves the producer in an unknown state: start afresh next time.
+            # A broken connection leaves the producer in an unknown state: start afresh next time,
+            # and check the topics again (a broker that restarted may have lost them).
+            self._known_topics.clear()
             await self._drop_producer()
             raise
 
@@ -141,8 +160,14 @@ class KafkaBus(Bus):
     async def _consume(self, group: str, topics: tuple[str, ...], handler: MessageHandler) -> None:
         await self.ensure_topics(topics)
         consumer = AIOKafkaConsumer(
-            *topics, bootstrap_servers=self.bootstrap_servers, client_id=self.client_id, group_id=group,
-            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
+            *topics,
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=self.client_id,
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+            **self._consumer_options,
         )
         await consumer.start()
         try:
@@ -154,16 +179,22 @@ class KafkaBus(Bus):
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
-    async def _handle_partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Any],
-                                handler: MessageHandler) -> None:
+    async def _handle_partition(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Any], handler: MessageHandler
+    ) -> None:
         done = None
         try:
             for record in records:
-                await handler(IncomingMessage(
-                    topic=record.topic, partition=record.partition, offset=record.offset,
-                    key=record.key.decode() if record.key is not None else None, value=record.value,
-                    headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
-                ))
+                await handler(
+                    IncomingMessage(
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                        key=record.key.decode() if record.key is not None else None,
+                        value=record.value,
+                        headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
+                    )
+                )
                 done = record.offset
         except Exception:
             # Not handled: read it again from here (after what was done is committed).

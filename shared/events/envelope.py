@@ -7,9 +7,12 @@ import uuid
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events.contracts import EVENT_TYPES, EventPayload
+
+REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type", "districtid", "data")
+"""Attributes a received event must carry (CloudEvents 1.0 required ones, the district and the data)."""
 
 
 class CloudEvent(BaseModel):
@@ -21,7 +24,7 @@ class CloudEvent(BaseModel):
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1)
     source: str = Field(min_length=1)
     type: str = Field(min_length=1)
-    time: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    time: AwareDatetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
     subject: str | None = None
     datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str | None = None
@@ -29,8 +32,9 @@ class CloudEvent(BaseModel):
     data: dict[str, Any]
 
     @classmethod
-    def wrap(cls, payload: EventPayload, *, source: str, district_id: str,
-             subject: str | None = None) -> CloudEvent:
+    def wrap(
+        cls, payload: EventPayload, *, source: str, district_id: str, subject: str | None = None
+    ) -> CloudEvent:
         """Put a typed payload into a new envelope."""
         return cls(
             source=source,
@@ -48,7 +52,15 @@ class CloudEvent(BaseModel):
     @classmethod
     def from_bytes(cls, raw: bytes) -> CloudEvent:
         """Parse the structured-mode JSON encoding (raises on malformed input)."""
-        return cls.model_validate(orjson.loads(raw))
+        doc = orjson.loads(raw)
+        if not isinstance(doc, dict):
+            raise ValueError("a CloudEvent must be a JSON object")
+        # The defaults are for building new events; a received event must carry its own: an id made
+        # up here would differ on every redelivery and defeat the consumers' de-duplication.
+        missing = [name for name in REQUIRED_ATTRIBUTES if name not in doc]
+        if missing:
+            raise ValueError(f"CloudEvent lacks required attributes: {', '.join(missing)}")
+        return cls.model_validate(doc)
 
     def payload(self) -> EventPayload | None:
         """The typed payload, or None when this type is unknown to this version of the code."""

@@ -1,0 +1,98 @@
+"""Test-only tables, a probe event type and Kafka helpers for the shared library's tests."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from sqlalchemy import Column, Integer, MetaData, String, Table
+
+from shared.bus.kafka import KafkaBus
+from shared.db import make_metadata
+from shared.events.contracts import EventPayload
+from shared.outbox import outbox_table, processed_event_table
+
+FAST_GROUP = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 300, "rebalance_timeout_ms": 4000}
+"""Consumer settings that keep group joins short on the test broker (a join waits ~session/2)."""
+
+
+class Probe(EventPayload):
+    """A test event: `seq` numbers the events of one `item_id` (the key)."""
+
+    name = "test.probe"
+    topic = "shared-test.probe.v1"
+
+    item_id: str
+    seq: int
+
+    def key(self) -> str:
+        return self.item_id
+
+
+def probe_model(topic: str) -> type[Probe]:
+    """The probe event bound to a topic of one test's own."""
+    return type("Probe", (Probe,), {"topic": topic, "__module__": __name__})
+
+
+def schema_tables(schema: str) -> tuple[MetaData, Table, Table, Table]:
+    """A test schema's metadata with its outbox, processed_event and `effect` tables."""
+    metadata = make_metadata(schema)
+    outbox = outbox_table(metadata)
+    inbox = processed_event_table(metadata)
+    effect = Table(
+        "effect", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False),  # deliberately not unique: a 2nd effect shows
+        Column("item_id", String(100), nullable=False),
+        Column("seq", Integer, nullable=False),
+    )
+    return metadata, outbox, inbox, effect
+
+
+def kafka_bus(bootstrap: str, *, client_id: str = "shared-tests", partitions: int = 6) -> KafkaBus:
+    """A KafkaBus for the test broker (no idempotent producer) with fast group joins."""
+    return KafkaBus(bootstrap, client_id=client_id, enable_idempotence=False, partitions=partitions,
+                    max_backoff_s=0.5, consumer_options=FAST_GROUP)
+
+
+async def read_topic(bootstrap: str, topic: str, *, count: int, timeout_s: float = 15.0,
+                     settle_s: float = 0.3) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of `topic` from the beginning (no consumer group), once `count` have arrived.
+
+    After `count` it keeps reading for `settle_s` so that extra records (duplicates) show too.
+    """
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        while len(records) < count and time.monotonic() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+        settle = time.monotonic() + settle_s
+        while time.monotonic() < settle:
+            for batch in (await consumer.getmany(timeout_ms=100)).values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def wait_until(condition: Callable[[], Any], *, timeout_s: float = 15.0,
+                     interval_s: float = 0.05, what: str = "condition") -> Any:
+    """Poll `condition` (sync or async) until it returns something truthy; fail after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last: {result!r})")
+        await asyncio.sleep(interval_s)

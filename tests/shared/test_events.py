@@ -1,0 +1,143 @@
+"""The CloudEvents envelope and the versioned payload contracts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import orjson
+import pytest
+
+from shared.events import (
+    EVENT_TYPES,
+    CloudEvent,
+    ErrorLogged,
+    EventPayload,
+    LicenseDormant,
+    PilotCompleted,
+    PilotStarted,
+    ToolRegistered,
+    ToolStatusChanged,
+    UtilizationDropped,
+)
+from shared.events import topics
+
+TOOL = uuid.uuid4()
+PILOT = uuid.uuid4()
+NOW = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
+
+EXAMPLES: list[tuple[EventPayload, str, str, str]] = [
+    (ToolRegistered(tool_id=TOOL, tool_name="Desmos", status="proposed"),
+     "org.edtech.tool.registered.v1", topics.CATALOG_TOOLS, f"tools/{TOOL}"),
+    (ToolStatusChanged(tool_id=TOOL, tool_name="Desmos", from_status="vetting", to_status="approved_for_pilot",
+                       changed_at=NOW),
+     "org.edtech.tool.status_changed.v1", topics.CATALOG_TOOLS, f"tools/{TOOL}"),
+    (PilotStarted(tool_id=TOOL, pilot_id=PILOT, teacher_ids=["t1", "t2", "t3"], start_date=dt.date(2026, 1, 5),
+                  end_date=dt.date(2026, 2, 2)),
+     "org.edtech.pilot.started.v1", topics.PILOTS_LIFECYCLE, f"pilots/{PILOT}"),
+    (PilotCompleted(tool_id=TOOL, pilot_id=PILOT, decision="adopt", decided_at=NOW),
+     "org.edtech.pilot.completed.v1", topics.PILOTS_LIFECYCLE, f"pilots/{PILOT}"),
+    (ErrorLogged(tool_id=TOOL, error_id=uuid.uuid4(), occurred_at=NOW, severity="high", description="froze"),
+     "org.edtech.error.logged.v1", topics.PILOTS_ERRORS, f"tools/{TOOL}"),
+    (UtilizationDropped(tool_id=TOOL, window_start=dt.date(2026, 1, 1), window_end=dt.date(2026, 1, 28),
+                        utilization=0.2, threshold=0.3, active_teachers=2, licensed_teachers=10),
+     "org.edtech.utilization.dropped.v1", topics.ANALYTICS_SIGNALS, f"tools/{TOOL}"),
+    (LicenseDormant(tool_id=TOOL, window_start=dt.date(2026, 1, 1), window_end=dt.date(2026, 1, 28),
+                    seats_purchased=100, seats_active=40, dormant_seats=60, dormant_cost=300.0),
+     "org.edtech.license.dormant.v1", topics.ANALYTICS_SIGNALS, f"tools/{TOOL}"),
+]
+
+
+@pytest.mark.parametrize(("payload", "event_type", "topic", "subject"), EXAMPLES,
+                         ids=[type(e[0]).__name__ for e in EXAMPLES])
+def test_each_contract_has_its_type_topic_and_key(payload: EventPayload, event_type: str, topic: str,
+                                                  subject: str) -> None:
+    assert payload.event_type() == event_type
+    assert EVENT_TYPES[event_type] is type(payload)
+    assert payload.topic == topic
+    assert topic in topics.ALL_TOPICS
+    assert payload.key() == str(TOOL)  # keyed by tool: one tool's events stay in order
+    assert payload.subject() == subject
+
+
+def test_every_contract_is_registered_once() -> None:
+    assert len(EVENT_TYPES) == len(EXAMPLES)
+    assert {type(e[0]) for e in EXAMPLES} == set(EVENT_TYPES.values())
+
+
+@pytest.mark.parametrize("payload", [e[0] for e in EXAMPLES], ids=[type(e[0]).__name__ for e in EXAMPLES])
+def test_envelope_round_trip(payload: EventPayload) -> None:
+    event = CloudEvent.wrap(payload, source="/edtech/test", district_id="district-1")
+    parsed = CloudEvent.from_bytes(event.to_bytes())
+    assert parsed == event
+    assert parsed.payload() == payload
+    doc = orjson.loads(event.to_bytes())
+    assert doc["specversion"] == "1.0"
+    assert doc["datacontenttype"] == "application/json"
+    assert doc["districtid"] == "district-1"
+    assert doc["type"] == payload.event_type()
+    assert doc["subject"] == payload.subject()
+    assert doc["id"] and doc["source"] == "/edtech/test"
+    assert dt.datetime.fromisoformat(doc["time"]).tzinfo is not None
+
+
+def _encoded(**changes: Any) -> dict[str, Any]:
+    event = CloudEvent.wrap(EXAMPLES[0][0], source="/edtech/test", district_id="district-1")
+    doc: dict[str, Any] = orjson.loads(event.to_bytes())
+    for name, value in changes.items():
+        if value is None:
+            doc.pop(name)
+        else:
+            doc[name] = value
+    return doc
+
+
+@pytest.mark.parametrize("attribute", ["id", "source", "type", "specversion", "districtid", "data"])
+def test_a_received_event_must_carry_the_required_attributes(attribute: str) -> None:
+    with pytest.raises(ValueError, match=attribute):
+        CloudEvent.from_bytes(orjson.dumps(_encoded(**{attribute: None})))
+
+
+@pytest.mark.parametrize("changes", [{"specversion": "0.3"}, {"id": ""}, {"source": ""}, {"districtid": ""},
+                                     {"time": "2026-03-02T14:30:00"}, {"data": "not an object"}],
+                         ids=["specversion", "empty-id", "empty-source", "empty-district", "naive-time", "data"])
+def test_invalid_attributes_are_refused(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        CloudEvent.from_bytes(orjson.dumps(_encoded(**changes)))
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"null"])
+def test_malformed_encodings_are_refused(raw: bytes) -> None:
+    with pytest.raises(ValueError):
+        CloudEvent.from_bytes(raw)
+
+
+def test_unknown_fields_and_extensions_are_ignored() -> None:
+    doc = _encoded(traceparent="00-abc-def-01")
+    doc["data"]["added_in_a_later_version"] = {"anything": 1}
+    event = CloudEvent.from_bytes(orjson.dumps(doc))
+    payload = event.payload()
+    assert payload == EXAMPLES[0][0]
+    assert not hasattr(payload, "added_in_a_later_version")
+    assert event.model_extra == {"traceparent": "00-abc-def-01"}
+
+
+def test_unknown_event_type_has_no_payload() -> None:
+    event = CloudEvent.from_bytes(orjson.dumps(_encoded(type="org.edtech.something.new.v1")))
+    assert event.payload() is None
+
+
+def test_payloads_are_immutable_and_validated() -> None:
+    with pytest.raises(ValueError):
+        UtilizationDropped(tool_id=TOOL, window_start=dt.date(2026, 1, 1), window_end=dt.date(2026, 1, 28),
+                           utilization=1.5, threshold=0.3, active_teachers=2, licensed_teachers=10)
+    with pytest.raises(ValueError):
+        ToolRegistered(tool_id=TOOL, tool_name="X", status="unknown-status")  # type: ignore[arg-type]
+    payload = ToolRegistered(tool_id=TOOL, tool_name="X", status="proposed")
+    with pytest.raises(ValueError):
+        payload.tool_name = "Y"  # type: ignore[misc]
+
+
+def test_dead_letter_topic_is_per_group() -> None:
+    assert topics.dead_letter_topic("catalog") == "edtech.dlq.catalog.v1"
