@@ -13,22 +13,47 @@ import httpx
 DEMO_DISTRICT = "demo-district"
 
 DEMO_TOOLS: list[dict[str, Any]] = [
-    {"name": "Desmos Classroom", "vendor": "Amplify", "category": "math", "subjects": ["math"],
-     "grade_bands": ["6-8", "9-12"], "url": "https://classroom.amplify.com",
-     "description": "Interactive graphing and math activities."},
-    {"name": "Newsela", "vendor": "Newsela", "category": "literacy", "subjects": ["ela", "social studies"],
-     "grade_bands": ["3-5", "6-8"], "description": "Leveled news articles with quizzes."},
-    {"name": "PhET Simulations", "vendor": "University of Colorado Boulder", "category": "science",
-     "subjects": ["science"], "grade_bands": ["6-8", "9-12"], "description": "Free interactive simulations."},
-    {"name": "Quizlet", "vendor": "Quizlet Inc.", "category": "study tools", "subjects": ["ela", "science"],
-     "grade_bands": ["6-8", "9-12"], "description": "Flashcards and study games."},
+    {
+        "name": "Desmos Classroom",
+        "vendor": "Amplify",
+        "category": "math",
+        "subjects": ["math"],
+        "grade_bands": ["6-8", "9-12"],
+        "url": "https://classroom.amplify.com",
+        "description": "Interactive graphing and math activities.",
+    },
+    {
+        "name": "Newsela",
+        "vendor": "Newsela",
+        "category": "literacy",
+        "subjects": ["ela", "social studies"],
+        "grade_bands": ["3-5", "6-8"],
+        "description": "Leveled news articles with quizzes.",
+    },
+    {
+        "name": "PhET Simulations",
+        "vendor": "University of Colorado Boulder",
+        "category": "science",
+        "subjects": ["science"],
+        "grade_bands": ["6-8", "9-12"],
+        "description": "Free interactive simulations.",
+    },
+    {
+        "name": "Quizlet",
+        "vendor": "Quizlet Inc.",
+        "category": "study tools",
+        "subjects": ["ela", "science"],
+        "grade_bands": ["6-8", "9-12"],
+        "description": "Flashcards and study games.",
+    },
 ]
 
 
 async def token(client: httpx.AsyncClient, *roles: str, subject: str = "demo-edtech") -> dict[str, str]:
     """Headers with a development token for the demo district."""
-    r = await client.post("/auth/dev/token", json={"district_id": DEMO_DISTRICT, "roles": list(roles),
-                                                   "subject": subject})
+    r = await client.post(
+        "/auth/dev/token", json={"district_id": DEMO_DISTRICT, "roles": list(roles), "subject": subject}
+    )
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 

@@ -52,15 +52,20 @@ def _accepts(factory: Any, name: str) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def embedded_platform(*, data_dir: str = "./var", host: str = "127.0.0.1", port: int = 8000,
-                            **overrides: Any) -> AsyncIterator[EmbeddedPlatform]:
+async def embedded_platform(
+    *, data_dir: str = "./var", host: str = "127.0.0.1", port: int = 8000, **overrides: Any
+) -> AsyncIterator[EmbeddedPlatform]:
     """Migrate the SQLite files, start every service on one in-process bus, and yield the apps."""
     data = Path(data_dir)
-    data.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(data.mkdir, parents=True, exist_ok=True)
     issuer_url = f"http://{host}:{port}/auth/dev"
-    common: dict[str, Any] = {"environment": "development", "auth_dev_issuer": True,
-                              "auth_dev_key_file": str(data / "dev-issuer-key.pem"),
-                              "auth_dev_issuer_url": issuer_url, **overrides}
+    common: dict[str, Any] = {
+        "environment": "development",
+        "auth_dev_issuer": True,
+        "auth_dev_key_file": str(data / "dev-issuer-key.pem"),
+        "auth_dev_issuer_url": issuer_url,
+        **overrides,
+    }
     urls = {s: f"sqlite+aiosqlite:///{data / f'{s}.db'}" for s in SERVICES_WITH_DATABASE}
     for service, url in urls.items():
         await asyncio.to_thread(upgrade, service, url)
@@ -83,9 +88,11 @@ async def embedded_platform(*, data_dir: str = "./var", host: str = "127.0.0.1",
     pilots = pilots_app.create_app(PilotsSettings(database_url=urls["pilots"], **common), **pilots_kwargs)
     services = {"catalog": catalog, "pilots": pilots, "analytics": analytics}
 
-    gateway_settings = GatewaySettings(**common, **{f"{s}_url": INTERNAL[s] for s in services})
+    gateway_fields: dict[str, Any] = {**common, **{f"{s}_url": INTERNAL[s] for s in services}}
+    gateway_settings = GatewaySettings(**gateway_fields)
     gateway = gateway_app.create_app(
-        gateway_settings, transports={s: httpx.ASGITransport(app=a) for s, a in services.items()})
+        gateway_settings, transports={s: httpx.ASGITransport(app=a) for s, a in services.items()}
+    )
 
     async with contextlib.AsyncExitStack() as stack:
         for app in services.values():
@@ -112,19 +119,24 @@ async def serve(*, host: str, port: int, data_dir: str, demo: bool) -> None:
         config = uvicorn.Config(platform.gateway, host=host, port=port, log_config=None, lifespan="off")
         server = uvicorn.Server(config)
         base = platform.base_url
-        print(f"""
+        print(
+            f"""
   EdTech platform (embedded: SQLite in {data_dir}, in-process bus)
   API docs:   {base}/docs
   Dev token:  curl -s -X POST {base}/auth/dev/token -H 'content-type: application/json' \\
                 -d '{{"district_id": "demo-district", "roles": ["edtech"]}}'
   Then:       curl -s {base}/api/catalog/tools -H "Authorization: Bearer <access_token>"
-""", flush=True)
+""",
+            flush=True,
+        )
         await server.serve()
 
 
 def main() -> None:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--data-dir", default="./var")

@@ -70,8 +70,10 @@ class PageParams(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
-def page_params(limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
-                offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0) -> PageParams:
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+) -> PageParams:
     """Parse the paging query parameters shared by every list endpoint."""
     return PageParams(limit=limit, offset=offset)
 

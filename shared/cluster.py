@@ -57,13 +57,15 @@ class LocalCluster:
         if service == "gateway":
             own.update({f"{s.upper()}_URL": self.url(s) for s in SERVICES_WITH_DATABASE})
         else:
-            own.update({
-                "DATABASE_URL": self.database_url,
-                "BUS_BACKEND": "kafka",
-                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
-                "KAFKA_ENABLE_IDEMPOTENCE": str(self.kafka_idempotence).lower(),
-                "OUTBOX_POLL_INTERVAL_S": "0.2",
-            })
+            own.update(
+                {
+                    "DATABASE_URL": self.database_url,
+                    "BUS_BACKEND": "kafka",
+                    "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+                    "KAFKA_ENABLE_IDEMPOTENCE": str(self.kafka_idempotence).lower(),
+                    "OUTBOX_POLL_INTERVAL_S": "0.2",
+                }
+            )
         if service == "pilots":
             own.update({"CATALOG_URL": self.url("catalog"), "ANALYTICS_URL": self.url("analytics")})
         env = dict(os.environ)
@@ -83,10 +85,25 @@ class LocalCluster:
         for service in services or ALL_SERVICES:
             log = open(Path(self.log_dir) / f"{service}.log", "ab")  # noqa: SIM115 (kept open by the child)
             self.processes[service] = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", f"services.{service}.app:create_app", "--factory",
-                 "--host", "127.0.0.1", "--port", str(self.ports[service]), "--no-access-log",
-                 "--log-level", "warning", "--timeout-graceful-shutdown", "5"],
-                env=self.env_for(service), stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    f"services.{service}.app:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.ports[service]),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                    "--timeout-graceful-shutdown",
+                    "5",
+                ],
+                env=self.env_for(service),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     def wait_ready(self, *services: str, timeout_s: float = 60.0) -> None:
@@ -121,35 +138,47 @@ class LocalCluster:
 
 def default_ports(gateway_port: int) -> dict[str, int]:
     """The gateway on `gateway_port`, the services on the next three."""
-    return {"gateway": gateway_port, "catalog": gateway_port + 1, "pilots": gateway_port + 2,
-            "analytics": gateway_port + 3}
+    return {
+        "gateway": gateway_port,
+        "catalog": gateway_port + 1,
+        "pilots": gateway_port + 2,
+        "analytics": gateway_port + 3,
+    }
 
 
 def main() -> int:
     """Run the distributed platform in the foreground until interrupted."""
     database_url = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/edtech")
     url = make_url(database_url)
-    ensure_database(url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False),
-                    url.database or "edtech")
+    ensure_database(
+        url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False),
+        url.database or "edtech",
+    )
     broker: TansuBroker | None = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
         broker = TansuBroker(log_path="./var/log/tansu.log")
         Path("./var/log").mkdir(parents=True, exist_ok=True)
         bootstrap = broker.start().bootstrap_servers
-    cluster = LocalCluster(database_url=database_url, kafka_bootstrap=bootstrap,
-                           ports=default_ports(int(os.environ.get("GATEWAY_PORT", "8000"))),
-                           kafka_idempotence=broker is None)
+    cluster = LocalCluster(
+        database_url=database_url,
+        kafka_bootstrap=bootstrap,
+        ports=default_ports(int(os.environ.get("GATEWAY_PORT", "8000"))),
+        kafka_idempotence=broker is None,
+    )
     try:
         cluster.migrate()
         cluster.start()
         cluster.wait_ready()
-        print(f"""
+        print(
+            f"""
   EdTech platform (distributed: PostgreSQL {url.host}/{url.database}, Kafka {bootstrap})
-  gateway   {cluster.url('gateway')}/docs
-  catalog   {cluster.url('catalog')}   pilots {cluster.url('pilots')}   analytics {cluster.url('analytics')}
+  gateway   {cluster.url("gateway")}/docs
+  catalog   {cluster.url("catalog")}   pilots {cluster.url("pilots")}   analytics {cluster.url("analytics")}
   logs      {cluster.log_dir}/<service>.log      Ctrl-C stops everything
-""", flush=True)
+""",
+            flush=True,
+        )
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
     except KeyboardInterrupt:
         pass

@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import Table
+from sqlalchemy import CursorResult, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus.base import Bus, IncomingMessage, OutgoingMessage
@@ -32,8 +32,9 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[CloudEvent, Any, AsyncSession], Awaitable[None]]
 
-EVENTS_CONSUMED = Counter("events_consumed_total", "Events handled by consumers",
-                          ["consumer", "event_type", "result"])
+EVENTS_CONSUMED = Counter(
+    "events_consumed_total", "Events handled by consumers", ["consumer", "event_type", "result"]
+)
 
 
 class PoisonMessage(Exception):
@@ -43,9 +44,17 @@ class PoisonMessage(Exception):
 class EventConsumer:
     """Applies events to a service's database exactly once per event id."""
 
-    def __init__(self, *, group: str, db: Database, inbox: Table, bus: Bus,
-                 handlers: Mapping[type[EventPayload], Handler], max_attempts: int = 3,
-                 retry_backoff_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        *,
+        group: str,
+        db: Database,
+        inbox: Table,
+        bus: Bus,
+        handlers: Mapping[Any, Handler],
+        max_attempts: int = 3,
+        retry_backoff_s: float = 0.2,
+    ) -> None:
         self.group = group
         self.db = db
         self.inbox = inbox
@@ -88,8 +97,14 @@ class EventConsumer:
                 applied = await self.apply(event, payload, handler)
             except Exception as exc:
                 last_error = exc
-                log.warning("event_handler_failed", consumer=self.group, event_id=event.id,
-                            event_type=event.type, attempt=attempt, error=repr(exc))
+                log.warning(
+                    "event_handler_failed",
+                    consumer=self.group,
+                    event_id=event.id,
+                    event_type=event.type,
+                    attempt=attempt,
+                    error=repr(exc),
+                )
                 if attempt < self.max_attempts:
                     await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
                 continue
@@ -101,23 +116,39 @@ class EventConsumer:
     async def apply(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> bool:
         """Run the handler and remember the event id in one transaction. False if already applied."""
         async with self.db.transaction() as session:
-            result = await session.execute(insert_ignoring_conflicts(
-                session, self.inbox,
-                [{"consumer": self.group, "event_id": event.id, "event_type": event.type,
-                  "processed_at": utcnow()}],
-                index_elements=["consumer", "event_id"],
-            ))
+            result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+                insert_ignoring_conflicts(
+                    session,
+                    self.inbox,
+                    [
+                        {
+                            "consumer": self.group,
+                            "event_id": event.id,
+                            "event_type": event.type,
+                            "processed_at": utcnow(),
+                        }
+                    ],
+                    index_elements=["consumer", "event_id"],
+                )
+            )
             if result.rowcount == 0:
                 return False
             await handler(event, payload, session)
         return True
 
-    async def dead_letter(self, message: IncomingMessage, error: Exception, *,
-                          event: CloudEvent | None = None) -> None:
+    async def dead_letter(
+        self, message: IncomingMessage, error: Exception, *, event: CloudEvent | None = None
+    ) -> None:
         """Publish the message to the group's dead-letter topic with where it came from and why."""
         EVENTS_CONSUMED.labels(self.group, event.type if event else "unparseable", "dead_lettered").inc()
-        log.error("event_dead_lettered", consumer=self.group, topic=message.topic,
-                  partition=message.partition, offset=message.offset, error=repr(error))
+        log.error(
+            "event_dead_lettered",
+            consumer=self.group,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            error=repr(error),
+        )
         headers = {
             **message.headers,
             "dlq_original_topic": message.topic,
@@ -127,5 +158,13 @@ class EventConsumer:
             "dlq_error": f"{type(error).__name__}: {error}"[:2000],
             "dlq_failed_at": utcnow().isoformat(),
         }
-        await self.bus.publish([OutgoingMessage(topic=dead_letter_topic(self.group),
-                                                key=message.key or "", value=message.value, headers=headers)])
+        await self.bus.publish(
+            [
+                OutgoingMessage(
+                    topic=dead_letter_topic(self.group),
+                    key=message.key or "",
+                    value=message.value,
+                    headers=headers,
+                )
+            ]
+        )

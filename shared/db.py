@@ -83,7 +83,11 @@ class Database:
             self.engine = self._sqlite_engine(url, schema, echo=echo, pool_size=pool_size)
         else:
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                url,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
                 connect_args={"server_settings": {"search_path": self.schema}},
             )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
@@ -95,8 +99,12 @@ class Database:
             raise ValueError("SQLite needs a file path, one file per service (sqlite+aiosqlite:///x.db)")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            "sqlite+aiosqlite://", echo=echo, poolclass=AsyncAdaptedQueuePool, pool_size=pool_size,
-            max_overflow=0, connect_args={"timeout": 30},
+            "sqlite+aiosqlite://",
+            echo=echo,
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=pool_size,
+            max_overflow=0,
+            connect_args={"timeout": 30},
         )
         quoted = path.replace("'", "''")
 
@@ -145,8 +153,9 @@ class Database:
         await self.engine.dispose()
 
 
-def insert_ignoring_conflicts(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]],
-                              *, index_elements: Sequence[str]) -> Any:
+def insert_ignoring_conflicts(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], *, index_elements: Sequence[str]
+) -> Any:
     """An INSERT that skips rows whose key already exists (ON CONFLICT DO NOTHING)."""
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
     module: Any = postgresql if dialect == "postgresql" else sqlite

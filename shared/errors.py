@@ -88,8 +88,9 @@ class GatewayTimeout(ProblemError):
     status, slug = 504, "gateway-timeout"
 
 
-def problem(status: int, detail: str, *, slug: str | None = None, instance: str | None = None,
-            **extra: Any) -> dict[str, Any]:
+def problem(
+    status: int, detail: str, *, slug: str | None = None, instance: str | None = None, **extra: Any
+) -> dict[str, Any]:
     """Build an RFC 9457 problem document."""
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     doc: dict[str, Any] = {
@@ -104,11 +105,13 @@ def problem(status: int, detail: str, *, slug: str | None = None, instance: str 
     return doc
 
 
-def problem_response(status: int, detail: str, *, headers: dict[str, str] | None = None,
-                     **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     """A problem+json response."""
-    return JSONResponse(problem(status, detail, **extra), status_code=status, media_type=PROBLEM_JSON,
-                        headers=headers)
+    return JSONResponse(
+        problem(status, detail, **extra), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -136,15 +139,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.to_problem(request.url.path), status_code=exc.status,
-                            media_type=PROBLEM_JSON, headers=headers)
+        return JSONResponse(
+            exc.to_problem(request.url.path), status_code=exc.status, media_type=PROBLEM_JSON, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = validation_errors(list(exc.errors()))
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or "invalid request"
-        return problem_response(422, detail, slug="validation-error", instance=request.url.path,
-                                errors=errors)
+        return problem_response(
+            422, detail, slug="validation-error", instance=request.url.path, errors=errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -153,11 +158,13 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = f"no route for {request.method} {request.url.path}"
         if exc.status_code == 405:
             detail = f"method {request.method} is not allowed on {request.url.path}"
-        return problem_response(exc.status_code, detail, instance=request.url.path,
-                                headers=getattr(exc, "headers", None))
+        return problem_response(
+            exc.status_code, detail, instance=request.url.path, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
-        return problem_response(500, "an unexpected error occurred; it has been logged",
-                                instance=request.url.path)
+        return problem_response(
+            500, "an unexpected error occurred; it has been logged", instance=request.url.path
+        )

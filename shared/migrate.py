@@ -36,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.action == "current":
             command.current(alembic_config(service, url), verbose=True)
         else:
-            command.revision(alembic_config(service, url), message=args.message,
-                             autogenerate=args.autogenerate)
+            command.revision(
+                alembic_config(service, url), message=args.message, autogenerate=args.autogenerate
+            )
     return 0
 
 

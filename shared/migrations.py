@@ -53,8 +53,9 @@ def downgrade(service: str, database_url: str | None = None, revision: str = "ba
 def _ensure_schema(conn: Connection, schema: str) -> None:
     if conn.dialect.name != "postgresql":
         return
-    exists = conn.execute(text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :s"),
-                          {"s": schema}).scalar()
+    exists = conn.execute(
+        text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :s"), {"s": schema}
+    ).scalar()
     if not exists:
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         conn.commit()
@@ -74,8 +75,13 @@ def run_env(metadata: MetaData) -> None:
     def run(conn: Connection) -> None:
         _ensure_schema(conn, schema)
         context.configure(
-            connection=conn, target_metadata=metadata, version_table_schema=schema, include_schemas=True,
-            include_name=include_name, compare_type=True, render_as_batch=conn.dialect.name == "sqlite",
+            connection=conn,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+            include_name=include_name,
+            compare_type=True,
+            render_as_batch=conn.dialect.name == "sqlite",
         )
         with context.begin_transaction():
             context.run_migrations()

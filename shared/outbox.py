@@ -30,7 +30,8 @@ OUTBOX_PENDING = Gauge("outbox_pending_events", "Events waiting in the outbox", 
 def outbox_table(metadata: Any) -> Table:
     """The outbox table in a service's schema (pass the service's MetaData)."""
     return Table(
-        "outbox_event", metadata,
+        "outbox_event",
+        metadata,
         Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
         Column("event_id", String(64), nullable=False, unique=True),
         Column("topic", String(200), nullable=False),
@@ -48,7 +49,8 @@ def outbox_table(metadata: Any) -> Table:
 def processed_event_table(metadata: Any) -> Table:
     """Event ids a service's consumers have applied (the inbox), for idempotency."""
     return Table(
-        "processed_event", metadata,
+        "processed_event",
+        metadata,
         Column("consumer", String(100), primary_key=True),
         Column("event_id", String(64), primary_key=True),
         Column("event_type", String(200), nullable=False),
@@ -63,18 +65,26 @@ class Outbox:
         self.table = table
         self.source = source
 
-    async def add(self, session: AsyncSession, payload: EventPayload, *, district_id: str,
-                  subject: str | None = None) -> CloudEvent:
+    async def add(
+        self, session: AsyncSession, payload: EventPayload, *, district_id: str, subject: str | None = None
+    ) -> CloudEvent:
         """Record `payload` as an event of this transaction (published only if it commits)."""
         event = CloudEvent.wrap(payload, source=self.source, district_id=district_id, subject=subject)
         headers = {"ce_type": event.type, "ce_id": event.id, "district_id": district_id}
         correlation_id = current_correlation_id()
         if correlation_id:
             headers["correlation_id"] = correlation_id
-        await session.execute(self.table.insert().values(
-            event_id=event.id, topic=payload.topic, key=payload.key(), event_type=event.type,
-            payload=event.to_bytes().decode(), headers=headers, created_at=event.time,
-        ))
+        await session.execute(
+            self.table.insert().values(
+                event_id=event.id,
+                topic=payload.topic,
+                key=payload.key(),
+                event_type=event.type,
+                payload=event.to_bytes().decode(),
+                headers=headers,
+                created_at=event.time,
+            )
+        )
         session.info["outbox_written"] = True
         return event
 
@@ -86,9 +96,18 @@ class OutboxRelay:
     per-key order across replicas; the others stand by.
     """
 
-    def __init__(self, db: Database, table: Table, bus: Bus, *, service: str, batch_size: int = 200,
-                 poll_interval_s: float = 0.5, max_backoff_s: float = 10.0,
-                 retention: dt.timedelta = dt.timedelta(days=7)) -> None:
+    def __init__(
+        self,
+        db: Database,
+        table: Table,
+        bus: Bus,
+        *,
+        service: str,
+        batch_size: int = 200,
+        poll_interval_s: float = 0.5,
+        max_backoff_s: float = 10.0,
+        retention: dt.timedelta = dt.timedelta(days=7),
+    ) -> None:
         self.db = db
         self.table = table
         self.bus = bus
@@ -155,24 +174,37 @@ class OutboxRelay:
                 got = await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key)))
                 if not got:
                     return 0
-            rows = (await session.execute(
-                select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
-                .where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self.batch_size)
-            )).all()
+            rows = (
+                await session.execute(
+                    select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+                    .where(t.c.published_at.is_(None))
+                    .order_by(t.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
             if not rows:
                 OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
-            messages = [OutgoingMessage(topic=r.topic, key=r.key, value=r.payload.encode(),
-                                        headers=_as_headers(r.headers)) for r in rows]
+            messages = [
+                OutgoingMessage(
+                    topic=r.topic, key=r.key, value=r.payload.encode(), headers=_as_headers(r.headers)
+                )
+                for r in rows
+            ]
             try:
                 await self.bus.publish(messages)
             except Exception:
-                await session.execute(update(t).where(t.c.id.in_([r.id for r in rows]))
-                                      .values(attempts=t.c.attempts + 1))
+                await session.execute(
+                    update(t).where(t.c.id.in_([r.id for r in rows])).values(attempts=t.c.attempts + 1)
+                )
                 await session.commit()
                 raise
-            await session.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=utcnow()))
-            pending = await session.scalar(select(func.count()).select_from(t).where(t.c.published_at.is_(None)))
+            await session.execute(
+                update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=utcnow())
+            )
+            pending = await session.scalar(
+                select(func.count()).select_from(t).where(t.c.published_at.is_(None))
+            )
         EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
         OUTBOX_PENDING.labels(self.service).set(max(0, (pending or 0)))
         return len(rows)
@@ -180,17 +212,22 @@ class OutboxRelay:
     async def purge_published(self) -> None:
         """Delete published rows older than the retention."""
         async with self.db.transaction() as session:
-            await session.execute(delete(self.table).where(self.table.c.published_at < utcnow() - self.retention))
+            await session.execute(
+                delete(self.table).where(self.table.c.published_at < utcnow() - self.retention)
+            )
 
     async def pending_count(self) -> int:
         """How many events wait to be published."""
         async with self.db.transaction() as session:
-            return int(await session.scalar(
-                select(func.count()).select_from(self.table).where(self.table.c.published_at.is_(None))) or 0)
+            return int(
+                await session.scalar(
+                    select(func.count()).select_from(self.table).where(self.table.c.published_at.is_(None))
+                )
+                or 0
+            )
 
 
 def _as_headers(raw: Any) -> dict[str, str]:
     if isinstance(raw, str | bytes):
         raw = orjson.loads(raw)
     return {str(k): str(v) for k, v in (raw or {}).items()}
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,39 +20,60 @@ from shared.config import CommonSettings, ServiceSettings
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.errors import PROBLEM_JSON, install_problem_handlers, problem
-from shared.events.contracts import EventPayload
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from shared.outbox import OutboxRelay
 
 log = structlog.get_logger(__name__)
 
-BackgroundJob = Callable[["ServiceRuntime"], Awaitable[None]]
+BackgroundJob = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
 
 
 class ServiceRuntime:
     """One service's database, bus, outbox, relay, consumer and token verifier, with their lifecycle."""
 
-    def __init__(self, *, name: str, settings: ServiceSettings, metadata: MetaData,
-                 handlers: Mapping[type[EventPayload], Handler] | None = None, bus: Bus | None = None,
-                 verifier: TokenVerifier | None = None, jobs: Sequence[BackgroundJob] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        settings: ServiceSettings,
+        metadata: MetaData,
+        handlers: Mapping[Any, Handler] | None = None,
+        bus: Bus | None = None,
+        verifier: TokenVerifier | None = None,
+        jobs: Sequence[BackgroundJob] = (),
+    ) -> None:
         if metadata.schema is None:
             raise ValueError("a service's MetaData must name its schema")
         self.name = name
         self.settings = settings
-        self.db = Database(settings.database_url, metadata.schema, pool_size=settings.db_pool_size,
-                           echo=settings.db_echo)
+        self.db = Database(
+            settings.database_url, metadata.schema, pool_size=settings.db_pool_size, echo=settings.db_echo
+        )
         self.owns_bus = bus is None
         self.bus = bus or build_bus(
-            settings.bus_backend, client_id=name, bootstrap_servers=settings.kafka_bootstrap_servers,
-            acks=settings.kafka_acks, enable_idempotence=settings.kafka_enable_idempotence,
-            partitions=settings.kafka_topic_partitions, replication_factor=settings.kafka_replication_factor,
+            settings.bus_backend,
+            client_id=name,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            acks=settings.kafka_acks,
+            enable_idempotence=settings.kafka_enable_idempotence,
+            partitions=settings.kafka_topic_partitions,
+            replication_factor=settings.kafka_replication_factor,
         )
-        self.relay = OutboxRelay(self.db, metadata.tables[f"{metadata.schema}.outbox_event"], self.bus, service=name,
-                                 batch_size=settings.outbox_batch_size,
-                                 poll_interval_s=settings.outbox_poll_interval_s)
+        self.relay = OutboxRelay(
+            self.db,
+            metadata.tables[f"{metadata.schema}.outbox_event"],
+            self.bus,
+            service=name,
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+        )
         self.consumer = EventConsumer(
-            group=name, db=self.db, inbox=metadata.tables[f"{metadata.schema}.processed_event"], bus=self.bus,
-            handlers=handlers or {}, max_attempts=settings.consumer_max_attempts,
+            group=name,
+            db=self.db,
+            inbox=metadata.tables[f"{metadata.schema}.processed_event"],
+            bus=self.bus,
+            handlers=handlers or {},
+            max_attempts=settings.consumer_max_attempts,
             retry_backoff_s=settings.consumer_retry_backoff_s,
         )
         self.verifier = verifier or build_verifier(settings)
@@ -70,8 +91,13 @@ class ServiceRuntime:
                 await self.bus.start()
             self.relay.start()
             self._job_tasks = [asyncio.create_task(job(self)) for job in self.jobs]
-        log.info("service_started", service=self.name, bus=type(self.bus).__name__,
-                 database=self.db.engine.dialect.name, workers=self.settings.workers_enabled)
+        log.info(
+            "service_started",
+            service=self.name,
+            bus=type(self.bus).__name__,
+            database=self.db.engine.dialect.name,
+            workers=self.settings.workers_enabled,
+        )
         try:
             yield self
         finally:
@@ -103,8 +129,11 @@ def build_verifier(settings: CommonSettings) -> TokenVerifier:
     """The token verifier the settings describe."""
     dev = None
     if settings.auth_dev_issuer:
-        dev = DevIssuer(issuer=settings.auth_dev_issuer_url, audience=settings.auth_dev_audience,
-                        key_file=settings.auth_dev_key_file)
+        dev = DevIssuer(
+            issuer=settings.auth_dev_issuer_url,
+            audience=settings.auth_dev_audience,
+            key_file=settings.auth_dev_key_file,
+        )
     return TokenVerifier(settings.auth_issuers, dev_issuer=dev)
 
 
@@ -122,16 +151,24 @@ def install_health(app: FastAPI, readiness: Callable[[], Awaitable[dict[str, str
         checks = await readiness()
         if all(v == "ok" for v in checks.values()):
             return JSONResponse({"status": "ok", "checks": checks})
-        doc = problem(503, "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
-                      checks=checks)
+        doc = problem(
+            503, "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"), checks=checks
+        )
         return JSONResponse(doc, status_code=503, media_type=PROBLEM_JSON)
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
 
-def create_service_app(runtime: ServiceRuntime, *, title: str, description: str,
-                       routers: Sequence[APIRouter], prefix: str, version: str = "0.1.0",
-                       **fastapi_kwargs: Any) -> FastAPI:
+def create_service_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    prefix: str,
+    version: str = "0.1.0",
+    **fastapi_kwargs: Any,
+) -> FastAPI:
     """A FastAPI app for a service: routers under `prefix`, problem+json, health, metrics, logs."""
 
     @asynccontextmanager
@@ -139,9 +176,16 @@ def create_service_app(runtime: ServiceRuntime, *, title: str, description: str,
         async with runtime.running():
             yield
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
-                  openapi_url=f"{prefix}/openapi.json", docs_url=f"{prefix}/docs", redoc_url=None,
-                  **fastapi_kwargs)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_url=f"{prefix}/openapi.json",
+        docs_url=f"{prefix}/docs",
+        redoc_url=None,
+        **fastapi_kwargs,
+    )
     app.state.runtime = runtime
     install_problem_handlers(app)
     install_health(app, runtime.readiness)

@@ -60,9 +60,18 @@ class TansuBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=subprocess.STDOUT,
+            [
+                str(tansu_binary()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         wait_for_port("127.0.0.1", self.port)
         return self
@@ -86,10 +95,26 @@ def create_database(admin_url: str, name: str) -> str:
     if psql is None:
         raise RuntimeError("psql is needed to create the test database")
     env = {**os.environ, "PGPASSWORD": url.password or ""}
-    base = [psql, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
-            "-d", url.database or "postgres", "-q", "-v", "ON_ERROR_STOP=1"]
-    subprocess.run([*base, "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "-c",
-                    f'CREATE DATABASE "{name}"'], check=True, env=env, capture_output=True)
+    base = [
+        psql,
+        "-h",
+        url.host or "127.0.0.1",
+        "-p",
+        str(url.port or 5432),
+        "-U",
+        url.username or "postgres",
+        "-d",
+        url.database or "postgres",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+    ]
+    subprocess.run(
+        [*base, "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "-c", f'CREATE DATABASE "{name}"'],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
 
 
@@ -98,9 +123,25 @@ def drop_database(admin_url: str, name: str) -> None:
     url = make_url(admin_url)
     psql = shutil.which("psql") or "psql"
     env = {**os.environ, "PGPASSWORD": url.password or ""}
-    subprocess.run([psql, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U",
-                    url.username or "postgres", "-d", url.database or "postgres", "-q", "-c",
-                    f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=False, env=env, capture_output=True)
+    subprocess.run(
+        [
+            psql,
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+            "-d",
+            url.database or "postgres",
+            "-q",
+            "-c",
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        ],
+        check=False,
+        env=env,
+        capture_output=True,
+    )
 
 
 @contextlib.contextmanager
@@ -124,9 +165,24 @@ def ensure_database(admin_url: str, name: str) -> None:
     if psql is None:
         raise RuntimeError("psql is needed to create the database")
     env = {**os.environ, "PGPASSWORD": url.password or ""}
-    base = [psql, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
-            "-d", url.database or "postgres", "-tAq"]
-    exists = subprocess.run([*base, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-                            check=True, env=env, capture_output=True, text=True).stdout.strip()
+    base = [
+        psql,
+        "-h",
+        url.host or "127.0.0.1",
+        "-p",
+        str(url.port or 5432),
+        "-U",
+        url.username or "postgres",
+        "-d",
+        url.database or "postgres",
+        "-tAq",
+    ]
+    exists = subprocess.run(
+        [*base, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     if exists != "1":
         subprocess.run([*base, "-c", f'CREATE DATABASE "{name}"'], check=True, env=env, capture_output=True)

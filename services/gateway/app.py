@@ -44,7 +44,7 @@ class DevTokenResponse(BaseModel):
     """A bearer token minted by the development issuer."""
 
     access_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 (the scheme name, not a secret)
     expires_in: int
 
 
@@ -54,8 +54,14 @@ def _dev_router(issuer: DevIssuer) -> APIRouter:
     @router.post("/token", response_model=DevTokenResponse)
     async def mint_token(body: Annotated[DevTokenRequest, Body()]) -> DevTokenResponse:
         """Mint a development token (only when the dev issuer is enabled; never in production)."""
-        token = issuer.mint(subject=body.subject, district_id=body.district_id, roles=list(body.roles),
-                            name=body.name, email=body.email, ttl=dt.timedelta(minutes=body.ttl_minutes))
+        token = issuer.mint(
+            subject=body.subject,
+            district_id=body.district_id,
+            roles=list(body.roles),
+            name=body.name,
+            email=body.email,
+            ttl=dt.timedelta(minutes=body.ttl_minutes),
+        )
         return DevTokenResponse(access_token=token, expires_in=body.ttl_minutes * 60)
 
     @router.get("/jwks.json")
@@ -66,15 +72,21 @@ def _dev_router(issuer: DevIssuer) -> APIRouter:
     @router.get("/.well-known/openid-configuration")
     async def discovery() -> dict[str, Any]:
         """Minimal OIDC discovery document of the development issuer."""
-        return {"issuer": issuer.issuer, "jwks_uri": f"{issuer.issuer}/jwks.json",
-                "id_token_signing_alg_values_supported": ["RS256"]}
+        return {
+            "issuer": issuer.issuer,
+            "jwks_uri": f"{issuer.issuer}/jwks.json",
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
 
     return router
 
 
-def create_app(settings: Settings | None = None, *,
-               transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
-               verifier: TokenVerifier | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    verifier: TokenVerifier | None = None,
+) -> FastAPI:
     """Build the gateway (uvicorn: `services.gateway.app:create_app --factory`).
 
     `transports` maps a service to an in-process transport (the embedded default); otherwise the
@@ -85,8 +97,9 @@ def create_app(settings: Settings | None = None, *,
     client = httpx.AsyncClient(
         mounts=mounts or None,
         timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
-        limits=httpx.Limits(max_connections=settings.max_connections,
-                            max_keepalive_connections=settings.max_connections),
+        limits=httpx.Limits(
+            max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
+        ),
     )
     verifier = verifier or build_verifier(settings)
     proxy = Proxy(settings, client)
@@ -101,9 +114,16 @@ def create_app(settings: Settings | None = None, *,
             await client.aclose()
             await verifier.aclose()
 
-    app = FastAPI(title="EdTech Platform", version="0.1.0", lifespan=lifespan, openapi_url=None, docs_url=None,
-                  redoc_url=None, description="Catalog and vetting, classroom pilots and LMS usage analytics "
-                  "for school districts' educational technologists.")
+    app = FastAPI(
+        title="EdTech Platform",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        description="Catalog and vetting, classroom pilots and LMS usage analytics "
+        "for school districts' educational technologists.",
+    )
     app.state.settings = settings
     install_problem_handlers(app)
 
@@ -126,8 +146,11 @@ def create_app(settings: Settings | None = None, *,
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
         """The combined OpenAPI document of every service."""
-        base = {"openapi": "3.1.0", "info": {"title": app.title, "version": app.version,
-                                             "description": app.description}, "paths": {}}
+        base = {
+            "openapi": "3.1.0",
+            "info": {"title": app.title, "version": app.version, "description": app.description},
+            "paths": {},
+        }
         return JSONResponse(await aggregator.document(base))
 
     @app.get("/docs", include_in_schema=False)

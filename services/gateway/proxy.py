@@ -10,10 +10,20 @@ from services.gateway.config import Settings
 from shared.errors import BadGateway, GatewayTimeout, PayloadTooLarge
 from shared.observability import CORRELATION_HEADER, current_correlation_id
 
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "host", "content-length",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:
@@ -47,13 +57,18 @@ class Proxy:
         headers.append(("X-Forwarded-For", client_host))
         url = self.settings.upstream_url(service) + request.url.path
         try:
-            upstream = await self.client.request(request.method, url, params=request.url.query or None,
-                                                 content=body, headers=headers)
+            upstream = await self.client.request(
+                request.method, url, params=request.url.query or None, content=body, headers=headers
+            )
         except httpx.TimeoutException as exc:
             raise GatewayTimeout(f"the {service} service did not answer in time") from exc
         except httpx.TransportError as exc:
             raise BadGateway(f"the {service} service is unreachable") from exc
-        out_headers = {k: v for k, v in upstream.headers.items()
-                       if k.lower() not in HOP_BY_HOP and k.lower() != CORRELATION_HEADER.lower()
-                       and k.lower() != "content-encoding"}
+        out_headers = {
+            k: v
+            for k, v in upstream.headers.items()
+            if k.lower() not in HOP_BY_HOP
+            and k.lower() != CORRELATION_HEADER.lower()
+            and k.lower() != "content-encoding"
+        }
         return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)

@@ -7,6 +7,7 @@ production.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -28,17 +29,16 @@ def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dev-key-")
         try:
             os.write(fd, pem)
             os.close(fd)
             os.chmod(tmp, 0o600)
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.link(tmp, path)  # atomic create-if-absent: a racing process keeps the first key
-            except FileExistsError:
-                pass
         finally:
             os.unlink(tmp)
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -56,16 +56,32 @@ class DevIssuer:
         self._key = _load_or_create_key(Path(key_file))
         public_numbers = self._key.public_key().public_numbers()
         self.kid = f"dev-{public_numbers.n % 10**12:012d}"
-        self.config = IssuerConfig(issuer=issuer, audience=audience, jwks_url=f"{issuer}/jwks.json",
-                                   algorithms=["RS256"])
+        self.config = IssuerConfig(
+            issuer=issuer, audience=audience, jwks_url=f"{issuer}/jwks.json", algorithms=["RS256"]
+        )
 
-    def mint(self, *, subject: str, district_id: str, roles: list[Role], name: str | None = None,
-             email: str | None = None, ttl: dt.timedelta = dt.timedelta(hours=8)) -> str:
+    def mint(
+        self,
+        *,
+        subject: str,
+        district_id: str,
+        roles: list[Role],
+        name: str | None = None,
+        email: str | None = None,
+        ttl: dt.timedelta = dt.timedelta(hours=8),
+    ) -> str:
         """A signed token for `subject` in `district_id` with `roles`."""
         now = dt.datetime.now(dt.UTC)
         claims: dict[str, Any] = {
-            "iss": self.issuer, "aud": self.audience, "sub": subject, "iat": now, "nbf": now,
-            "exp": now + ttl, "jti": str(uuid.uuid4()), "district_id": district_id, "roles": roles,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": str(uuid.uuid4()),
+            "district_id": district_id,
+            "roles": roles,
         }
         if name:
             claims["name"] = name

@@ -77,8 +77,14 @@ class MemoryBus(Bus):
                 await self._changed.wait_for(lambda: self._offsets[cursor] < len(self._logs[topic]))
             offset = self._offsets[cursor]
             message = self._logs[topic][offset]
-            incoming = IncomingMessage(topic=topic, partition=0, offset=offset, key=message.key,
-                                       value=message.value, headers=dict(message.headers))
+            incoming = IncomingMessage(
+                topic=topic,
+                partition=0,
+                offset=offset,
+                key=message.key,
+                value=message.value,
+                headers=dict(message.headers),
+            )
             try:
                 await handler(incoming)
             except asyncio.CancelledError:

@@ -166,6 +166,13 @@ class LicenseDormant(_ToolKeyed):
 
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     model.event_type(): model
-    for model in (ToolRegistered, ToolStatusChanged, PilotStarted, PilotCompleted, ErrorLogged,
-                  UtilizationDropped, LicenseDormant)
+    for model in (
+        ToolRegistered,
+        ToolStatusChanged,
+        PilotStarted,
+        PilotCompleted,
+        ErrorLogged,
+        UtilizationDropped,
+        LicenseDormant,
+    )
 }

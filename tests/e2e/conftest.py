@@ -23,9 +23,11 @@ def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
     database_url = create_database(ADMIN_URL, name)
     workdir = Path(tmp_path_factory.mktemp("cluster"))
     cluster = LocalCluster(
-        database_url=database_url, kafka_bootstrap=kafka_bootstrap,
+        database_url=database_url,
+        kafka_bootstrap=kafka_bootstrap,
         ports={s: free_port() for s in ("gateway", "catalog", "pilots", "analytics")},
-        dev_key_file=str(workdir / "dev-key.pem"), log_dir=str(workdir / "logs"),
+        dev_key_file=str(workdir / "dev-key.pem"),
+        log_dir=str(workdir / "logs"),
         kafka_idempotence=bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS")),
     )
     cluster.migrate()

@@ -34,8 +34,13 @@ def echo_app(recorder: Recorder, *, delay_s: float = 0.0) -> FastAPI:
     async def echo(path: str, request: Request) -> dict[str, Any]:
         await asyncio.sleep(delay_s)
         body = await request.body()
-        seen = {"path": "/" + path, "method": request.method, "query": request.url.query,
-                "headers": dict(request.headers), "body_size": len(body)}
+        seen = {
+            "path": "/" + path,
+            "method": request.method,
+            "query": request.url.query,
+            "headers": dict(request.headers),
+            "body_size": len(body),
+        }
         recorder.requests.append(seen)
         return {"path": seen["path"], "body_size": len(body)}
 
@@ -62,8 +67,9 @@ async def gateway_factory(auth_settings: dict[str, Any]) -> AsyncIterator[Any]:
     """`async with gateway_factory(**settings, transports=...) as client` for a gateway under test."""
 
     @contextlib.asynccontextmanager
-    async def make(transports: dict[str, httpx.AsyncBaseTransport] | None = None,
-                   **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async def make(
+        transports: dict[str, httpx.AsyncBaseTransport] | None = None, **overrides: Any
+    ) -> AsyncIterator[httpx.AsyncClient]:
         settings = Settings(**{"environment": "test", **auth_settings, **overrides})
         async with running_app(create_app(settings, transports=transports)) as client:
             yield client

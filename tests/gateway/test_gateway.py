@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
 import httpx
 import pytest
 
@@ -50,15 +53,16 @@ async def test_webhook_paths_pass_without_a_user_token(gateway_factory) -> None:
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "streamed"])
-async def test_oversized_body_is_413_and_never_forwarded(gateway_factory, auth: TokenFactory,
-                                                         chunked: bool) -> None:
+async def test_oversized_body_is_413_and_never_forwarded(
+    gateway_factory, auth: TokenFactory, chunked: bool
+) -> None:
     recorder = Recorder()
     transports = {"analytics": httpx.ASGITransport(app=echo_app(recorder))}
     body = b"x" * (10 * 1024 * 1024)
 
-    async def stream():  # type: ignore[no-untyped-def]
+    async def stream() -> AsyncIterator[bytes]:
         for i in range(0, len(body), 65536):
-            yield body[i:i + 65536]
+            yield body[i : i + 65536]
 
     async with gateway_factory(transports=transports) as gw:
         content = stream() if chunked else body
@@ -75,7 +79,9 @@ async def test_unknown_service_is_404(gateway_factory, auth: TokenFactory) -> No
     assert "billing" in r.json()["detail"]
 
 
-async def test_unreachable_service_is_502_and_others_keep_serving(gateway_factory, auth: TokenFactory) -> None:
+async def test_unreachable_service_is_502_and_others_keep_serving(
+    gateway_factory, auth: TokenFactory
+) -> None:
     recorder = Recorder()
     closed = f"http://127.0.0.1:{free_port()}"
     with serve_in_thread(echo_app(recorder)) as catalog_url:
@@ -96,10 +102,16 @@ async def test_slow_service_is_504(gateway_factory, auth: TokenFactory) -> None:
 
 
 async def test_combined_openapi_merges_every_service(gateway_factory, service_app: AppFactory) -> None:
-    async with service_app("catalog") as (catalog, _), service_app("pilots") as (pilots, _), \
-            service_app("analytics") as (analytics, _):
-        transports = {"catalog": httpx.ASGITransport(app=catalog), "pilots": httpx.ASGITransport(app=pilots),
-                      "analytics": httpx.ASGITransport(app=analytics)}
+    async with (
+        service_app("catalog") as (catalog, _),
+        service_app("pilots") as (pilots, _),
+        service_app("analytics") as (analytics, _),
+    ):
+        transports = {
+            "catalog": httpx.ASGITransport(app=catalog),
+            "pilots": httpx.ASGITransport(app=pilots),
+            "analytics": httpx.ASGITransport(app=analytics),
+        }
         async with gateway_factory(transports=transports) as gw:
             doc = (await gw.get("/openapi.json")).json()
             docs_page = await gw.get("/docs")
@@ -119,7 +131,9 @@ async def test_openapi_lists_unavailable_services(gateway_factory) -> None:
     assert doc["x-unavailable"] == ["catalog", "pilots", "analytics"]
 
 
-async def test_dev_token_endpoint_mints_tokens_services_accept(gateway_factory, service_app: AppFactory) -> None:
+async def test_dev_token_endpoint_mints_tokens_services_accept(
+    gateway_factory, service_app: AppFactory
+) -> None:
     async with service_app("catalog") as (catalog, _):
         async with gateway_factory(transports={"catalog": httpx.ASGITransport(app=catalog)}) as gw:
             minted = await gw.post("/auth/dev/token", json={"district_id": "d-gw", "roles": ["teacher"]})
@@ -141,7 +155,7 @@ def test_production_settings_refuse_the_dev_issuer() -> None:
         Settings(environment="production", auth_dev_issuer=True)
 
 
-def _walk_refs(node):  # type: ignore[no-untyped-def]
+def _walk_refs(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "$ref":
