@@ -44,7 +44,8 @@ def schema_tables(schema: str) -> tuple[MetaData, Table, Table, Table]:
     outbox = outbox_table(metadata)
     inbox = processed_event_table(metadata)
     effect = Table(
-        "effect", metadata,
+        "effect",
+        metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("event_id", String(64), nullable=False),  # deliberately not unique: a 2nd effect shows
         Column("item_id", String(100), nullable=False),
@@ -55,18 +56,30 @@ def schema_tables(schema: str) -> tuple[MetaData, Table, Table, Table]:
 
 def kafka_bus(bootstrap: str, *, client_id: str = "shared-tests", partitions: int = 6) -> KafkaBus:
     """A KafkaBus for the test broker (no idempotent producer) with fast group joins."""
-    return KafkaBus(bootstrap, client_id=client_id, enable_idempotence=False, partitions=partitions,
-                    max_backoff_s=0.5, consumer_options=FAST_GROUP)
+    return KafkaBus(
+        bootstrap,
+        client_id=client_id,
+        enable_idempotence=False,
+        partitions=partitions,
+        max_backoff_s=0.5,
+        consumer_options=FAST_GROUP,
+    )
 
 
-async def read_topic(bootstrap: str, topic: str, *, count: int, timeout_s: float = 15.0,
-                     settle_s: float = 0.3) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_topic(
+    bootstrap: str, topic: str, *, count: int, timeout_s: float = 15.0, settle_s: float = 0.3
+) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of `topic` from the beginning (no consumer group), once `count` have arrived.
 
     After `count` it keeps reading for `settle_s` so that extra records (duplicates) show too.
     """
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
@@ -83,8 +96,13 @@ async def read_topic(bootstrap: str, topic: str, *, count: int, timeout_s: float
     return records
 
 
-async def wait_until(condition: Callable[[], Any], *, timeout_s: float = 15.0,
-                     interval_s: float = 0.05, what: str = "condition") -> Any:
+async def wait_until(
+    condition: Callable[[], Any],
+    *,
+    timeout_s: float = 15.0,
+    interval_s: float = 0.05,
+    what: str = "condition",
+) -> Any:
     """Poll `condition` (sync or async) until it returns something truthy; fail after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while True:

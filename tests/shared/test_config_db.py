@@ -33,8 +33,9 @@ def test_production_refuses_sqlite() -> None:
 
 
 def test_development_may_use_both() -> None:
-    settings = ServiceSettings(environment="development", database_url="sqlite+aiosqlite:///x.db",
-                               auth_dev_issuer=True)
+    settings = ServiceSettings(
+        environment="development", database_url="sqlite+aiosqlite:///x.db", auth_dev_issuer=True
+    )
     assert settings.auth_dev_issuer and not settings.json_logs
     production = ServiceSettings(environment="production", database_url=PG)
     assert production.json_logs and production.kafka_enable_idempotence and production.kafka_acks == "all"
@@ -43,9 +44,12 @@ def test_development_may_use_both() -> None:
 def test_settings_come_from_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIDGET_ENVIRONMENT", "production")
     monkeypatch.setenv("WIDGET_DATABASE_URL", PG)
-    monkeypatch.setenv("WIDGET_AUTH_ISSUERS", '[{"issuer": "https://idp.d1.example", "audience": "edtech", '
-                                              '"jwks_url": "https://idp.d1.example/jwks", "district_id": "d1", '
-                                              '"role_map": {"Teacher": "teacher"}}]')
+    monkeypatch.setenv(
+        "WIDGET_AUTH_ISSUERS",
+        '[{"issuer": "https://idp.d1.example", "audience": "edtech", '
+        '"jwks_url": "https://idp.d1.example/jwks", "district_id": "d1", '
+        '"role_map": {"Teacher": "teacher"}}]',
+    )
     settings = WidgetSettings()
     assert settings.environment == "production" and settings.database_url == PG
     assert settings.auth_issuers[0].district_id == "d1"
@@ -53,8 +57,10 @@ def test_settings_come_from_prefixed_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("WIDGET_AUTH_DEV_ISSUER", "true")
     with pytest.raises(ValidationError):
         WidgetSettings()
-    monkeypatch.setenv("WIDGET_AUTH_ISSUERS", '[{"issuer": "x", "audience": "y", "jwks_url": "z", '
-                                              '"role_map": {"Teacher": "superuser"}}]')
+    monkeypatch.setenv(
+        "WIDGET_AUTH_ISSUERS",
+        '[{"issuer": "x", "audience": "y", "jwks_url": "z", "role_map": {"Teacher": "superuser"}}]',
+    )
     with pytest.raises(ValidationError):
         WidgetSettings()
 
@@ -66,8 +72,12 @@ def test_utc_datetime_rejects_naive_values() -> None:
 
 
 async def test_utc_datetime_on_postgresql(test_schema: TestSchema) -> None:
-    stamp = Table("stamp", test_schema.metadata, Column("id", Integer, primary_key=True),
-                  Column("at", UTCDateTime, nullable=False))
+    stamp = Table(
+        "stamp",
+        test_schema.metadata,
+        Column("id", Integer, primary_key=True),
+        Column("at", UTCDateTime, nullable=False),
+    )
     async with test_schema.db.engine.begin() as conn:
         await conn.run_sync(stamp.create)
     paris = dt.timezone(dt.timedelta(hours=1))

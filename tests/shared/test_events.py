@@ -20,39 +20,95 @@ from shared.events import (
     ToolRegistered,
     ToolStatusChanged,
     UtilizationDropped,
+    topics,
 )
-from shared.events import topics
 
 TOOL = uuid.uuid4()
 PILOT = uuid.uuid4()
 NOW = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
 
 EXAMPLES: list[tuple[EventPayload, str, str, str]] = [
-    (ToolRegistered(tool_id=TOOL, tool_name="Desmos", status="proposed"),
-     "org.edtech.tool.registered.v1", topics.CATALOG_TOOLS, f"tools/{TOOL}"),
-    (ToolStatusChanged(tool_id=TOOL, tool_name="Desmos", from_status="vetting", to_status="approved_for_pilot",
-                       changed_at=NOW),
-     "org.edtech.tool.status_changed.v1", topics.CATALOG_TOOLS, f"tools/{TOOL}"),
-    (PilotStarted(tool_id=TOOL, pilot_id=PILOT, teacher_ids=["t1", "t2", "t3"], start_date=dt.date(2026, 1, 5),
-                  end_date=dt.date(2026, 2, 2)),
-     "org.edtech.pilot.started.v1", topics.PILOTS_LIFECYCLE, f"pilots/{PILOT}"),
-    (PilotCompleted(tool_id=TOOL, pilot_id=PILOT, decision="adopt", decided_at=NOW),
-     "org.edtech.pilot.completed.v1", topics.PILOTS_LIFECYCLE, f"pilots/{PILOT}"),
-    (ErrorLogged(tool_id=TOOL, error_id=uuid.uuid4(), occurred_at=NOW, severity="high", description="froze"),
-     "org.edtech.error.logged.v1", topics.PILOTS_ERRORS, f"tools/{TOOL}"),
-    (UtilizationDropped(tool_id=TOOL, window_start=dt.date(2026, 1, 1), window_end=dt.date(2026, 1, 28),
-                        utilization=0.2, threshold=0.3, active_teachers=2, licensed_teachers=10),
-     "org.edtech.utilization.dropped.v1", topics.ANALYTICS_SIGNALS, f"tools/{TOOL}"),
-    (LicenseDormant(tool_id=TOOL, window_start=dt.date(2026, 1, 1), window_end=dt.date(2026, 1, 28),
-                    seats_purchased=100, seats_active=40, dormant_seats=60, dormant_cost=300.0),
-     "org.edtech.license.dormant.v1", topics.ANALYTICS_SIGNALS, f"tools/{TOOL}"),
+    (
+        ToolRegistered(tool_id=TOOL, tool_name="Desmos", status="proposed"),
+        "org.edtech.tool.registered.v1",
+        topics.CATALOG_TOOLS,
+        f"tools/{TOOL}",
+    ),
+    (
+        ToolStatusChanged(
+            tool_id=TOOL,
+            tool_name="Desmos",
+            from_status="vetting",
+            to_status="approved_for_pilot",
+            changed_at=NOW,
+        ),
+        "org.edtech.tool.status_changed.v1",
+        topics.CATALOG_TOOLS,
+        f"tools/{TOOL}",
+    ),
+    (
+        PilotStarted(
+            tool_id=TOOL,
+            pilot_id=PILOT,
+            teacher_ids=["t1", "t2", "t3"],
+            start_date=dt.date(2026, 1, 5),
+            end_date=dt.date(2026, 2, 2),
+        ),
+        "org.edtech.pilot.started.v1",
+        topics.PILOTS_LIFECYCLE,
+        f"pilots/{PILOT}",
+    ),
+    (
+        PilotCompleted(tool_id=TOOL, pilot_id=PILOT, decision="adopt", decided_at=NOW),
+        "org.edtech.pilot.completed.v1",
+        topics.PILOTS_LIFECYCLE,
+        f"pilots/{PILOT}",
+    ),
+    (
+        ErrorLogged(
+            tool_id=TOOL, error_id=uuid.uuid4(), occurred_at=NOW, severity="high", description="froze"
+        ),
+        "org.edtech.error.logged.v1",
+        topics.PILOTS_ERRORS,
+        f"tools/{TOOL}",
+    ),
+    (
+        UtilizationDropped(
+            tool_id=TOOL,
+            window_start=dt.date(2026, 1, 1),
+            window_end=dt.date(2026, 1, 28),
+            utilization=0.2,
+            threshold=0.3,
+            active_teachers=2,
+            licensed_teachers=10,
+        ),
+        "org.edtech.utilization.dropped.v1",
+        topics.ANALYTICS_SIGNALS,
+        f"tools/{TOOL}",
+    ),
+    (
+        LicenseDormant(
+            tool_id=TOOL,
+            window_start=dt.date(2026, 1, 1),
+            window_end=dt.date(2026, 1, 28),
+            seats_purchased=100,
+            seats_active=40,
+            dormant_seats=60,
+            dormant_cost=300.0,
+        ),
+        "org.edtech.license.dormant.v1",
+        topics.ANALYTICS_SIGNALS,
+        f"tools/{TOOL}",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("payload", "event_type", "topic", "subject"), EXAMPLES,
-                         ids=[type(e[0]).__name__ for e in EXAMPLES])
-def test_each_contract_has_its_type_topic_and_key(payload: EventPayload, event_type: str, topic: str,
-                                                  subject: str) -> None:
+@pytest.mark.parametrize(
+    ("payload", "event_type", "topic", "subject"), EXAMPLES, ids=[type(e[0]).__name__ for e in EXAMPLES]
+)
+def test_each_contract_has_its_type_topic_and_key(
+    payload: EventPayload, event_type: str, topic: str, subject: str
+) -> None:
     assert payload.event_type() == event_type
     assert EVENT_TYPES[event_type] is type(payload)
     assert payload.topic == topic
@@ -99,9 +155,18 @@ def test_a_received_event_must_carry_the_required_attributes(attribute: str) -> 
         CloudEvent.from_bytes(orjson.dumps(_encoded(**{attribute: None})))
 
 
-@pytest.mark.parametrize("changes", [{"specversion": "0.3"}, {"id": ""}, {"source": ""}, {"districtid": ""},
-                                     {"time": "2026-03-02T14:30:00"}, {"data": "not an object"}],
-                         ids=["specversion", "empty-id", "empty-source", "empty-district", "naive-time", "data"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"specversion": "0.3"},
+        {"id": ""},
+        {"source": ""},
+        {"districtid": ""},
+        {"time": "2026-03-02T14:30:00"},
+        {"data": "not an object"},
+    ],
+    ids=["specversion", "empty-id", "empty-source", "empty-district", "naive-time", "data"],
+)
 def test_invalid_attributes_are_refused(changes: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         CloudEvent.from_bytes(orjson.dumps(_encoded(**changes)))
@@ -130,8 +195,15 @@ def test_unknown_event_type_has_no_payload() -> None:
 
 def test_payloads_are_immutable_and_validated() -> None:
     with pytest.raises(ValueError):
-        UtilizationDropped(tool_id=TOOL, window_start=dt.date(2026, 1, 1), window_end=dt.date(2026, 1, 28),
-                           utilization=1.5, threshold=0.3, active_teachers=2, licensed_teachers=10)
+        UtilizationDropped(
+            tool_id=TOOL,
+            window_start=dt.date(2026, 1, 1),
+            window_end=dt.date(2026, 1, 28),
+            utilization=1.5,
+            threshold=0.3,
+            active_teachers=2,
+            licensed_teachers=10,
+        )
     with pytest.raises(ValueError):
         ToolRegistered(tool_id=TOOL, tool_name="X", status="unknown-status")  # type: ignore[arg-type]
     payload = ToolRegistered(tool_id=TOOL, tool_name="X", status="proposed")

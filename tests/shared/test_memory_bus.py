@@ -19,7 +19,9 @@ async def bus() -> AsyncIterator[MemoryBus]:
 
 
 def outgoing(topic: str, n: int, key: str = "k") -> list[OutgoingMessage]:
-    return [OutgoingMessage(topic=topic, key=key, value=str(i).encode(), headers={"n": str(i)}) for i in range(n)]
+    return [
+        OutgoingMessage(topic=topic, key=key, value=str(i).encode(), headers={"n": str(i)}) for i in range(n)
+    ]
 
 
 async def test_each_topic_is_delivered_in_order(bus: MemoryBus) -> None:
@@ -33,8 +35,12 @@ async def test_each_topic_is_delivered_in_order(bus: MemoryBus) -> None:
     await bus.start()
     for i in range(0, 30, 3):  # interleaved publishes, some batched
         await bus.publish([OutgoingMessage("a", "k1", str(i).encode(), {"n": str(i)})])
-        await bus.publish([OutgoingMessage("b", f"k{i}", str(i // 3).encode(), {"n": str(i // 3)}),
-                           *[OutgoingMessage("a", "k2", str(j).encode(), {"n": str(j)}) for j in (i + 1, i + 2)]])
+        await bus.publish(
+            [
+                OutgoingMessage("b", f"k{i}", str(i // 3).encode(), {"n": str(i // 3)}),
+                *[OutgoingMessage("a", "k2", str(j).encode(), {"n": str(j)}) for j in (i + 1, i + 2)],
+            ]
+        )
     await wait_until(lambda: len(seen["a"]) == 30 and len(seen["b"]) == 10, timeout_s=5, what="delivery")
     assert seen["a"] == list(range(30))
     assert seen["b"] == list(range(10))
@@ -74,8 +80,11 @@ async def test_every_group_sees_every_message(bus: MemoryBus) -> None:
     late = handler_for("late")
     bus.subscribe("late", ["t"], late)  # subscribing after the fact still reads from the start
     await bus.publish([OutgoingMessage("t", "k", b"5")])
-    await wait_until(lambda: all(len(seen[g]) == 6 for g in ("catalog", "analytics", "late")),
-                     timeout_s=5, what="all groups")
+    await wait_until(
+        lambda: all(len(seen[g]) == 6 for g in ("catalog", "analytics", "late")),
+        timeout_s=5,
+        what="all groups",
+    )
     assert seen["catalog"] == seen["analytics"] == seen["late"] == [0, 1, 2, 3, 4, 5]
     assert [m.value for m in bus.messages("t")] == [str(i).encode() for i in range(6)]
 

@@ -109,5 +109,8 @@ async def test_unexpected_error_is_a_500_problem_without_internals(client: httpx
 
 def test_problem_document_shape() -> None:
     assert problem(418, "short and stout", slug="teapot") == {
-        "type": "https://edtech-platform.dev/problems/teapot", "title": "I'm a Teapot", "status": 418,
-        "detail": "short and stout"}
+        "type": "https://edtech-platform.dev/problems/teapot",
+        "title": "I'm a Teapot",
+        "status": 418,
+        "detail": "short and stout",
+    }
