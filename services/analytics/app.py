@@ -7,6 +7,9 @@ from fastapi import FastAPI
 from services.analytics.config import Settings
 from services.analytics.db import Base
 from services.analytics.events import HANDLERS
+from services.analytics.ingest.router import router as webhooks_router
+from services.analytics.integrations.router import router as integrations_router
+from services.analytics.integrations.service import IntegrationCache
 from shared.auth import TokenVerifier
 from shared.bus import Bus
 from shared.service import ServiceRuntime, create_service_app
@@ -20,4 +23,11 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
     settings = settings or Settings()
     runtime = ServiceRuntime(name="analytics", settings=settings, metadata=Base.metadata, handlers=HANDLERS,
                              bus=bus, verifier=verifier)
-    return create_service_app(runtime, title="Analytics", prefix=PREFIX, description="Analytics: LMS usage events, rosters, dashboards, license and teacher utilization signals.", routers=[])
+    app = create_service_app(
+        runtime, title="Analytics", prefix=PREFIX,
+        description="LMS usage events in (signed webhooks: platform JSON, IMS Caliper, xAPI, Canvas), "
+                    "OneRoster rosters, dashboards, license and teacher utilization signals out.",
+        routers=[webhooks_router, integrations_router],
+    )
+    app.state.integration_cache = IntegrationCache(settings.integration_cache_ttl_s)
+    return app

@@ -1,0 +1,32 @@
+"""Dependencies shared by the analytics routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.analytics.config import Settings
+from services.analytics.integrations.service import IntegrationCache
+from shared.api import require_roles
+from shared.auth import Principal
+
+
+def get_settings(request: Request) -> Settings:
+    """The running service's settings."""
+    settings: Settings = request.app.state.runtime.settings
+    return settings
+
+
+def get_integration_cache(request: Request) -> IntegrationCache:
+    """The process-wide integration cache."""
+    cache: IntegrationCache = request.app.state.integration_cache
+    return cache
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+IntegrationCacheDep = Annotated[IntegrationCache, Depends(get_integration_cache)]
+Manager = Annotated[Principal, Depends(require_roles("edtech", "admin"))]
+"""Who configures analytics: the district's technologists and administrators."""
+Viewer = Annotated[Principal, Depends(require_roles("edtech", "admin", "specialist", "teacher"))]
+"""Who reads dashboards (teachers are narrowed to their own classes)."""

@@ -1,0 +1,68 @@
+"""Webhook payload schemas: the platform's own usage event and the ingestion result."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+EventKind = Literal["login", "logout", "assignment_started", "assignment_submitted", "assignment_completed",
+                    "feature_used", "time_in_tool", "viewed", "navigated"]
+"""Normalized usage kinds every format maps to."""
+
+
+class PlatformEvent(BaseModel):
+    """One usage event in the platform's own JSON format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(min_length=1, max_length=255, description="The sender's unique id (de-duplication).")
+    type: EventKind
+    occurred_at: AwareDatetime
+    user_id: str = Field(min_length=1, max_length=255, description="The user's OneRoster sourcedId.")
+    tool_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                description="Only when the integration is not bound to one tool.")
+    class_id: str | None = Field(default=None, max_length=255, description="OneRoster class sourcedId.")
+    feature: str | None = Field(default=None, min_length=1, max_length=200)
+    duration_s: float | None = Field(default=None, ge=0, le=86_400)
+    assignment_id: str | None = Field(default=None, max_length=255)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> PlatformEvent:
+        if self.type == "feature_used" and not self.feature:
+            raise ValueError("feature is required for feature_used events")
+        if self.type == "time_in_tool" and self.duration_s is None:
+            raise ValueError("duration_s is required for time_in_tool events")
+        return self
+
+
+@dataclass(slots=True)
+class Normalized:
+    """A usage event in any format, reduced to what analytics stores."""
+
+    event_id: str
+    kind: str
+    occurred_at: dt.datetime
+    user_id: str
+    tool_id: str
+    class_id: str | None = None
+    feature: str | None = None
+    duration_s: float | None = None
+
+
+class RejectedEvent(BaseModel):
+    """A malformed event of a delivery, by its index in the batch."""
+
+    index: int
+    errors: list[dict[str, str]]
+
+
+class IngestResult(BaseModel):
+    """What a delivery did: new events stored, duplicates skipped, malformed ones rejected."""
+
+    accepted: int
+    duplicates: int
+    rejected: list[RejectedEvent] = Field(default_factory=list)
+    replay: bool = Field(default=False, description="This webhook-id was already applied: nothing changed.")

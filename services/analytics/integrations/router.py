@@ -1,0 +1,72 @@
+"""HTTP routes for LMS integrations (edtech and admin only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from fastapi import APIRouter, status
+
+from services.analytics.deps import IntegrationCacheDep, Manager, SettingsDep
+from services.analytics.integrations import service
+from services.analytics.integrations.repository import IntegrationRepository
+from services.analytics.integrations.schemas import IntegrationCreate, IntegrationRead, IntegrationSecretRead
+from services.analytics.models import Integration
+from shared.api import Page, PageDep, SessionDep
+
+router = APIRouter(prefix="/integrations", tags=["integrations"])
+
+FORMATS = ("events", "caliper", "xapi", "canvas")
+
+
+def _with_secret(integration: Integration) -> IntegrationSecretRead:
+    base = IntegrationRead.model_validate(integration).model_dump()
+    urls = {f: f"/api/analytics/webhooks/{integration.id}/{f}" for f in FORMATS}
+    return IntegrationSecretRead(**base, secret=integration.secret, webhook_urls=urls)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=IntegrationSecretRead)
+async def create_integration(body: IntegrationCreate, session: SessionDep, principal: Manager
+                             ) -> IntegrationSecretRead:
+    """Create an LMS integration; the answer holds its signing secret, shown only this once."""
+    return _with_secret(await service.create_integration(session, district_id=principal.district_id, data=body))
+
+
+@router.get("", response_model=Page[IntegrationRead])
+async def list_integrations(session: SessionDep, principal: Manager, page: PageDep) -> Page[IntegrationRead]:
+    """List the district's integrations, newest first."""
+    rows, total = await IntegrationRepository(session).list(district_id=principal.district_id,
+                                                            limit=page.limit, offset=page.offset)
+    return Page(items=[IntegrationRead.model_validate(r) for r in rows], total=total, limit=page.limit,
+                offset=page.offset)
+
+
+@router.post("/{integration_id}/rotate-secret", response_model=IntegrationSecretRead)
+async def rotate_secret(integration_id: uuid.UUID, session: SessionDep, principal: Manager,
+                        settings: SettingsDep, cache: IntegrationCacheDep) -> IntegrationSecretRead:
+    """Issue a new secret; the old one stays valid for the grace period (`ANALYTICS_SECRET_GRACE_PERIOD_S`)."""
+    integration = await service.rotate_secret(session, district_id=principal.district_id,
+                                              integration_id=integration_id,
+                                              grace=dt.timedelta(seconds=settings.secret_grace_period_s))
+    cache.invalidate(integration_id)
+    return _with_secret(integration)
+
+
+@router.post("/{integration_id}/disable", response_model=IntegrationRead)
+async def disable_integration(integration_id: uuid.UUID, session: SessionDep, principal: Manager,
+                              cache: IntegrationCacheDep) -> IntegrationRead:
+    """Disable an integration: its webhooks are refused (401) from now on."""
+    integration = await service.set_enabled(session, district_id=principal.district_id,
+                                            integration_id=integration_id, enabled=False)
+    cache.invalidate(integration_id)
+    return IntegrationRead.model_validate(integration)
+
+
+@router.post("/{integration_id}/enable", response_model=IntegrationRead)
+async def enable_integration(integration_id: uuid.UUID, session: SessionDep, principal: Manager,
+                             cache: IntegrationCacheDep) -> IntegrationRead:
+    """Enable a disabled integration again."""
+    integration = await service.set_enabled(session, district_id=principal.district_id,
+                                            integration_id=integration_id, enabled=True)
+    cache.invalidate(integration_id)
+    return IntegrationRead.model_validate(integration)
