@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.catalog.checklist.router import router as checklist_router
 from services.catalog.config import Settings
 from services.catalog.db import Base
+from services.catalog.district_settings.router import router as district_settings_router
 from services.catalog.events import HANDLERS
+from services.catalog.fatigue.router import router as fatigue_router
+from services.catalog.licenses.router import router as licenses_router
+from services.catalog.reliability.router import router as reliability_router
+from services.catalog.requests.router import router as requests_router
+from services.catalog.rubrics.router import router as rubrics_router
+from services.catalog.standards.router import router as standards_router
+from services.catalog.sunsetting.router import router as sunsetting_router
+from services.catalog.sunsetting.service import retirement_job
 from services.catalog.tools.router import router as tools_router
+from services.catalog.vendors.router import router as vendors_router
 from shared.auth import TokenVerifier
 from shared.bus import Bus
 from shared.service import ServiceRuntime, create_service_app
@@ -20,10 +31,12 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
     """Build the catalog app (uvicorn: `services.catalog.app:create_app --factory`)."""
     settings = settings or Settings()
     runtime = ServiceRuntime(name="catalog", settings=settings, metadata=Base.metadata, handlers=HANDLERS,
-                             bus=bus, verifier=verifier)
+                             bus=bus, verifier=verifier, jobs=[retirement_job])
     return create_service_app(
         runtime, title="Catalog", prefix=PREFIX,
         description="Tools, vendors, standards alignment, the six-point vetting checklist, rubric "
-                    "evaluations, licenses and the tool lifecycle up to sunsetting.",
-        routers=[tools_router],
+                    "evaluations, licenses, the tool lifecycle up to sunsetting, and tool fatigue.",
+        routers=[tools_router, vendors_router, standards_router, checklist_router, rubrics_router,
+                 licenses_router, sunsetting_router, fatigue_router, requests_router, reliability_router,
+                 district_settings_router],
     )

@@ -1,27 +1,138 @@
-"""What the catalog publishes (through its outbox) and the events it consumes."""
+"""What the catalog publishes (through its outbox) and the events it consumes.
+
+Published: `tool-registered` (on registration and teacher requests) and `tool-status-changed` (every
+lifecycle move), written by `tools.service` into the request's transaction.
+
+Consumed (each applied once per event id by the shared consumer; handlers also tolerate replays):
+
+* `pilot-started`: the tool moves to `piloting`; if its state or gates refuse (e.g. privacy failed),
+  the refusal is stored as a review flag instead of failing the event.
+* `pilot-completed`: `adopt` -> `adopted`, `reject` -> `rejected`, `extend` keeps `piloting`.
+* `utilization-dropped`: the tool becomes a removal candidate (flag with the event's data, including
+  the teachers to notify).
+* `license-dormant`: the tool is flagged for review (flag with the event's data).
+* `error-logged`: counts toward the tool's reliability note.
+
+Events about a tool the district does not have are ignored.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.db import outbox as outbox_table
-from shared.events import CloudEvent, PilotStarted
+from shared.consumer import Handler
+from shared.errors import Conflict
+from shared.events import (
+    CloudEvent,
+    ErrorLogged,
+    EventPayload,
+    LicenseDormant,
+    PilotCompleted,
+    PilotStarted,
+    UtilizationDropped,
+)
 from shared.outbox import Outbox
 
+log = structlog.get_logger(__name__)
+
 outbox = Outbox(outbox_table, source="/edtech/catalog")
+
+PILOTS_ACTOR = "pilots-service"
+ANALYTICS_ACTOR = "analytics-service"
+
+
+async def _tool_exists(session: AsyncSession, event: CloudEvent, tool_id: Any) -> bool:
+    from services.catalog.tools.repository import ToolRepository
+
+    tool = await ToolRepository(session).get(district_id=event.districtid, tool_id=tool_id)
+    if tool is None:
+        log.warning("event_for_unknown_tool", event_id=event.id, event_type=event.type, tool_id=str(tool_id))
+    return tool is not None
+
+
+async def _move_or_flag(session: AsyncSession, event: CloudEvent, payload: PilotStarted | PilotCompleted,
+                        to_status: str, reason: str) -> None:
+    from services.catalog.sunsetting.service import add_flag
+    from services.catalog.tools import service
+
+    try:
+        async with session.begin_nested():
+            await service.transition(session, district_id=event.districtid, tool_id=payload.tool_id,
+                                     to_status=to_status, actor=PILOTS_ACTOR, reason=reason)
+    except Conflict as refused:
+        await add_flag(session, district_id=event.districtid, tool_id=payload.tool_id, kind="review",
+                       source=payload.name.replace(".", "_"), actor=PILOTS_ACTOR, event_id=event.id,
+                       note=f"could not move to {to_status}: {refused.detail}",
+                       data=payload.model_dump(mode="json"))
 
 
 async def on_pilot_started(event: CloudEvent, payload: PilotStarted, session: AsyncSession) -> None:
     """A pilot began: the tool moves to `piloting` (if it is not there already)."""
-    from services.catalog.tools import service
     from services.catalog.tools.repository import ToolRepository
 
     tool = await ToolRepository(session).get(district_id=event.districtid, tool_id=payload.tool_id)
     if tool is None or tool.status == "piloting":
         return
-    await service.transition(session, district_id=event.districtid, tool_id=payload.tool_id,
-                             to_status="piloting", actor="pilots-service",
-                             reason=f"pilot {payload.pilot_id} started")
+    await _move_or_flag(session, event, payload, "piloting", f"pilot {payload.pilot_id} started")
 
 
-HANDLERS = {PilotStarted: on_pilot_started}
+async def on_pilot_completed(event: CloudEvent, payload: PilotCompleted, session: AsyncSession) -> None:
+    """A pilot was decided: adopt -> `adopted`, reject -> `rejected`, extend keeps `piloting`."""
+    from services.catalog.tools.repository import ToolRepository
+
+    tool = await ToolRepository(session).get(district_id=event.districtid, tool_id=payload.tool_id)
+    if tool is None or payload.decision == "extend":
+        return
+    to_status = "adopted" if payload.decision == "adopt" else "rejected"
+    if tool.status == to_status:
+        return
+    why = f": {payload.rationale}" if payload.rationale else ""
+    await _move_or_flag(session, event, payload, to_status, f"pilot {payload.pilot_id} decided {payload.decision}{why}")
+
+
+async def on_utilization_dropped(event: CloudEvent, payload: UtilizationDropped, session: AsyncSession) -> None:
+    """Teacher utilization fell under the threshold: the tool becomes a removal candidate."""
+    from services.catalog.sunsetting.service import add_flag
+
+    if not await _tool_exists(session, event, payload.tool_id):
+        return
+    await add_flag(session, district_id=event.districtid, tool_id=payload.tool_id, kind="removal_candidate",
+                   source="utilization_dropped", actor=ANALYTICS_ACTOR, event_id=event.id,
+                   note=f"teacher utilization {payload.utilization:.0%} under {payload.threshold:.0%} "
+                        f"({payload.window_start} to {payload.window_end})",
+                   data=payload.model_dump(mode="json"))
+
+
+async def on_license_dormant(event: CloudEvent, payload: LicenseDormant, session: AsyncSession) -> None:
+    """Seats went unused: the tool is flagged for review."""
+    from services.catalog.sunsetting.service import add_flag
+
+    if not await _tool_exists(session, event, payload.tool_id):
+        return
+    await add_flag(session, district_id=event.districtid, tool_id=payload.tool_id, kind="review",
+                   source="license_dormant", actor=ANALYTICS_ACTOR, event_id=event.id,
+                   note=f"{payload.dormant_seats} of {payload.seats_purchased} seats dormant "
+                        f"({payload.window_start} to {payload.window_end})",
+                   data=payload.model_dump(mode="json"))
+
+
+async def on_error_logged(event: CloudEvent, payload: ErrorLogged, session: AsyncSession) -> None:
+    """A technical failure: it counts toward the tool's reliability note."""
+    from services.catalog.reliability.service import record_error
+
+    if not await _tool_exists(session, event, payload.tool_id):
+        return
+    await record_error(session, district_id=event.districtid, payload=payload)
+
+
+HANDLERS: dict[type[EventPayload], Handler] = {
+    PilotStarted: on_pilot_started,
+    PilotCompleted: on_pilot_completed,
+    UtilizationDropped: on_utilization_dropped,
+    LicenseDormant: on_license_dormant,
+    ErrorLogged: on_error_logged,
+}

@@ -1,4 +1,14 @@
-"""Business rules for tools: registration and the lifecycle state machine."""
+"""Business rules for tools: registration, updates and the guarded lifecycle state machine.
+
+Gates (checked after the state machine allows the move):
+
+* `approved_for_pilot` needs (1) at least one standards alignment, (2) the privacy point recorded as
+  `pass`, and (3) no checklist point recorded as `fail`. Points still `pending` (or never recorded)
+  other than privacy do not block: the pilot is where they get tested. (3) alone may be overridden by
+  an explicit `override_reason`, which is stored with the transition; (1) and (2) never can.
+* `piloting` and `adopted` are refused while the privacy point is `fail`: a tool that fails data
+  privacy can never be piloted or adopted.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +16,15 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.catalog.checklist.repository import ChecklistRepository
 from services.catalog.events import outbox
 from services.catalog.models import Tool, ToolTransition
+from services.catalog.standards.repository import StandardRepository
 from services.catalog.tools.repository import ToolRepository
-from services.catalog.tools.schemas import ToolCreate
+from services.catalog.tools.schemas import ToolCreate, ToolUpdate
+from services.catalog.vendors.repository import VendorRepository
 from shared.db import utcnow
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import ToolRegistered, ToolStatusChanged
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -25,13 +38,26 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "rejected": frozenset(),
 }
 
+PRIVACY_BLOCKED = frozenset({"approved_for_pilot", "piloting", "adopted"})
 
-async def register_tool(session: AsyncSession, *, district_id: str, actor: str, data: ToolCreate) -> Tool:
+
+async def _vendor_name(session: AsyncSession, *, district_id: str, vendor_id: uuid.UUID) -> str:
+    vendor = await VendorRepository(session).get(district_id=district_id, vendor_id=vendor_id)
+    if vendor is None:
+        raise Unprocessable(f"vendor {vendor_id} does not exist in this district", field="vendor_id")
+    return vendor.name
+
+
+async def register_tool(session: AsyncSession, *, district_id: str, actor: str, data: ToolCreate,
+                        reason: str = "registered") -> Tool:
     """Register a tool as `proposed` and publish `tool-registered`."""
     repo = ToolRepository(session)
-    tool = await repo.add(Tool(district_id=district_id, status="proposed", **data.model_dump()))
-    await repo.add_transition(ToolTransition(tool_id=tool.id, from_status=None, to_status="proposed",
-                                             actor=actor, reason="registered"))
+    values = data.model_dump()
+    if data.vendor_id is not None:
+        values["vendor"] = await _vendor_name(session, district_id=district_id, vendor_id=data.vendor_id)
+    tool = await repo.add(Tool(district_id=district_id, status="proposed", checklist_state="pending", **values))
+    await repo.add_transition(ToolTransition(district_id=district_id, tool_id=tool.id, from_status=None,
+                                             to_status="proposed", actor=actor, reason=reason))
     await outbox.add(session, ToolRegistered(
         tool_id=tool.id, tool_name=tool.name, vendor=tool.vendor, category=tool.category, status="proposed",
         subjects=tool.subjects, grade_bands=tool.grade_bands,
@@ -39,17 +65,66 @@ async def register_tool(session: AsyncSession, *, district_id: str, actor: str, 
     return tool
 
 
-async def get_tool(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID) -> Tool:
+async def get_tool(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, for_update: bool = False
+                   ) -> Tool:
     """A district's tool; 404 if it does not exist there."""
-    tool = await ToolRepository(session).get(district_id=district_id, tool_id=tool_id)
+    tool = await ToolRepository(session).get(district_id=district_id, tool_id=tool_id, for_update=for_update)
     if tool is None:
         raise NotFound(f"tool {tool_id} not found")
     return tool
 
 
+async def update_tool(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, data: ToolUpdate,
+                      cost_limit: float) -> Tool:
+    """Change a tool's descriptive fields; a change of usage re-evaluates the computed cost point."""
+    tool = await get_tool(session, district_id=district_id, tool_id=tool_id, for_update=True)
+    values = data.model_dump(exclude_unset=True)
+    for name in ("name", "usage", "smartphone_support", "subjects", "grade_bands", "platforms"):
+        if name in values and values[name] is None:
+            raise Unprocessable(f"{name} cannot be null", field=name)
+    if values.get("vendor_id") is not None:
+        values["vendor"] = await _vendor_name(session, district_id=district_id, vendor_id=values["vendor_id"])
+    usage_changed = "usage" in values and values["usage"] != tool.usage
+    for name, value in values.items():
+        setattr(tool, name, value)
+    await session.flush()
+    if usage_changed:
+        from services.catalog.checklist.service import recompute_cost_point
+
+        await recompute_cost_point(session, tool=tool, limit=cost_limit)
+    return tool
+
+
+async def _check_gates(session: AsyncSession, *, tool: Tool, to_status: str, override_reason: str | None) -> None:
+    if to_status not in PRIVACY_BLOCKED:
+        return
+    items = await ChecklistRepository(session).by_point(tool_id=tool.id)
+    privacy = items.get("privacy")
+    if privacy is not None and privacy.result == "fail":
+        why = f" ({privacy.evidence})" if privacy.evidence else ""
+        raise Conflict(
+            f"{tool.name} failed the data privacy point (FERPA/COPPA){why}: a tool that fails privacy can "
+            f"never be piloted or adopted, so it cannot move to {to_status}",
+            slug="privacy-failure", blocking=["privacy"], current_status=tool.status,
+        )
+    if to_status != "approved_for_pilot":
+        return
+    blocking = []
+    if privacy is None or privacy.result != "pass":
+        blocking.append("privacy has not passed yet (data privacy must pass before any pilot)")
+    if await StandardRepository(session).count(tool_id=tool.id) == 0:
+        blocking.append("no standards alignment: map the tool to CCSS, NGSS or state standards first")
+    failed = sorted(p for p, item in items.items() if item.result == "fail")
+    if failed and not override_reason:
+        blocking.append(f"checklist points failed: {', '.join(failed)} (give override_reason to proceed anyway)")
+    if blocking:
+        raise Conflict(f"{tool.name} cannot be approved for a pilot: " + "; ".join(blocking),
+                       slug="pilot-gate", blocking=blocking, current_status=tool.status)
+
+
 async def transition(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, to_status: str,
-                     actor: str, reason: str | None) -> Tool:
-    """Move a tool in its lifecycle if the state machine allows it; record and publish the move."""
+                     actor: str, reason: str | None, override_reason: str | None = None) -> Tool:
+    """Move a tool in its lifecycle if the state machine and the gates allow it; record and publish it."""
     repo = ToolRepository(session)
     tool = await repo.get(district_id=district_id, tool_id=tool_id, for_update=True)
     if tool is None:
@@ -60,10 +135,12 @@ async def transition(session: AsyncSession, *, district_id: str, tool_id: uuid.U
             f"a {tool.status} tool cannot move to {to_status}; allowed: {', '.join(sorted(allowed)) or 'none'}",
             current_status=tool.status, allowed=sorted(allowed),
         )
+    await _check_gates(session, tool=tool, to_status=to_status, override_reason=override_reason)
     from_status, tool.status = tool.status, to_status
     now = utcnow()
-    await repo.add_transition(ToolTransition(tool_id=tool.id, from_status=from_status, to_status=to_status,
-                                             actor=actor, reason=reason, at=now))
+    await repo.add_transition(ToolTransition(district_id=district_id, tool_id=tool.id, from_status=from_status,
+                                             to_status=to_status, actor=actor, reason=reason,
+                                             override_reason=override_reason, at=now))
     await outbox.add(session, ToolStatusChanged(
         tool_id=tool.id, tool_name=tool.name, from_status=from_status, to_status=to_status,  # type: ignore[arg-type]
         reason=reason, actor=actor, changed_at=now,

@@ -1,0 +1,1 @@
+"""The six-point vetting checklist: privacy, SSO, accessibility, cost, evidence, mobile."""

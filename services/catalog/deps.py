@@ -1,0 +1,29 @@
+"""Dependencies the catalog's routers share: its settings and who may do what."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.catalog.config import Settings
+from shared.api import require_roles
+from shared.auth import Principal
+
+
+def get_settings(request: Request) -> Settings:
+    """The catalog's settings (the defaults behind every district's own values)."""
+    settings: Settings = request.app.state.runtime.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+CanChangeCatalog = Annotated[Principal, Depends(require_roles("edtech", "admin"))]
+"""Edtech and admin change the catalog."""
+
+CanProposeTools = Annotated[Principal, Depends(require_roles("edtech", "admin", "specialist"))]
+"""Specialists may also propose tools."""
+
+CanRecordEvidence = Annotated[Principal, Depends(require_roles("edtech", "admin", "specialist"))]
+"""Specialists may also record checklist evidence."""

@@ -1,0 +1,1 @@
+"""Licenses: seats, price, term, renewal, allocation per school, cost per seat and per student."""

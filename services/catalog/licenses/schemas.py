@@ -1,0 +1,66 @@
+"""Request and response bodies for licenses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+SchoolId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class LicenseCreate(BaseModel):
+    """Seats bought for a tool; `students_covered` defaults to one student per seat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seats: int = Field(ge=1, le=10_000_000)
+    students_covered: int | None = Field(default=None, ge=1, le=10_000_000)
+    price_total: Decimal = Field(ge=0, max_digits=12, decimal_places=2, description="USD for the whole term.")
+    term_start: dt.date
+    term_end: dt.date
+    renewal_date: dt.date | None = None
+    allocations: dict[SchoolId, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict, description="Seats per school id; their sum cannot exceed `seats`.")
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class LicenseUpdate(BaseModel):
+    """Fields to change on a license."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seats: int | None = Field(default=None, ge=1, le=10_000_000)
+    students_covered: int | None = Field(default=None, ge=1, le=10_000_000)
+    price_total: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    term_start: dt.date | None = None
+    term_end: dt.date | None = None
+    renewal_date: dt.date | None = None
+    allocations: dict[SchoolId, Annotated[int, Field(ge=0)]] | None = None
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class LicenseRead(BaseModel):
+    """A license with its computed costs."""
+
+    id: uuid.UUID
+    tool_id: uuid.UUID
+    tool_name: str | None = None
+    seats: int
+    students_covered: int | None
+    price_total: float
+    term_start: dt.date
+    term_end: dt.date
+    renewal_date: dt.date | None
+    allocations: dict[str, int]
+    allocated_seats: int
+    notes: str | None
+    cost_per_seat: float
+    cost_per_student: float
+    cost_per_student_per_year: float
+    days_to_renewal: int | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime

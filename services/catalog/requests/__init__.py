@@ -1,0 +1,1 @@
+"""Teacher tool requests: a request puts the tool into the catalog as `proposed`."""

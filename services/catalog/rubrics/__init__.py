@@ -1,0 +1,1 @@
+"""Rubrics and evaluations: weighted criteria, totals, PICRAT cells and SAMR levels."""

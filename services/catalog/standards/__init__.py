@@ -1,0 +1,1 @@
+"""Standards alignment: the CCSS, NGSS or state standards a tool is mapped to."""

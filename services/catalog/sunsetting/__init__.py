@@ -1,0 +1,1 @@
+"""Sunsetting: review flags, removal candidates, scheduled retirements and the job that retires tools."""

@@ -1,0 +1,1 @@
+"""Vendors: the companies behind the district's tools."""
