@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from shared.migrations import SERVICES_WITH_DATABASE, upgrade
-from shared.testing import TansuBroker, ensure_database, wait_for_port
+from shared.testing import TansuBroker, ensure_database
 
 ALL_SERVICES = ("catalog", "pilots", "analytics", "gateway")
 
@@ -110,17 +110,21 @@ class LocalCluster:
         """Block until each service answers its readiness check."""
         deadline = time.monotonic() + timeout_s
         for service in services or ALL_SERVICES:
-            wait_for_port("127.0.0.1", self.ports[service], timeout_s=max(1.0, deadline - time.monotonic()))
             while True:
                 process = self.processes.get(service)
                 if process is not None and process.poll() is not None:
-                    raise RuntimeError(f"{service} exited with {process.returncode}; see {self.log_dir}")
+                    raise RuntimeError(f"{service} exited with {process.returncode}:\n{self.log_tail(service)}")
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(f"{self.url(service)}/health/ready", timeout=2).status_code == 200:
                         break
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{service} not ready after {timeout_s}s; see {self.log_dir}")
                 time.sleep(0.1)
+
+    def log_tail(self, service: str, chars: int = 3000) -> str:
+        """The end of a service's log."""
+        path = Path(self.log_dir) / f"{service}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
 
     def stop(self, *services: str, sig: int = signal.SIGTERM) -> None:
         """Stop services (all by default); SIGKILL simulates a crash."""

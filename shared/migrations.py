@@ -7,6 +7,7 @@ A service's `migrations/env.py` is two lines: import its MetaData and call `run_
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib
 from pathlib import Path
 from typing import Any
@@ -97,4 +98,11 @@ def run_env(metadata: MetaData) -> None:
 
     if context.is_offline_mode():
         raise RuntimeError("offline (SQL script) migrations are not supported; run them online")
-    asyncio.run(main())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(main())
+        return
+    # Called from async code (a test or benchmark): run the migration's own loop in a thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, main()).result()

@@ -1,0 +1,90 @@
+"""Shared pieces of the benchmarks: a cluster of real processes, timing and reporting."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.cluster import LocalCluster
+from shared.testing import TansuBroker, create_database, drop_database, free_port
+
+ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@dataclass
+class Row:
+    """One printed figure with its target."""
+
+    name: str
+    value: str
+    target: str
+    met: bool | None
+
+    def line(self) -> str:
+        verdict = "" if self.met is None else ("  ok" if self.met else "  MISSED")
+        return f"  {self.name:<58} {self.value:>22}   target {self.target}{verdict}"
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    """The pct-th percentile (nearest rank) of samples."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def summary_ms(samples_s: list[float]) -> str:
+    """p50/p95/p99 in milliseconds."""
+    ms = [s * 1000 for s in samples_s]
+    return f"p50 {percentile(ms, 50):.2f} p95 {percentile(ms, 95):.2f} p99 {percentile(ms, 99):.2f} ms"
+
+
+def mean(samples: list[float]) -> float:
+    """Arithmetic mean (nan when empty)."""
+    return statistics.fmean(samples) if samples else float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextlib.contextmanager
+def bench_cluster(workdir: Path, **extra_env: str) -> Iterator[tuple[LocalCluster, str]]:
+    """The four services as processes on a fresh database and broker; yields (cluster, db url)."""
+    name = f"edtech_bench_{uuid.uuid4().hex[:6]}"
+    database_url = create_database(ADMIN_URL, name)
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    broker = None if external else TansuBroker().start()
+    bootstrap = external or (broker.bootstrap_servers if broker else "")
+    cluster = LocalCluster(
+        database_url=database_url, kafka_bootstrap=bootstrap,
+        ports={s: free_port() for s in ("gateway", "catalog", "pilots", "analytics")},
+        dev_key_file=str(workdir / "dev-key.pem"), log_dir=str(workdir / "logs"),
+        kafka_idempotence=bool(external), extra_env=dict(extra_env),
+    )
+    try:
+        cluster.migrate()
+        cluster.start()
+        cluster.wait_ready(timeout_s=90)
+        yield cluster, database_url
+    finally:
+        cluster.stop()
+        if broker:
+            broker.stop()
+        drop_database(ADMIN_URL, name)
+
+
+def timed() -> float:
+    """A monotonic high-resolution clock reading in seconds."""
+    return time.perf_counter()
