@@ -19,6 +19,7 @@ def build_bus(
     partitions: int = 6,
     replication_factor: int = 1,
     consumer_options: Mapping[str, Any] | None = None,
+    producer_options: Mapping[str, Any] | None = None,
 ) -> Bus:
     """The bus named by the settings."""
     if backend == "memory":
@@ -33,4 +34,5 @@ def build_bus(
         partitions=partitions,
         replication_factor=replication_factor,
         consumer_options=consumer_options,
+        producer_options=producer_options,
     )

@@ -31,6 +31,7 @@ class KafkaBus(Bus):
         replication_factor: int = 1,
         max_backoff_s: float = 5.0,
         consumer_options: Mapping[str, Any] | None = None,
+        producer_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
@@ -41,6 +42,9 @@ class KafkaBus(Bus):
         self._max_backoff_s = max_backoff_s
         # Extra AIOKafkaConsumer arguments, e.g. session_timeout_ms (a group join waits for it).
         self._consumer_options = dict(consumer_options or {})
+        # Extra AIOKafkaProducer arguments, e.g. request_timeout_ms (how long a send may wait while
+        # the broker is away before the relay hears of it and backs off).
+        self._producer_options = {"linger_ms": 2, "request_timeout_ms": 10_000, **(producer_options or {})}
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
         self._known_topics: set[str] = set()
@@ -88,8 +92,7 @@ class KafkaBus(Bus):
                     client_id=self.client_id,
                     acks=self._acks,
                     enable_idempotence=self._idempotence,
-                    linger_ms=2,
-                    request_timeout_ms=10_000,
+                    **self._producer_options,
                 )
                 try:
                     await producer.start()

@@ -63,6 +63,7 @@ def kafka_bus(bootstrap: str, *, client_id: str = "shared-tests", partitions: in
         partitions=partitions,
         max_backoff_s=0.5,
         consumer_options=FAST_GROUP,
+        producer_options={"request_timeout_ms": 1500},
     )
 
 
