@@ -11,14 +11,17 @@ from sqlalchemy import select
 from services.catalog.db import outbox
 from shared.bus import IncomingMessage
 from shared.events import CloudEvent, PilotStarted
+from tests.catalog.helpers import approved_tool
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.services import AppFactory
 
 
-async def test_register_tool_writes_event_in_same_transaction(catalog: httpx.AsyncClient, auth: TokenFactory,
-                                                              service_app: AppFactory) -> None:
-    r = await catalog.post("/api/catalog/tools", json={"name": "Desmos", "subjects": ["math"]},
-                           headers=auth("edtech"))
+async def test_register_tool_writes_event_in_same_transaction(
+    catalog: httpx.AsyncClient, auth: TokenFactory, service_app: AppFactory
+) -> None:
+    r = await catalog.post(
+        "/api/catalog/tools", json={"name": "Desmos", "subjects": ["math"]}, headers=auth("edtech")
+    )
     assert r.status_code == 201, r.text
     tool = r.json()
     assert tool["status"] == "proposed"
@@ -34,7 +37,9 @@ async def test_register_tool_writes_event_in_same_transaction(catalog: httpx.Asy
 async def test_other_district_gets_404(catalog: httpx.AsyncClient, auth: TokenFactory) -> None:
     r = await catalog.post("/api/catalog/tools", json={"name": "Kahoot"}, headers=auth("edtech"))
     tool_id = r.json()["id"]
-    other = await catalog.get(f"/api/catalog/tools/{tool_id}", headers=auth("edtech", district_id="elsewhere"))
+    other = await catalog.get(
+        f"/api/catalog/tools/{tool_id}", headers=auth("edtech", district_id="elsewhere")
+    )
     assert other.status_code == 404
     assert other.headers["content-type"] == "application/problem+json"
 
@@ -43,8 +48,11 @@ async def test_bad_input_names_the_field(catalog: httpx.AsyncClient, auth: Token
     r = await catalog.post("/api/catalog/tools", json={"name": ""}, headers=auth("edtech"))
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "name"
-    r = await catalog.post("/api/catalog/tools", content=b"{not json", headers={
-        **auth("edtech"), "content-type": "application/json"})
+    r = await catalog.post(
+        "/api/catalog/tools",
+        content=b"{not json",
+        headers={**auth("edtech"), "content-type": "application/json"},
+    )
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
 
@@ -57,16 +65,9 @@ async def test_missing_token_is_401(catalog: httpx.AsyncClient) -> None:
 
 async def test_pilot_started_moves_tool_to_piloting_once(catalog: httpx.AsyncClient, auth: TokenFactory,
                                                           district: str, service_app: AppFactory) -> None:
-    r = await catalog.post("/api/catalog/tools", json={"name": "Nearpod"}, headers=auth("edtech"))
-    tool_id = r.json()["id"]
+    tool_id = (await approved_tool(catalog, auth, name="Nearpod"))["id"]
     async with service_app("catalog") as (app, _):
         runtime = app.state.runtime
-        async with runtime.db.transaction() as session:
-            from services.catalog.tools import service
-
-            for status in ("vetting", "approved_for_pilot"):
-                await service.transition(session, district_id=district, tool_id=uuid.UUID(tool_id),
-                                         to_status=status, actor="t", reason=None)
         event = CloudEvent.wrap(PilotStarted(
             tool_id=uuid.UUID(tool_id), pilot_id=uuid.uuid4(), teacher_ids=["t1", "t2", "t3"],
             start_date=dt.date(2026, 1, 5), end_date=dt.date(2026, 2, 2)), source="/edtech/pilots",

@@ -1,0 +1,82 @@
+"""Helpers of the catalog tests: the vetting sequence, feeding events, reading the outbox."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from services.catalog.db import outbox
+from shared.bus import IncomingMessage
+from shared.events import CloudEvent, EventPayload
+from tests.fixtures.auth import TokenFactory
+
+BASE = "/api/catalog"
+_offsets = itertools.count(1)
+
+PRIVACY_PASS = {"result": "pass", "evidence": "Signed DPA on file; FERPA/COPPA reviewed",
+                "evidence_url": "https://vendor.example/privacy"}
+
+
+async def register(api: httpx.AsyncClient, auth: TokenFactory, **fields: Any) -> dict[str, Any]:
+    """Register a tool as edtech; returns its JSON."""
+    body = {"name": f"Tool {uuid.uuid4().hex[:6]}", **fields}
+    r = await api.post(f"{BASE}/tools", json=body, headers=auth("edtech"))
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def move(api: httpx.AsyncClient, auth: TokenFactory, tool_id: str, to_status: str,
+               **extra: Any) -> httpx.Response:
+    """POST a lifecycle transition as edtech."""
+    return await api.post(f"{BASE}/tools/{tool_id}/transitions", json={"to_status": to_status, **extra},
+                          headers=auth("edtech"))
+
+
+async def approved_tool(api: httpx.AsyncClient, auth: TokenFactory, **fields: Any) -> dict[str, Any]:
+    """A new tool taken through the documented HTTP sequence to `approved_for_pilot`."""
+    tool = await register(api, auth, **fields)
+    tid = tool["id"]
+    r = await api.post(f"{BASE}/tools/{tid}/standards", json={"framework": "CCSS",
+                                                               "code": "CCSS.MATH.CONTENT.6.RP.A.1"},
+                       headers=auth("edtech"))
+    assert r.status_code == 201, r.text
+    r = await api.put(f"{BASE}/tools/{tid}/checklist/privacy", json=PRIVACY_PASS, headers=auth("edtech"))
+    assert r.status_code == 200, r.text
+    for status in ("vetting", "approved_for_pilot"):
+        r = await move(api, auth, tid, status, reason=f"to {status}")
+        assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def adopted_tool(api: httpx.AsyncClient, auth: TokenFactory, **fields: Any) -> dict[str, Any]:
+    """A tool taken to `adopted` by HTTP transitions."""
+    tool = await approved_tool(api, auth, **fields)
+    for status in ("piloting", "adopted"):
+        r = await move(api, auth, tool["id"], status)
+        assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def message(payload: EventPayload, district_id: str, *, source: str = "/edtech/tests") -> IncomingMessage:
+    """A bus message carrying `payload` for `district_id`, as the consumer receives it."""
+    event = CloudEvent.wrap(payload, source=source, district_id=district_id)
+    return IncomingMessage(topic=payload.topic, partition=0, offset=next(_offsets), key=payload.key(),
+                           value=event.to_bytes())
+
+
+async def deliver(app: FastAPI, msg: IncomingMessage, *, times: int = 1) -> None:
+    """Hand a message to the catalog's consumer `times` times (redeliveries)."""
+    for _ in range(times):
+        await app.state.runtime.consumer.handle_message(msg)
+
+
+async def outbox_events(app: FastAPI, tool_id: str) -> list[CloudEvent]:
+    """The events the catalog wrote to its outbox about a tool, in order."""
+    async with app.state.runtime.db.transaction() as session:
+        rows = (await session.execute(select(outbox).where(outbox.c.key == tool_id).order_by(outbox.c.id))).all()
+    return [CloudEvent.from_bytes(row.payload.encode()) for row in rows]
