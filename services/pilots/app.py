@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
 from fastapi import FastAPI
 
+from services.pilots.coaching.router import router as coaching_router
 from services.pilots.config import Settings
 from services.pilots.db import Base
+from services.pilots.district_settings.router import router as settings_router
+from services.pilots.error_logs.router import router as error_logs_router
 from services.pilots.events import HANDLERS
+from services.pilots.observations.router import router as observations_router
+from services.pilots.plans.router import router as plans_router
+from services.pilots.reports.router import router as reports_router
+from services.pilots.surveys.router import router as surveys_router
+from services.pilots.tools.router import router as tools_router
 from shared.auth import TokenVerifier
 from shared.bus import Bus
 from shared.service import ServiceRuntime, create_service_app
@@ -14,10 +26,67 @@ from shared.service import ServiceRuntime, create_service_app
 PREFIX = "/api/pilots"
 
 
-def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
-               verifier: TokenVerifier | None = None) -> FastAPI:
-    """Build the pilots app (uvicorn: `services.pilots.app:create_app --factory`)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    bus: Bus | None = None,
+    verifier: TokenVerifier | None = None,
+    catalog_http: httpx.AsyncClient | None = None,
+    analytics_http: httpx.AsyncClient | None = None,
+) -> FastAPI:
+    """Build the pilots app (uvicorn: `services.pilots.app:create_app --factory`).
+
+    `catalog_http` / `analytics_http` reach the other services (the embedded launcher passes in-process
+    clients); without them, clients are built from `PILOTS_CATALOG_URL` / `PILOTS_ANALYTICS_URL` when set.
+    """
     settings = settings or Settings()
-    runtime = ServiceRuntime(name="pilots", settings=settings, metadata=Base.metadata, handlers=HANDLERS,
-                             bus=bus, verifier=verifier)
-    return create_service_app(runtime, title="Pilots", prefix=PREFIX, description="Pilots: 4-week classroom pilots, observations, surveys, error logs, coaching and the decision.", routers=[])
+    runtime = ServiceRuntime(
+        name="pilots",
+        settings=settings,
+        metadata=Base.metadata,
+        handlers=HANDLERS,
+        bus=bus,
+        verifier=verifier,
+    )
+    app = create_service_app(
+        runtime,
+        title="Pilots",
+        prefix=PREFIX,
+        description="Classroom pilots of approved tools: plans and lifecycle, the observation schedule, "
+        "time-on-task observations, TTIS and TAM surveys, technical error logs and their "
+        "patterns, coaching cycles, the pilot report and the rollout plan.",
+        routers=[
+            plans_router,
+            observations_router,
+            surveys_router,
+            error_logs_router,
+            coaching_router,
+            reports_router,
+            tools_router,
+            settings_router,
+        ],
+    )
+    owned: list[httpx.AsyncClient] = []
+
+    def client(given: httpx.AsyncClient | None, url: str | None) -> httpx.AsyncClient | None:
+        if given is not None or not url:
+            return given
+        built = httpx.AsyncClient(base_url=url, timeout=settings.http_timeout_s)
+        owned.append(built)
+        return built
+
+    app.state.catalog_http = client(catalog_http, settings.catalog_url)
+    app.state.analytics_http = client(analytics_http, settings.analytics_url)
+    service_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with service_lifespan(app_):
+                yield
+        finally:
+            for built in owned:
+                await built.aclose()
+
+    app.router.lifespan_context = lifespan
+    return app

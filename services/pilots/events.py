@@ -1,12 +1,50 @@
-"""What the pilots service publishes (through its outbox) and the events it consumes."""
+"""What the pilots service publishes (through its outbox) and the events it consumes.
+
+Publishes: `pilot-started` and `pilot-completed` (plans), `error-logged` (error_logs).
+Consumes: `tool-registered` and `tool-status-changed` from the catalog, into the local tool copy.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.pilots.db import outbox as outbox_table
+from shared.events import CloudEvent, ToolRegistered, ToolStatusChanged
 from shared.outbox import Outbox
 
 outbox = Outbox(outbox_table, source="/edtech/pilots")
 
-HANDLERS: dict[Any, Any] = {}
+
+async def on_tool_registered(event: CloudEvent, payload: ToolRegistered, session: AsyncSession) -> None:
+    """A tool entered the catalog: remember it and its status (as of the event's time)."""
+    from services.pilots.tools.service import apply_status
+
+    await apply_status(
+        session,
+        district_id=event.districtid,
+        tool_id=payload.tool_id,
+        name=payload.tool_name,
+        status=payload.status,
+        at=event.time,
+    )
+
+
+async def on_tool_status_changed(
+    event: CloudEvent, payload: ToolStatusChanged, session: AsyncSession
+) -> None:
+    """A tool moved in its lifecycle: update the copy unless a newer change is already stored."""
+    from services.pilots.tools.service import apply_status
+
+    await apply_status(
+        session,
+        district_id=event.districtid,
+        tool_id=payload.tool_id,
+        name=payload.tool_name,
+        status=payload.to_status,
+        at=payload.changed_at,
+    )
+
+
+HANDLERS: dict[Any, Any] = {ToolRegistered: on_tool_registered, ToolStatusChanged: on_tool_status_changed}

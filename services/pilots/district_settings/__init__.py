@@ -1,0 +1,1 @@
+"""Per-district pilot settings: the domain numbers each district may change."""

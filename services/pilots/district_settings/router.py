@@ -1,0 +1,28 @@
+"""HTTP routes for a district's pilot settings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.pilots.api import Planner, Reader, RulesDep, SettingsDep
+from services.pilots.district_settings import service
+from services.pilots.district_settings.schemas import DistrictSettingsRead, DistrictSettingsUpdate
+from shared.api import SessionDep
+
+router = APIRouter(prefix="/settings", tags=["settings"])
+
+
+@router.get("", response_model=DistrictSettingsRead)
+async def read_settings(rules: RulesDep, _: Reader) -> DistrictSettingsRead:
+    """The pilot numbers in force for the caller's district."""
+    return rules
+
+
+@router.put("", response_model=DistrictSettingsRead)
+async def update_settings(
+    body: DistrictSettingsUpdate, session: SessionDep, principal: Planner, settings: SettingsDep
+) -> DistrictSettingsRead:
+    """Override some of the district's pilot numbers (null returns a field to the default)."""
+    return await service.update_settings(
+        session, settings=settings, district_id=principal.district_id, data=body
+    )

@@ -1,0 +1,146 @@
+"""Rules for error logs: who may log what, the `error-logged` event, and the recurring-period detector."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.pilots.district_settings.schemas import DistrictSettingsRead
+from services.pilots.error_logs.repository import ErrorLogRepository
+from services.pilots.error_logs.schemas import ErrorLogCreate, ErrorPattern
+from services.pilots.events import outbox
+from services.pilots.models import ErrorLog, Pilot
+from services.pilots.plans.service import STAFF_ROLES
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.errors import Conflict, Unprocessable
+from shared.events import ErrorLogged
+
+FUTURE_TOLERANCE = dt.timedelta(minutes=10)
+
+
+def detect_patterns(
+    occurrences: Sequence[tuple[str, dt.datetime]], *, tool_id: uuid.UUID, min_days: int, window_days: int
+) -> list[ErrorPattern]:
+    """Class periods in which the tool failed on `min_days` distinct (UTC) days within `window_days` days.
+
+    For each period the window with the most failing days is reported (the latest one on a tie).
+    """
+    by_period: dict[str, dict[dt.date, list[dt.datetime]]] = defaultdict(lambda: defaultdict(list))
+    for period, at in occurrences:
+        by_period[period][at.astimezone(dt.UTC).date()].append(at)
+    patterns = []
+    for period, by_day in sorted(by_period.items()):
+        days = sorted(by_day)
+        best: list[dt.date] = []
+        end = 0
+        for start in range(len(days)):
+            end = max(end, start)
+            while end + 1 < len(days) and (days[end + 1] - days[start]).days < window_days:
+                end += 1
+            if end - start + 1 >= len(best):
+                best = days[start : end + 1]
+        if len(best) >= min_days:
+            times = sorted(at for day in best for at in by_day[day])
+            patterns.append(
+                ErrorPattern(
+                    tool_id=tool_id,
+                    class_period=period,
+                    days=best,
+                    occurrences=len(times),
+                    first_at=times[0],
+                    last_at=times[-1],
+                    window_days=window_days,
+                    min_days=min_days,
+                )
+            )
+    return patterns
+
+
+async def patterns_for(
+    session: AsyncSession, *, pilot: Pilot, rules: DistrictSettingsRead, class_period: str | None = None
+) -> list[ErrorPattern]:
+    """The recurring-period patterns of a pilot's errors."""
+    rows = await ErrorLogRepository(session).occurrences(
+        district_id=pilot.district_id, tool_id=pilot.tool_id, pilot_id=pilot.id, class_period=class_period
+    )
+    return detect_patterns(
+        rows,
+        tool_id=pilot.tool_id,
+        min_days=rules.error_pattern_days,
+        window_days=rules.error_pattern_window_days,
+    )
+
+
+async def log_error(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    rules: DistrictSettingsRead,
+    pilot: Pilot,
+    teacher_ids: Sequence[str],
+    data: ErrorLogCreate,
+) -> tuple[ErrorLog, ErrorPattern | None]:
+    """Store an error of a running pilot, publish `error-logged`, and say whether it now forms a pattern."""
+    if pilot.status not in ("active", "evaluating"):
+        raise Conflict(
+            f"errors are logged while a pilot runs; this one is {pilot.status}", current_status=pilot.status
+        )
+    teacher_id = data.teacher_id
+    if not principal.has_any(*STAFF_ROLES):
+        if teacher_id not in (None, principal.subject):
+            raise Unprocessable("a teacher logs errors of their own classes only", field="teacher_id")
+        teacher_id = principal.subject
+    elif teacher_id is not None and teacher_id not in teacher_ids:
+        raise Unprocessable(f"teacher {teacher_id!r} is not in this pilot", field="teacher_id")
+    if data.occurred_at > utcnow() + FUTURE_TOLERANCE:
+        raise Unprocessable("occurred_at is in the future", field="occurred_at")
+    period = data.class_period.strip() if data.class_period and data.class_period.strip() else None
+    log = await ErrorLogRepository(session).add(
+        ErrorLog(
+            district_id=pilot.district_id,
+            pilot_id=pilot.id,
+            tool_id=pilot.tool_id,
+            teacher_id=teacher_id,
+            what_failed=data.what_failed,
+            category=data.category,
+            occurred_at=data.occurred_at,
+            class_period=period,
+            device=data.device,
+            platform=data.platform,
+            severity=data.severity,
+            reported_by=principal.subject,
+        )
+    )
+    await outbox.add(
+        session,
+        ErrorLogged(
+            tool_id=pilot.tool_id,
+            error_id=log.id,
+            pilot_id=pilot.id,
+            occurred_at=log.occurred_at,
+            class_period=period,
+            severity=data.severity,
+            platform=" / ".join(p for p in (data.device, data.platform) if p) or None,
+            category=data.category,
+            description=data.what_failed,
+            source="pilot",
+        ),
+        district_id=pilot.district_id,
+    )
+    pattern = None
+    if period is not None:
+        day = log.occurred_at.astimezone(dt.UTC).date()
+        pattern = next(
+            (
+                p
+                for p in await patterns_for(session, pilot=pilot, rules=rules, class_period=period)
+                if day in p.days
+            ),
+            None,
+        )
+    return log, pattern

@@ -1,0 +1,1 @@
+"""Observation schedule and classroom observations: time-on-task, SAMR, PICRAT, summaries."""

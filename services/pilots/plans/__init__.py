@@ -1,0 +1,1 @@
+"""Pilot plans and their lifecycle: planned -> active -> evaluating -> decided, or cancelled."""

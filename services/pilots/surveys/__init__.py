@@ -1,0 +1,1 @@
+"""Survey instruments as data (TTIS, TAM, ...), teachers' responses, TTIS deltas and TAM acceptance."""

@@ -1,0 +1,1 @@
+"""The local copy of catalog tools and their status, and the check that a tool may be piloted."""

@@ -1,0 +1,102 @@
+"""Rules for the tool copy: apply catalog changes in order, and decide whether a tool may be piloted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.pilots.models import Tool
+from services.pilots.tools.repository import ToolRepository
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.errors import Conflict, ServiceUnavailable
+
+log = structlog.get_logger(__name__)
+
+PILOTABLE = frozenset({"approved_for_pilot", "piloting"})
+"""Statuses in which a tool may get a (further) pilot."""
+
+
+async def apply_status(
+    session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, name: str, status: str, at: dt.datetime
+) -> Tool | None:
+    """Record that the tool had `status` at `at`; a change older than the one stored is ignored."""
+    repo = ToolRepository(session)
+    tool = await repo.get(district_id=district_id, tool_id=tool_id, for_update=True)
+    if tool is None:
+        if await repo.get_any_district(tool_id=tool_id) is not None:
+            log.warning("tool_id_of_another_district_ignored", tool_id=str(tool_id), district_id=district_id)
+            return None
+        return await repo.add(
+            Tool(id=tool_id, district_id=district_id, name=name, status=status, updated_at=at)
+        )
+    if at < tool.updated_at:
+        return tool
+    tool.name, tool.status, tool.updated_at = name, status, at
+    await session.flush()
+    return tool
+
+
+async def ensure_pilotable(
+    session: AsyncSession, *, principal: Principal, tool_id: uuid.UUID, catalog: httpx.AsyncClient | None
+) -> Tool:
+    """The tool, if it may be piloted: the local copy first, then the catalog itself; 409 otherwise."""
+    tool = await ToolRepository(session).get(district_id=principal.district_id, tool_id=tool_id)
+    if tool is not None and tool.status in PILOTABLE:
+        return tool
+    if catalog is not None:
+        confirmed = await _confirm_with_catalog(
+            session, principal=principal, tool_id=tool_id, catalog=catalog
+        )
+        if confirmed is not None:
+            tool = confirmed
+            if tool.status in PILOTABLE:
+                return tool
+    if tool is None:
+        raise Conflict(
+            f"tool {tool_id} is not in the district's catalog or not approved for pilot",
+            field="tool_id",
+            tool_id=str(tool_id),
+        )
+    raise Conflict(
+        f"tool {tool.name!r} is {tool.status.replace('_', ' ')} in the catalog; only a tool approved for "
+        "pilot (vetted on the six-point checklist) can be piloted",
+        field="tool_id",
+        tool_id=str(tool_id),
+        tool_status=tool.status,
+    )
+
+
+async def _confirm_with_catalog(
+    session: AsyncSession, *, principal: Principal, tool_id: uuid.UUID, catalog: httpx.AsyncClient
+) -> Tool | None:
+    """Ask the catalog for the tool (as the caller) and refresh the local copy; None if unknown there."""
+    try:
+        response = await catalog.get(
+            f"/api/catalog/tools/{tool_id}", headers={"Authorization": f"Bearer {principal.token}"}
+        )
+    except httpx.HTTPError as exc:
+        log.warning("catalog_unreachable", tool_id=str(tool_id), error=repr(exc))
+        raise ServiceUnavailable(
+            "the catalog cannot be reached to confirm the tool's status; try again"
+        ) from exc
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        log.warning("catalog_refused", tool_id=str(tool_id), status=response.status_code)
+        raise ServiceUnavailable(
+            f"the catalog answered {response.status_code} when asked for the tool's status"
+        )
+    body = response.json()
+    return await apply_status(
+        session,
+        district_id=principal.district_id,
+        tool_id=tool_id,
+        name=str(body.get("name") or tool_id),
+        status=str(body["status"]),
+        at=utcnow(),
+    )
