@@ -5,11 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.analytics.config import Settings
+from services.analytics.dashboards.router import reports as reports_router
+from services.analytics.dashboards.router import router as dashboards_router
 from services.analytics.db import Base
+from services.analytics.district.router import router as district_router
 from services.analytics.events import HANDLERS
 from services.analytics.ingest.router import router as webhooks_router
 from services.analytics.integrations.router import router as integrations_router
 from services.analytics.integrations.service import IntegrationCache
+from services.analytics.pilots.router import router as pilots_router
+from services.analytics.rosters.router import router as rosters_router
+from services.analytics.signals.router import router as signals_router
+from services.analytics.signals.service import signals_job
 from shared.auth import TokenVerifier
 from shared.bus import Bus
 from shared.service import ServiceRuntime, create_service_app
@@ -17,17 +24,36 @@ from shared.service import ServiceRuntime, create_service_app
 PREFIX = "/api/analytics"
 
 
-def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
-               verifier: TokenVerifier | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, bus: Bus | None = None, verifier: TokenVerifier | None = None
+) -> FastAPI:
     """Build the analytics app (uvicorn: `services.analytics.app:create_app --factory`)."""
     settings = settings or Settings()
-    runtime = ServiceRuntime(name="analytics", settings=settings, metadata=Base.metadata, handlers=HANDLERS,
-                             bus=bus, verifier=verifier)
+    runtime = ServiceRuntime(
+        name="analytics",
+        settings=settings,
+        metadata=Base.metadata,
+        handlers=HANDLERS,
+        bus=bus,
+        verifier=verifier,
+        jobs=[signals_job],
+    )
     app = create_service_app(
-        runtime, title="Analytics", prefix=PREFIX,
+        runtime,
+        title="Analytics",
+        prefix=PREFIX,
         description="LMS usage events in (signed webhooks: platform JSON, IMS Caliper, xAPI, Canvas), "
-                    "OneRoster rosters, dashboards, license and teacher utilization signals out.",
-        routers=[webhooks_router, integrations_router],
+        "OneRoster rosters, dashboards, license and teacher utilization signals out.",
+        routers=[
+            webhooks_router,
+            integrations_router,
+            rosters_router,
+            district_router,
+            dashboards_router,
+            reports_router,
+            signals_router,
+            pilots_router,
+        ],
     )
     app.state.integration_cache = IntegrationCache(settings.integration_cache_ttl_s)
     return app

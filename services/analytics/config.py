@@ -15,17 +15,30 @@ class Settings(ServiceSettings):
 
     database_url: str = Field(default="sqlite+aiosqlite:///./var/analytics.db")
 
-    webhook_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Webhook body cap (413).")
+    webhook_max_body_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, description="Webhook body cap (413)."
+    )
     webhook_tolerance_s: int = Field(default=300, ge=1, description="Allowed webhook-timestamp skew.")
     webhook_max_batch_events: int = Field(default=5000, ge=1, description="Most events in one delivery.")
-    secret_grace_period_s: int = Field(default=86_400, ge=0, description="Old secret stays valid after rotation.")
+    secret_grace_period_s: int = Field(
+        default=86_400, ge=0, description="Old secret stays valid after rotation."
+    )
     integration_cache_ttl_s: float = Field(default=5.0, ge=0, description="How long integrations are cached.")
 
-    utilization_threshold: float = Field(default=0.30, ge=0, le=1, description="Default teacher utilization floor.")
-    evaluation_window_days: int = Field(default=182, ge=1, description="Default evaluation window (a semester).")
-    window_anchor: dt.date = Field(default=dt.date(2025, 8, 1), description="Default start of the first window.")
+    utilization_threshold: float = Field(
+        default=0.30, ge=0, le=1, description="Default teacher utilization floor."
+    )
+    evaluation_window_days: int = Field(
+        default=182, ge=1, description="Default evaluation window (a semester)."
+    )
+    window_anchor: dt.date = Field(
+        default=dt.date(2025, 8, 1), description="Default start of the first window."
+    )
     buy_in_target: float = Field(default=0.85, ge=0, le=1, description="Default TAM buy-in target.")
-    tam_agree_min: float = Field(default=5.0, ge=1, le=7, description="Mean TAM score (1-7) counted as buy-in.")
-    dormant_share_threshold: float = Field(default=0.0, ge=0, le=1,
-                                           description="license-dormant when dormant/seats exceeds this.")
+    tam_agree_min: float = Field(
+        default=5.0, ge=1, le=7, description="Mean TAM score (1-7) counted as buy-in."
+    )
+    dormant_share_threshold: float = Field(
+        default=0.0, ge=0, le=1, description="license-dormant when dormant/seats exceeds this."
+    )
     signals_interval_s: float = Field(default=3600.0, gt=0, description="How often the signal job runs.")

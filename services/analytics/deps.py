@@ -30,3 +30,5 @@ Manager = Annotated[Principal, Depends(require_roles("edtech", "admin"))]
 """Who configures analytics: the district's technologists and administrators."""
 Viewer = Annotated[Principal, Depends(require_roles("edtech", "admin", "specialist", "teacher"))]
 """Who reads dashboards (teachers are narrowed to their own classes)."""
+Staff = Annotated[Principal, Depends(require_roles("edtech", "admin", "specialist"))]
+"""Who reads district-wide figures (licenses, teacher utilization, reports)."""

@@ -82,8 +82,11 @@ class UsageDaily(Base):
     """Rollup maintained with each ingested batch: events per district, day, tool, user, kind, feature."""
 
     __tablename__ = "usage_daily"
-    __table_args__ = (Index(None, "district_id", "tool_id", "week"), Index(None, "district_id", "user_id"),
-                      Index(None, "district_id", "kind", "day"))
+    __table_args__ = (
+        Index(None, "district_id", "tool_id", "week"),
+        Index(None, "district_id", "user_id"),
+        Index(None, "district_id", "kind", "day"),
+    )
 
     district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[dt.date] = mapped_column(primary_key=True)
@@ -271,7 +274,22 @@ class SignalEmission(Base):
 
 
 __all__ = [
-    "Base", "DistrictSetting", "ErrorDaily", "Integration", "License", "PilotCohort", "RosterClass",
-    "RosterEnrollment", "RosterOrg", "RosterUser", "RosterUserAttribute", "SignalEmission",
-    "SubmissionBaseline", "TamResponse", "ToolInfo", "UsageDaily", "UsageEvent", "WebhookDelivery",
+    "Base",
+    "DistrictSetting",
+    "ErrorDaily",
+    "Integration",
+    "License",
+    "PilotCohort",
+    "RosterClass",
+    "RosterEnrollment",
+    "RosterOrg",
+    "RosterUser",
+    "RosterUserAttribute",
+    "SignalEmission",
+    "SubmissionBaseline",
+    "TamResponse",
+    "ToolInfo",
+    "UsageDaily",
+    "UsageEvent",
+    "WebhookDelivery",
 ]

@@ -35,28 +35,46 @@ def analytics(analytics_app: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncCl
 @pytest.fixture
 async def integration(analytics: httpx.AsyncClient, auth: TokenFactory) -> dict[str, Any]:
     """An integration bound to a fresh tool of this test's district (with its secret)."""
-    r = await analytics.post("/api/analytics/integrations", headers=auth("edtech"),
-                             json={"name": "Canvas", "tool_id": str(uuid.uuid4())})
+    r = await analytics.post(
+        "/api/analytics/integrations",
+        headers=auth("edtech"),
+        json={"name": "Canvas", "tool_id": str(uuid.uuid4())},
+    )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
-def sign_request(secret: str, body: bytes, *, webhook_id: str | None = None, timestamp: int | None = None
-                 ) -> dict[str, str]:
+def sign_request(
+    secret: str, body: bytes, *, webhook_id: str | None = None, timestamp: int | None = None
+) -> dict[str, str]:
     """Standard Webhooks headers for a body."""
-    return signed_headers(secret, webhook_id or f"msg_{uuid.uuid4().hex}", timestamp or int(time.time()), body)
+    return signed_headers(
+        secret, webhook_id or f"msg_{uuid.uuid4().hex}", timestamp or int(time.time()), body
+    )
 
 
 @pytest.fixture
 def post_signed(analytics: httpx.AsyncClient, integration: dict[str, Any]) -> Poster:
     """`await post_signed("events", payload)`: a correctly signed webhook of the test's integration."""
 
-    async def post(fmt: str, payload: Any, *, webhook_id: str | None = None, timestamp: int | None = None,
-                   content_type: str = "application/json", secret: str | None = None,
-                   raw: bytes | None = None) -> httpx.Response:
+    async def post(
+        fmt: str,
+        payload: Any,
+        *,
+        webhook_id: str | None = None,
+        timestamp: int | None = None,
+        content_type: str = "application/json",
+        secret: str | None = None,
+        raw: bytes | None = None,
+    ) -> httpx.Response:
         body = raw if raw is not None else orjson.dumps(payload)
-        headers = sign_request(secret or integration["secret"], body, webhook_id=webhook_id, timestamp=timestamp)
-        return await analytics.post(f"/api/analytics/webhooks/{integration['id']}/{fmt}", content=body,
-                                    headers={**headers, "content-type": content_type})
+        headers = sign_request(
+            secret or integration["secret"], body, webhook_id=webhook_id, timestamp=timestamp
+        )
+        return await analytics.post(
+            f"/api/analytics/webhooks/{integration['id']}/{fmt}",
+            content=body,
+            headers={**headers, "content-type": content_type},
+        )
 
     return post

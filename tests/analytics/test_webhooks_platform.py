@@ -17,37 +17,67 @@ from tests.fixtures.auth import TokenFactory
 
 def event(**overrides: Any) -> dict[str, Any]:
     """A valid platform event."""
-    return {"event_id": f"ev-{uuid.uuid4().hex}", "type": "login", "occurred_at": "2026-03-02T08:00:00Z",
-            "user_id": "s1", **overrides}
+    return {
+        "event_id": f"ev-{uuid.uuid4().hex}",
+        "type": "login",
+        "occurred_at": "2026-03-02T08:00:00Z",
+        "user_id": "s1",
+        **overrides,
+    }
 
 
 async def count_events(app: FastAPI, district: str) -> int:
     async with app.state.runtime.db.transaction() as session:
-        return int(await session.scalar(select(func.count()).select_from(UsageEvent)
-                                        .where(UsageEvent.district_id == district)) or 0)
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(UsageEvent).where(UsageEvent.district_id == district)
+            )
+            or 0
+        )
 
 
 async def test_single_event_is_stored_with_the_integration_tool(
-        post_signed: Poster, analytics_app: tuple[FastAPI, httpx.AsyncClient], district: str,
-        integration: dict[str, Any]) -> None:
+    post_signed: Poster,
+    analytics_app: tuple[FastAPI, httpx.AsyncClient],
+    district: str,
+    integration: dict[str, Any],
+) -> None:
     r = await post_signed("events", event(event_id="e1", type="feature_used", feature="quiz"))
     assert r.status_code == 200, r.text
     assert r.json() == {"accepted": 1, "duplicates": 0, "rejected": [], "replay": False}
     async with analytics_app[0].state.runtime.db.transaction() as session:
-        row = (await session.execute(select(UsageEvent).where(UsageEvent.district_id == district))).scalar_one()
-        daily = (await session.execute(select(UsageDaily).where(UsageDaily.district_id == district))).scalar_one()
-    assert (row.tool_id, row.kind, row.feature, row.source) == (integration["tool_id"], "feature_used", "quiz",
-                                                               "events")
-    assert (daily.events, daily.feature, str(daily.week), str(daily.month)) == (1, "quiz", "2026-03-02",
-                                                                                "2026-03-01")
+        row = (
+            await session.execute(select(UsageEvent).where(UsageEvent.district_id == district))
+        ).scalar_one()
+        daily = (
+            await session.execute(select(UsageDaily).where(UsageDaily.district_id == district))
+        ).scalar_one()
+    assert (row.tool_id, row.kind, row.feature, row.source) == (
+        integration["tool_id"],
+        "feature_used",
+        "quiz",
+        "events",
+    )
+    assert (daily.events, daily.feature, str(daily.week), str(daily.month)) == (
+        1,
+        "quiz",
+        "2026-03-02",
+        "2026-03-01",
+    )
 
 
 async def test_batch_counts_duplicates_and_reports_malformed_by_index(
-        post_signed: Poster, analytics_app: tuple[FastAPI, httpx.AsyncClient], district: str) -> None:
+    post_signed: Poster, analytics_app: tuple[FastAPI, httpx.AsyncClient], district: str
+) -> None:
     first = await post_signed("events", {"events": [event(event_id="a"), event(event_id="b")]})
     assert first.json()["accepted"] == 2
-    batch = [event(event_id="b"), event(event_id="c"), event(event_id="c"), {"event_id": "d", "type": "login"},
-             event(event_id="e", type="nope")]
+    batch = [
+        event(event_id="b"),
+        event(event_id="c"),
+        event(event_id="c"),
+        {"event_id": "d", "type": "login"},
+        event(event_id="e", type="nope"),
+    ]
     r = await post_signed("events", batch)
     assert r.status_code == 207, r.text
     body = r.json()
@@ -57,7 +87,9 @@ async def test_batch_counts_duplicates_and_reports_malformed_by_index(
     assert body["rejected"][1]["errors"][0]["field"] == "type"
     assert await count_events(analytics_app[0], district) == 3
     async with analytics_app[0].state.runtime.db.transaction() as session:
-        total = await session.scalar(select(func.sum(UsageDaily.events)).where(UsageDaily.district_id == district))
+        total = await session.scalar(
+            select(func.sum(UsageDaily.events)).where(UsageDaily.district_id == district)
+        )
     assert total == 3
 
 
@@ -81,8 +113,12 @@ async def test_bound_integration_refuses_another_tool(post_signed: Poster) -> No
 
 
 async def test_bad_signature_and_stale_timestamp_are_401(
-        post_signed: Poster, analytics: httpx.AsyncClient, integration: dict[str, Any],
-        analytics_app: tuple[FastAPI, httpx.AsyncClient], district: str) -> None:
+    post_signed: Poster,
+    analytics: httpx.AsyncClient,
+    integration: dict[str, Any],
+    analytics_app: tuple[FastAPI, httpx.AsyncClient],
+    district: str,
+) -> None:
     wrong = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="
     r = await post_signed("events", event(), secret=wrong)
     assert r.status_code == 401
@@ -93,20 +129,30 @@ async def test_bad_signature_and_stale_timestamp_are_401(
     body = b'{"event_id": "z", "type": "login", "occurred_at": "2026-03-02T08:00:00Z", "user_id": "s"}'
     headers = sign_request(integration["secret"], body)
     tampered = body.replace(b'"s"', b'"t"')
-    r = await analytics.post(f"/api/analytics/webhooks/{integration['id']}/events", content=tampered,
-                             headers={**headers, "content-type": "application/json"})
+    r = await analytics.post(
+        f"/api/analytics/webhooks/{integration['id']}/events",
+        content=tampered,
+        headers={**headers, "content-type": "application/json"},
+    )
     assert r.status_code == 401
-    r = await analytics.post(f"/api/analytics/webhooks/{integration['id']}/events", content=body,
-                             headers={"content-type": "application/json"})
+    r = await analytics.post(
+        f"/api/analytics/webhooks/{integration['id']}/events",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 401
-    r = await analytics.post(f"/api/analytics/webhooks/{uuid.uuid4()}/events", content=body,
-                             headers={**headers, "content-type": "application/json"})
+    r = await analytics.post(
+        f"/api/analytics/webhooks/{uuid.uuid4()}/events",
+        content=body,
+        headers={**headers, "content-type": "application/json"},
+    )
     assert r.status_code == 401
     assert await count_events(analytics_app[0], district) == 0
 
 
 async def test_replayed_webhook_id_has_no_second_effect(
-        post_signed: Poster, analytics_app: tuple[FastAPI, httpx.AsyncClient], district: str) -> None:
+    post_signed: Poster, analytics_app: tuple[FastAPI, httpx.AsyncClient], district: str
+) -> None:
     r1 = await post_signed("events", [event(event_id="r1")], webhook_id="msg_replay")
     r2 = await post_signed("events", [event(event_id="r2")], webhook_id="msg_replay")
     assert r1.json()["accepted"] == 1
@@ -128,25 +174,32 @@ async def test_wrong_content_type_is_415(post_signed: Poster) -> None:
 
 
 async def test_rotated_secret_keeps_the_old_one_during_grace(
-        post_signed: Poster, analytics: httpx.AsyncClient, auth: TokenFactory, integration: dict[str, Any]) -> None:
-    r = await analytics.post(f"/api/analytics/integrations/{integration['id']}/rotate-secret",
-                             headers=auth("edtech"))
+    post_signed: Poster, analytics: httpx.AsyncClient, auth: TokenFactory, integration: dict[str, Any]
+) -> None:
+    r = await analytics.post(
+        f"/api/analytics/integrations/{integration['id']}/rotate-secret", headers=auth("edtech")
+    )
     assert r.status_code == 200, r.text
     new_secret = r.json()["secret"]
     assert new_secret != integration["secret"]
     assert (await post_signed("events", event(), secret=integration["secret"])).status_code == 200
     assert (await post_signed("events", event(), secret=new_secret)).status_code == 200
-    r = await analytics.post(f"/api/analytics/integrations/{integration['id']}/disable", headers=auth("admin"))
+    r = await analytics.post(
+        f"/api/analytics/integrations/{integration['id']}/disable", headers=auth("admin")
+    )
     assert r.json()["enabled"] is False
     assert (await post_signed("events", event(), secret=new_secret)).status_code == 401
 
 
-async def test_integrations_are_managed_by_edtech_and_scoped(analytics: httpx.AsyncClient, auth: TokenFactory,
-                                                            integration: dict[str, Any]) -> None:
+async def test_integrations_are_managed_by_edtech_and_scoped(
+    analytics: httpx.AsyncClient, auth: TokenFactory, integration: dict[str, Any]
+) -> None:
     r = await analytics.get("/api/analytics/integrations", headers=auth("edtech"))
     assert r.json()["total"] == 1
     assert "secret" not in r.json()["items"][0]
     assert (await analytics.get("/api/analytics/integrations", headers=auth("teacher"))).status_code == 403
-    other = await analytics.post(f"/api/analytics/integrations/{integration['id']}/disable",
-                                 headers=auth("edtech", district_id="elsewhere"))
+    other = await analytics.post(
+        f"/api/analytics/integrations/{integration['id']}/disable",
+        headers=auth("edtech", district_id="elsewhere"),
+    )
     assert other.status_code == 404

@@ -24,22 +24,43 @@ from shared.errors import Unprocessable
 Item = Normalized | list[dict[str, str]]
 """A normalized event, or the errors that made an item unusable."""
 
-CALIPER_VERSIONS = frozenset({"http://purl.imsglobal.org/ctx/caliper/v1p1",
-                              "http://purl.imsglobal.org/ctx/caliper/v1p2"})
+CALIPER_VERSIONS = frozenset(
+    {"http://purl.imsglobal.org/ctx/caliper/v1p1", "http://purl.imsglobal.org/ctx/caliper/v1p2"}
+)
 CALIPER_KINDS: dict[tuple[str, str], str] = {
-    ("SessionEvent", "LoggedIn"): "login", ("SessionEvent", "LoggedOut"): "logout",
+    ("SessionEvent", "LoggedIn"): "login",
+    ("SessionEvent", "LoggedOut"): "logout",
     ("SessionEvent", "TimedOut"): "logout",
-    ("AssignableEvent", "Started"): "assignment_started", ("AssignableEvent", "Submitted"): "assignment_submitted",
-    ("AssignableEvent", "Completed"): "assignment_completed", ("ToolUseEvent", "Used"): "feature_used",
-    ("NavigationEvent", "NavigatedTo"): "navigated", ("ViewEvent", "Viewed"): "viewed",
+    ("AssignableEvent", "Started"): "assignment_started",
+    ("AssignableEvent", "Submitted"): "assignment_submitted",
+    ("AssignableEvent", "Completed"): "assignment_completed",
+    ("ToolUseEvent", "Used"): "feature_used",
+    ("NavigationEvent", "NavigatedTo"): "navigated",
+    ("ViewEvent", "Viewed"): "viewed",
 }
 CALIPER_TYPES = frozenset(t for t, _ in CALIPER_KINDS) | {
-    "Event", "AnnotationEvent", "AssessmentEvent", "AssessmentItemEvent", "FeedbackEvent", "ForumEvent",
-    "GradeEvent", "MediaEvent", "MessageEvent", "QuestionnaireEvent", "ResourceManagementEvent",
-    "SearchEvent", "SurveyEvent", "ThreadEvent", "ToolLaunchEvent", "ReadingEvent"}
+    "Event",
+    "AnnotationEvent",
+    "AssessmentEvent",
+    "AssessmentItemEvent",
+    "FeedbackEvent",
+    "ForumEvent",
+    "GradeEvent",
+    "MediaEvent",
+    "MessageEvent",
+    "QuestionnaireEvent",
+    "ResourceManagementEvent",
+    "SearchEvent",
+    "SurveyEvent",
+    "ThreadEvent",
+    "ToolLaunchEvent",
+    "ReadingEvent",
+}
 XAPI_KINDS: dict[str, str] = {
-    "http://adlnet.gov/expapi/verbs/logged-in": "login", "https://w3id.org/xapi/adl/verbs/logged-in": "login",
-    "http://adlnet.gov/expapi/verbs/logged-out": "logout", "https://w3id.org/xapi/adl/verbs/logged-out": "logout",
+    "http://adlnet.gov/expapi/verbs/logged-in": "login",
+    "https://w3id.org/xapi/adl/verbs/logged-in": "login",
+    "http://adlnet.gov/expapi/verbs/logged-out": "logout",
+    "https://w3id.org/xapi/adl/verbs/logged-out": "logout",
     "http://adlnet.gov/expapi/verbs/submitted": "assignment_submitted",
     "http://activitystrea.ms/schema/1.0/submit": "assignment_submitted",
     "https://w3id.org/xapi/dod-isd/verbs/submitted": "assignment_submitted",
@@ -47,10 +68,15 @@ XAPI_KINDS: dict[str, str] = {
     "http://adlnet.gov/expapi/verbs/completed": "assignment_completed",
 }
 CANVAS_KINDS: dict[str, str] = {
-    "logged_in": "login", "logged_out": "logout", "submission_created": "assignment_submitted",
-    "quiz_submitted": "assignment_submitted", "asset_accessed": "viewed",
+    "logged_in": "login",
+    "logged_out": "logout",
+    "submission_created": "assignment_submitted",
+    "quiz_submitted": "assignment_submitted",
+    "asset_accessed": "viewed",
 }
-_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+_DURATION = re.compile(
+    r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
+)
 
 
 class ItemError(ValueError):
@@ -81,8 +107,12 @@ def _each(items: list[Any], convert: Callable[[Any], Normalized]) -> list[Item]:
         try:
             out.append(convert(raw))
         except ValidationError as exc:
-            out.append([{"field": ".".join(str(p) for p in e["loc"]) or "event", "message": e["msg"]}
-                        for e in exc.errors(include_url=False)])
+            out.append(
+                [
+                    {"field": ".".join(str(p) for p in e["loc"]) or "event", "message": e["msg"]}
+                    for e in exc.errors(include_url=False)
+                ]
+            )
         except ItemError as exc:
             out.append([{"field": exc.field, "message": str(exc)}])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -107,8 +137,16 @@ def parse_platform(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
 
     def convert(raw: Any) -> Normalized:
         ev = PlatformEvent.model_validate(raw)
-        return Normalized(ev.event_id, ev.type, ev.occurred_at.astimezone(dt.UTC), ev.user_id,
-                          _tool(tool_id, ev.tool_id), ev.class_id, ev.feature, ev.duration_s)
+        return Normalized(
+            ev.event_id,
+            ev.type,
+            ev.occurred_at.astimezone(dt.UTC),
+            ev.user_id,
+            _tool(tool_id, ev.tool_id),
+            ev.class_id,
+            ev.feature,
+            ev.duration_s,
+        )
 
     return _each(items, convert), is_batch
 
@@ -144,6 +182,10 @@ def _name(entity: Any) -> str | None:
     return _last_segment(entity)[:200] if isinstance(entity, str) else None
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _content_id(raw: Any) -> str:
     return str(uuid.UUID(bytes=hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).digest()[:16]))
 
@@ -156,8 +198,11 @@ def parse_caliper(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
         if field not in doc:
             raise Unprocessable(f"the Caliper envelope needs `{field}`", field=field)
     if doc["dataVersion"] not in CALIPER_VERSIONS:
-        raise Unprocessable(f"unsupported Caliper dataVersion {doc['dataVersion']!r}; accepted: "
-                            + ", ".join(sorted(CALIPER_VERSIONS)), field="dataVersion")
+        raise Unprocessable(
+            f"unsupported Caliper dataVersion {doc['dataVersion']!r}; accepted: "
+            + ", ".join(sorted(CALIPER_VERSIONS)),
+            field="dataVersion",
+        )
     if not isinstance(doc["data"], list):
         raise Unprocessable("Caliper `data` must be an array", field="data")
 
@@ -179,9 +224,15 @@ def parse_caliper(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
             if (etype, action) not in CALIPER_KINDS:
                 feature = f"{etype}:{action}"
         group = ev.get("group")
-        return Normalized(str(ev["id"])[:255], kind, _when(ev.get("eventTime"), "eventTime"),
-                          _caliper_user(ev["actor"]), _tool(tool_id, None),
-                          _last_segment(group) if group else None, feature)
+        return Normalized(
+            str(ev["id"])[:255],
+            kind,
+            _when(ev.get("eventTime"), "eventTime"),
+            _caliper_user(ev["actor"]),
+            _tool(tool_id, None),
+            _last_segment(group) if group else None,
+            feature,
+        )
 
     return _each(doc["data"], convert), True
 
@@ -220,22 +271,30 @@ def parse_xapi(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
             raise ItemError("verb.id is required", "verb.id")
         if not isinstance(obj, dict):
             raise ItemError("object is required", "object")
-        account = actor.get("account") if isinstance(actor.get("account"), dict) else {}
+        account = _obj(actor.get("account"))
         user = account.get("name") or actor.get("mbox") or actor.get("openid") or actor.get("mbox_sha1sum")
         if not isinstance(user, str) or not user:
             raise ItemError("actor needs an account name, mbox or openid", "actor")
         user = user.removeprefix("mailto:")
         kind = XAPI_KINDS.get(verb["id"], "feature_used")
-        definition = obj.get("definition") if isinstance(obj.get("definition"), dict) else {}
-        feature = (_name({"name": definition.get("name"), "id": obj.get("id")}) if kind == "feature_used"
-                   else None)
-        activities = (st.get("context") or {}).get("contextActivities") or {}
+        definition = _obj(obj.get("definition"))
+        feature = (
+            _name({"name": definition.get("name"), "id": obj.get("id")}) if kind == "feature_used" else None
+        )
+        activities = _obj(_obj(st.get("context")).get("contextActivities"))
         group = (activities.get("grouping") or activities.get("parent") or [None])[0]
-        result = st.get("result") if isinstance(st.get("result"), dict) else {}
+        result = _obj(st.get("result"))
         when = _when(st["timestamp"], "timestamp") if "timestamp" in st else dt.datetime.now(dt.UTC)
-        return Normalized(str(st.get("id") or _content_id(st))[:255], kind, when, user[:255],
-                          _tool(tool_id, None), _last_segment(group) if group else None, feature,
-                          _seconds(result.get("duration")))
+        return Normalized(
+            str(st.get("id") or _content_id(st))[:255],
+            kind,
+            when,
+            user[:255],
+            _tool(tool_id, None),
+            _last_segment(group) if group else None,
+            feature,
+            _seconds(result.get("duration")),
+        )
 
     return _each(items, convert), is_batch
 
@@ -247,7 +306,7 @@ def parse_canvas(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
     def convert(ev: Any) -> Normalized:
         if not isinstance(ev, dict) or not isinstance(ev.get("metadata"), dict):
             raise ItemError("a Canvas live event needs `metadata`", "metadata")
-        meta, body = ev["metadata"], ev.get("body") if isinstance(ev.get("body"), dict) else {}
+        meta, body = ev["metadata"], _obj(ev.get("body"))
         name = meta.get("event_name")
         if not isinstance(name, str) or not name:
             raise ItemError("metadata.event_name is required", "metadata.event_name")
@@ -257,10 +316,15 @@ def parse_canvas(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
         kind = CANVAS_KINDS.get(name, "feature_used")
         feature = name if kind == "feature_used" else (body.get("asset_type") if kind == "viewed" else None)
         course = meta.get("context_id") if meta.get("context_type") == "Course" else body.get("course_id")
-        return Normalized(str(meta.get("event_id") or _content_id(ev))[:255], kind,
-                          _when(meta.get("event_time"), "metadata.event_time"), str(user)[:255],
-                          _tool(tool_id, None), str(course)[:255] if course else None,
-                          str(feature)[:200] if feature else None)
+        return Normalized(
+            str(meta.get("event_id") or _content_id(ev))[:255],
+            kind,
+            _when(meta.get("event_time"), "metadata.event_time"),
+            str(user)[:255],
+            _tool(tool_id, None),
+            str(course)[:255] if course else None,
+            str(feature)[:200] if feature else None,
+        )
 
     return _each(items, convert), is_batch
 

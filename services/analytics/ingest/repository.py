@@ -59,34 +59,76 @@ class IngestRepository:
         bind = session.bind
         self.postgres = bind is not None and bind.dialect.name == "postgresql"
 
-    async def claim_delivery(self, *, district_id: str, integration_id: uuid.UUID, webhook_id: str,
-                             received_at: dt.datetime) -> bool:
+    async def claim_delivery(
+        self, *, district_id: str, integration_id: uuid.UUID, webhook_id: str, received_at: dt.datetime
+    ) -> bool:
         """Record the webhook-id; False when it was already applied (a replay)."""
-        result: Any = await self.session.execute(insert_ignoring_conflicts(
-            self.session, WebhookDelivery.__table__,  # type: ignore[arg-type]
-            [{"integration_id": integration_id, "webhook_id": webhook_id, "district_id": district_id,
-              "received_at": received_at}], index_elements=["integration_id", "webhook_id"]))
+        result: Any = await self.session.execute(
+            insert_ignoring_conflicts(
+                self.session,
+                WebhookDelivery.__table__,  # type: ignore[arg-type]
+                [
+                    {
+                        "integration_id": integration_id,
+                        "webhook_id": webhook_id,
+                        "district_id": district_id,
+                        "received_at": received_at,
+                    }
+                ],
+                index_elements=["integration_id", "webhook_id"],
+            )
+        )
         return bool(result.rowcount)
 
-    async def insert_events(self, *, district_id: str, integration_id: uuid.UUID, source: str,
-                            received_at: dt.datetime, events: Sequence[Normalized]) -> set[str]:
+    async def insert_events(
+        self,
+        *,
+        district_id: str,
+        integration_id: uuid.UUID,
+        source: str,
+        received_at: dt.datetime,
+        events: Sequence[Normalized],
+    ) -> set[str]:
         """Insert events, skipping ids the district already has; returns the ids inserted."""
         if self.postgres:
-            result = await self.session.execute(_PG_EVENTS, {
-                "district_id": district_id, "integration_id": integration_id, "source": source,
-                "received_at": received_at, "event_ids": [e.event_id for e in events],
-                "tool_ids": [e.tool_id for e in events], "user_ids": [e.user_id for e in events],
-                "kinds": [e.kind for e in events], "occurred": [e.occurred_at for e in events],
-                "class_ids": [e.class_id for e in events], "features": [e.feature for e in events],
-                "durations": [e.duration_s for e in events]})
+            result = await self.session.execute(
+                _PG_EVENTS,
+                {
+                    "district_id": district_id,
+                    "integration_id": integration_id,
+                    "source": source,
+                    "received_at": received_at,
+                    "event_ids": [e.event_id for e in events],
+                    "tool_ids": [e.tool_id for e in events],
+                    "user_ids": [e.user_id for e in events],
+                    "kinds": [e.kind for e in events],
+                    "occurred": [e.occurred_at for e in events],
+                    "class_ids": [e.class_id for e in events],
+                    "features": [e.feature for e in events],
+                    "durations": [e.duration_s for e in events],
+                },
+            )
             return {row[0] for row in result}
         table: Any = UsageEvent.__table__
         inserted: set[str] = set()
         for start in range(0, len(events), _SQLITE_CHUNK):
-            rows = [{"district_id": district_id, "event_id": e.event_id, "integration_id": integration_id,
-                     "tool_id": e.tool_id, "user_id": e.user_id, "kind": e.kind, "occurred_at": e.occurred_at,
-                     "class_id": e.class_id, "feature": e.feature, "duration_s": e.duration_s,
-                     "source": source, "received_at": received_at} for e in events[start:start + _SQLITE_CHUNK]]
+            rows = [
+                {
+                    "district_id": district_id,
+                    "event_id": e.event_id,
+                    "integration_id": integration_id,
+                    "tool_id": e.tool_id,
+                    "user_id": e.user_id,
+                    "kind": e.kind,
+                    "occurred_at": e.occurred_at,
+                    "class_id": e.class_id,
+                    "feature": e.feature,
+                    "duration_s": e.duration_s,
+                    "source": source,
+                    "received_at": received_at,
+                }
+                for e in events[start : start + _SQLITE_CHUNK]
+            ]
             stmt = sqlite.insert(table).values(rows).on_conflict_do_nothing().returning(table.c.event_id)
             inserted.update(row[0] for row in await self.session.execute(stmt))
         return inserted
@@ -99,21 +141,46 @@ class IngestRepository:
         weeks = [k[0] - dt.timedelta(days=k[0].weekday()) for k in keys]
         months = [k[0].replace(day=1) for k in keys]
         if self.postgres:
-            await self.session.execute(_PG_ROLLUP, {
-                "district_id": district_id, "days": [k[0] for k in keys], "tool_ids": [k[1] for k in keys],
-                "user_ids": [k[2] for k in keys], "kinds": [k[3] for k in keys],
-                "features": [k[4] for k in keys], "weeks": weeks, "months": months,
-                "counts": [totals[k][0] for k in keys], "durations": [totals[k][1] for k in keys]})
+            await self.session.execute(
+                _PG_ROLLUP,
+                {
+                    "district_id": district_id,
+                    "days": [k[0] for k in keys],
+                    "tool_ids": [k[1] for k in keys],
+                    "user_ids": [k[2] for k in keys],
+                    "kinds": [k[3] for k in keys],
+                    "features": [k[4] for k in keys],
+                    "weeks": weeks,
+                    "months": months,
+                    "counts": [totals[k][0] for k in keys],
+                    "durations": [totals[k][1] for k in keys],
+                },
+            )
             return
         table: Any = UsageDaily.__table__
         for start in range(0, len(keys), _SQLITE_CHUNK):
             chunk = range(start, min(start + _SQLITE_CHUNK, len(keys)))
-            rows = [{"district_id": district_id, "day": keys[i][0], "tool_id": keys[i][1], "user_id": keys[i][2],
-                     "kind": keys[i][3], "feature": keys[i][4], "week": weeks[i], "month": months[i],
-                     "events": totals[keys[i]][0], "duration_s": totals[keys[i]][1]} for i in chunk]
+            rows = [
+                {
+                    "district_id": district_id,
+                    "day": keys[i][0],
+                    "tool_id": keys[i][1],
+                    "user_id": keys[i][2],
+                    "kind": keys[i][3],
+                    "feature": keys[i][4],
+                    "week": weeks[i],
+                    "month": months[i],
+                    "events": totals[keys[i]][0],
+                    "duration_s": totals[keys[i]][1],
+                }
+                for i in chunk
+            ]
             stmt = sqlite.insert(table).values(rows)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["district_id", "day", "tool_id", "user_id", "kind", "feature"],
-                set_={"events": table.c.events + stmt.excluded.events,
-                      "duration_s": table.c.duration_s + stmt.excluded.duration_s})
+                set_={
+                    "events": table.c.events + stmt.excluded.events,
+                    "duration_s": table.c.duration_s + stmt.excluded.duration_s,
+                },
+            )
             await self.session.execute(stmt)

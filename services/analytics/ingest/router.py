@@ -52,24 +52,41 @@ def decode_body(fmt: str, media_type: str, body: bytes, secrets: list[str]) -> A
     if fmt == "canvas" and media_type in ("application/jwt", "text/plain"):
         for secret in secrets:
             try:
-                return jwt.decode(body.decode(), signing.secret_key(secret), algorithms=["HS256"],
-                                  options={"verify_aud": False, "require": []})
+                return jwt.decode(
+                    body.decode(),
+                    signing.secret_key(secret),
+                    algorithms=["HS256"],
+                    options={"verify_aud": False, "require": []},
+                )
             except (jwt.PyJWTError, UnicodeDecodeError, ValueError):
                 continue
         raise Unauthorized("the Canvas JWT is not signed with this integration's key")
-    if media_type != "application/json" and not (media_type.startswith("application/")
-                                                 and media_type.endswith("+json")):
-        raise UnsupportedMediaType(f"content type {media_type or 'none'!r} is not accepted; send application/json")
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise UnsupportedMediaType(
+            f"content type {media_type or 'none'!r} is not accepted; send application/json"
+        )
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise Unprocessable(f"the body is not valid JSON: {exc}", field="body") from exc
 
 
-@router.post("/{integration_id}/{fmt}", response_model=IngestResult,
-             responses={207: {"model": IngestResult, "description": "Some events were rejected"}})
-async def receive_webhook(integration_id: str, fmt: Format, request: Request, response: Response,
-                          session: SessionDep, settings: SettingsDep, cache: IntegrationCacheDep) -> IngestResult:
+@router.post(
+    "/{integration_id}/{fmt}",
+    response_model=IngestResult,
+    responses={207: {"model": IngestResult, "description": "Some events were rejected"}},
+)
+async def receive_webhook(
+    integration_id: str,
+    fmt: Format,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    cache: IntegrationCacheDep,
+) -> IngestResult:
     """Ingest a signed delivery of usage events (`fmt`: events, caliper, xapi or canvas)."""
     body = await read_body(request, settings.webhook_max_body_bytes)
     try:
@@ -78,14 +95,22 @@ async def receive_webhook(integration_id: str, fmt: Format, request: Request, re
         raise Unauthorized("unknown or disabled integration") from exc
     integration = await cache.get(session, key_id)
     secrets = integration.secrets(utcnow())
-    webhook_id = signing.verify(request.headers, body, secrets=secrets, now=time.time(),
-                                tolerance_s=settings.webhook_tolerance_s)
+    webhook_id = signing.verify(
+        request.headers, body, secrets=secrets, now=time.time(), tolerance_s=settings.webhook_tolerance_s
+    )
     doc = decode_body(fmt, _media_type(request), body, secrets)
     items, is_batch = PARSERS[fmt](doc, tool_id=integration.tool_id)
     if len(items) > settings.webhook_max_batch_events:
         raise Unprocessable(f"at most {settings.webhook_max_batch_events} events per delivery", field="body")
-    result = await service.ingest(session, district_id=integration.district_id, integration_id=integration.id,
-                                  webhook_id=webhook_id, source=fmt, items=items, is_batch=is_batch)
+    result = await service.ingest(
+        session,
+        district_id=integration.district_id,
+        integration_id=integration.id,
+        webhook_id=webhook_id,
+        source=fmt,
+        items=items,
+        is_batch=is_batch,
+    )
     if result.rejected:
         response.status_code = 207
     return result

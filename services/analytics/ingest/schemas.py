@@ -8,8 +8,17 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-EventKind = Literal["login", "logout", "assignment_started", "assignment_submitted", "assignment_completed",
-                    "feature_used", "time_in_tool", "viewed", "navigated"]
+EventKind = Literal[
+    "login",
+    "logout",
+    "assignment_started",
+    "assignment_submitted",
+    "assignment_completed",
+    "feature_used",
+    "time_in_tool",
+    "viewed",
+    "navigated",
+]
 """Normalized usage kinds every format maps to."""
 
 
@@ -18,12 +27,18 @@ class PlatformEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str = Field(min_length=1, max_length=255, description="The sender's unique id (de-duplication).")
+    event_id: str = Field(
+        min_length=1, max_length=255, description="The sender's unique id (de-duplication)."
+    )
     type: EventKind
     occurred_at: AwareDatetime
     user_id: str = Field(min_length=1, max_length=255, description="The user's OneRoster sourcedId.")
-    tool_id: str | None = Field(default=None, min_length=1, max_length=64,
-                                description="Only when the integration is not bound to one tool.")
+    tool_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Only when the integration is not bound to one tool.",
+    )
     class_id: str | None = Field(default=None, max_length=255, description="OneRoster class sourcedId.")
     feature: str | None = Field(default=None, min_length=1, max_length=200)
     duration_s: float | None = Field(default=None, ge=0, le=86_400)

@@ -40,26 +40,39 @@ def split_items(items: Sequence[Item], *, is_batch: bool) -> tuple[list[Normaliz
     if not is_batch:
         first = rejected[0].errors[0]
         raise Unprocessable(f"{first['field']}: {first['message']}", errors=rejected[0].errors)
-    errors = [{"field": f"[{r.index}].{e['field']}", "message": e["message"]} for r in rejected for e in r.errors]
-    raise Unprocessable("no event of the batch is valid", errors=errors,
-                        rejected=[r.model_dump() for r in rejected])
+    errors = [
+        {"field": f"[{r.index}].{e['field']}", "message": e["message"]} for r in rejected for e in r.errors
+    ]
+    raise Unprocessable(
+        "no event of the batch is valid", errors=errors, rejected=[r.model_dump() for r in rejected]
+    )
 
 
-async def ingest(session: AsyncSession, *, district_id: str, integration_id: uuid.UUID, webhook_id: str,
-                 source: str, items: Sequence[Item], is_batch: bool) -> IngestResult:
+async def ingest(
+    session: AsyncSession,
+    *,
+    district_id: str,
+    integration_id: uuid.UUID,
+    webhook_id: str,
+    source: str,
+    items: Sequence[Item],
+    is_batch: bool,
+) -> IngestResult:
     """Apply one verified delivery: replays and known event ids change nothing."""
     good, rejected = split_items(items, is_batch=is_batch)
     repo = IngestRepository(session)
     now = utcnow()
-    if not await repo.claim_delivery(district_id=district_id, integration_id=integration_id,
-                                     webhook_id=webhook_id, received_at=now):
+    if not await repo.claim_delivery(
+        district_id=district_id, integration_id=integration_id, webhook_id=webhook_id, received_at=now
+    ):
         return IngestResult(accepted=0, duplicates=0, replay=True)
     unique: dict[str, Normalized] = {}
     for event in good:
         unique.setdefault(event.event_id, event)
     ordered = [unique[k] for k in sorted(unique)]
-    inserted = await repo.insert_events(district_id=district_id, integration_id=integration_id, source=source,
-                                        received_at=now, events=ordered)
+    inserted = await repo.insert_events(
+        district_id=district_id, integration_id=integration_id, source=source, received_at=now, events=ordered
+    )
     new = [e for e in ordered if e.event_id in inserted]
     await repo.add_to_rollups(district_id=district_id, totals=rollup_totals(new))
     return IngestResult(accepted=len(new), duplicates=len(good) - len(new), rejected=rejected)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from shared.errors import Unauthorized
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105  (a prefix, not a secret)
 
 
 def new_secret() -> str:
@@ -36,12 +36,16 @@ def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
 
 def signed_headers(secret: str, webhook_id: str, timestamp: int, body: bytes) -> dict[str, str]:
     """The three Standard Webhooks headers for a body (for senders and tests)."""
-    return {"webhook-id": webhook_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, webhook_id, timestamp, body)}
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, webhook_id, timestamp, body),
+    }
 
 
-def verify(headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: float,
-           tolerance_s: int) -> str:
+def verify(
+    headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: float, tolerance_s: int
+) -> str:
     """Check the signature headers against any of `secrets`; returns the webhook-id (401 otherwise)."""
     webhook_id = headers.get("webhook-id")
     raw_ts = headers.get("webhook-timestamp")
@@ -55,7 +59,9 @@ def verify(headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], n
     except ValueError as exc:
         raise Unauthorized("webhook-timestamp must be integer seconds since the epoch") from exc
     if abs(now - timestamp) > tolerance_s:
-        raise Unauthorized(f"webhook-timestamp is more than {tolerance_s} s away from now (stale or replayed)")
+        raise Unauthorized(
+            f"webhook-timestamp is more than {tolerance_s} s away from now (stale or replayed)"
+        )
     offered = [part.split(",", 1)[1] for part in raw_sig.split() if part.startswith("v1,")]
     if not offered:
         raise Unauthorized("webhook-signature has no v1 signature")

@@ -23,16 +23,22 @@ class IntegrationRepository:
 
     async def get(self, *, district_id: str, integration_id: uuid.UUID) -> Integration | None:
         """A district's integration, or None."""
-        stmt = select(Integration).where(Integration.id == integration_id, Integration.district_id == district_id)
+        stmt = select(Integration).where(
+            Integration.id == integration_id, Integration.district_id == district_id
+        )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def list(self, *, district_id: str, limit: int, offset: int) -> tuple[Sequence[Integration], int]:
         """A page of a district's integrations, newest first."""
         where = Integration.district_id == district_id
         total = await self.session.scalar(select(func.count()).select_from(Integration).where(where))
-        rows = await self.session.scalars(select(Integration).where(where)
-                                          .order_by(Integration.created_at.desc(), Integration.id)
-                                          .limit(limit).offset(offset))
+        rows = await self.session.scalars(
+            select(Integration)
+            .where(where)
+            .order_by(Integration.created_at.desc(), Integration.id)
+            .limit(limit)
+            .offset(offset)
+        )
         return rows.all(), int(total or 0)
 
     async def add(self, integration: Integration) -> Integration:

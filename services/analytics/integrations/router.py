@@ -26,47 +26,67 @@ def _with_secret(integration: Integration) -> IntegrationSecretRead:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=IntegrationSecretRead)
-async def create_integration(body: IntegrationCreate, session: SessionDep, principal: Manager
-                             ) -> IntegrationSecretRead:
+async def create_integration(
+    body: IntegrationCreate, session: SessionDep, principal: Manager
+) -> IntegrationSecretRead:
     """Create an LMS integration; the answer holds its signing secret, shown only this once."""
-    return _with_secret(await service.create_integration(session, district_id=principal.district_id, data=body))
+    return _with_secret(
+        await service.create_integration(session, district_id=principal.district_id, data=body)
+    )
 
 
 @router.get("", response_model=Page[IntegrationRead])
 async def list_integrations(session: SessionDep, principal: Manager, page: PageDep) -> Page[IntegrationRead]:
     """List the district's integrations, newest first."""
-    rows, total = await IntegrationRepository(session).list(district_id=principal.district_id,
-                                                            limit=page.limit, offset=page.offset)
-    return Page(items=[IntegrationRead.model_validate(r) for r in rows], total=total, limit=page.limit,
-                offset=page.offset)
+    rows, total = await IntegrationRepository(session).list(
+        district_id=principal.district_id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[IntegrationRead.model_validate(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.post("/{integration_id}/rotate-secret", response_model=IntegrationSecretRead)
-async def rotate_secret(integration_id: uuid.UUID, session: SessionDep, principal: Manager,
-                        settings: SettingsDep, cache: IntegrationCacheDep) -> IntegrationSecretRead:
-    """Issue a new secret; the old one stays valid for the grace period (`ANALYTICS_SECRET_GRACE_PERIOD_S`)."""
-    integration = await service.rotate_secret(session, district_id=principal.district_id,
-                                              integration_id=integration_id,
-                                              grace=dt.timedelta(seconds=settings.secret_grace_period_s))
+async def rotate_secret(
+    integration_id: uuid.UUID,
+    session: SessionDep,
+    principal: Manager,
+    settings: SettingsDep,
+    cache: IntegrationCacheDep,
+) -> IntegrationSecretRead:
+    """Issue a new secret; the old one stays valid for `ANALYTICS_SECRET_GRACE_PERIOD_S`."""
+    integration = await service.rotate_secret(
+        session,
+        district_id=principal.district_id,
+        integration_id=integration_id,
+        grace=dt.timedelta(seconds=settings.secret_grace_period_s),
+    )
     cache.invalidate(integration_id)
     return _with_secret(integration)
 
 
 @router.post("/{integration_id}/disable", response_model=IntegrationRead)
-async def disable_integration(integration_id: uuid.UUID, session: SessionDep, principal: Manager,
-                              cache: IntegrationCacheDep) -> IntegrationRead:
+async def disable_integration(
+    integration_id: uuid.UUID, session: SessionDep, principal: Manager, cache: IntegrationCacheDep
+) -> IntegrationRead:
     """Disable an integration: its webhooks are refused (401) from now on."""
-    integration = await service.set_enabled(session, district_id=principal.district_id,
-                                            integration_id=integration_id, enabled=False)
+    integration = await service.set_enabled(
+        session, district_id=principal.district_id, integration_id=integration_id, enabled=False
+    )
     cache.invalidate(integration_id)
     return IntegrationRead.model_validate(integration)
 
 
 @router.post("/{integration_id}/enable", response_model=IntegrationRead)
-async def enable_integration(integration_id: uuid.UUID, session: SessionDep, principal: Manager,
-                             cache: IntegrationCacheDep) -> IntegrationRead:
+async def enable_integration(
+    integration_id: uuid.UUID, session: SessionDep, principal: Manager, cache: IntegrationCacheDep
+) -> IntegrationRead:
     """Enable a disabled integration again."""
-    integration = await service.set_enabled(session, district_id=principal.district_id,
-                                            integration_id=integration_id, enabled=True)
+    integration = await service.set_enabled(
+        session, district_id=principal.district_id, integration_id=integration_id, enabled=True
+    )
     cache.invalidate(integration_id)
     return IntegrationRead.model_validate(integration)

@@ -17,14 +17,24 @@ from shared.db import utcnow
 from shared.errors import NotFound, Unauthorized
 
 
-async def create_integration(session: AsyncSession, *, district_id: str, data: IntegrationCreate) -> Integration:
+async def create_integration(
+    session: AsyncSession, *, district_id: str, data: IntegrationCreate
+) -> Integration:
     """Create an integration with a fresh secret."""
-    return await IntegrationRepository(session).add(Integration(
-        district_id=district_id, name=data.name, tool_id=str(data.tool_id) if data.tool_id else None,
-        secret=new_secret(), enabled=True))
+    return await IntegrationRepository(session).add(
+        Integration(
+            district_id=district_id,
+            name=data.name,
+            tool_id=str(data.tool_id) if data.tool_id else None,
+            secret=new_secret(),
+            enabled=True,
+        )
+    )
 
 
-async def get_integration(session: AsyncSession, *, district_id: str, integration_id: uuid.UUID) -> Integration:
+async def get_integration(
+    session: AsyncSession, *, district_id: str, integration_id: uuid.UUID
+) -> Integration:
     """A district's integration; 404 otherwise."""
     found = await IntegrationRepository(session).get(district_id=district_id, integration_id=integration_id)
     if found is None:
@@ -32,8 +42,9 @@ async def get_integration(session: AsyncSession, *, district_id: str, integratio
     return found
 
 
-async def rotate_secret(session: AsyncSession, *, district_id: str, integration_id: uuid.UUID,
-                        grace: dt.timedelta) -> Integration:
+async def rotate_secret(
+    session: AsyncSession, *, district_id: str, integration_id: uuid.UUID, grace: dt.timedelta
+) -> Integration:
     """Issue a new secret; the old one keeps verifying for `grace`."""
     integration = await get_integration(session, district_id=district_id, integration_id=integration_id)
     now = utcnow()
@@ -44,8 +55,9 @@ async def rotate_secret(session: AsyncSession, *, district_id: str, integration_
     return integration
 
 
-async def set_enabled(session: AsyncSession, *, district_id: str, integration_id: uuid.UUID,
-                      enabled: bool) -> Integration:
+async def set_enabled(
+    session: AsyncSession, *, district_id: str, integration_id: uuid.UUID, enabled: bool
+) -> Integration:
     """Enable or disable an integration (a disabled one gets 401 on every webhook)."""
     integration = await get_integration(session, district_id=district_id, integration_id=integration_id)
     integration.enabled = enabled
@@ -90,9 +102,19 @@ class IntegrationCache:
         hit = self._entries.get(integration_id)
         if hit is None or now - hit[0] > self.ttl_s:
             row = await IntegrationRepository(session).by_id(integration_id)
-            key = None if row is None else IntegrationKey(
-                row.id, row.district_id, row.tool_id, row.enabled, row.secret, row.previous_secret,
-                row.previous_secret_expires_at)
+            key = (
+                None
+                if row is None
+                else IntegrationKey(
+                    row.id,
+                    row.district_id,
+                    row.tool_id,
+                    row.enabled,
+                    row.secret,
+                    row.previous_secret,
+                    row.previous_secret_expires_at,
+                )
+            )
             if len(self._entries) > 10_000:
                 self._entries.clear()
             hit = self._entries[integration_id] = (now, key)

@@ -1,0 +1,256 @@
+"""Dashboard figures computed from the rollups: logins, submissions, features, licenses, teachers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.analytics.dashboards.repository import DashboardRepository, Scope
+from services.analytics.dashboards.schemas import (
+    BuyIn,
+    ErrorRow,
+    FeatureCell,
+    FeatureHeatmap,
+    FeatureRow,
+    LicenseReport,
+    LicenseRow,
+    LoginReport,
+    LoginRow,
+    MonthlyReport,
+    SubmissionReport,
+    SubmissionRow,
+    TeacherReport,
+    TeacherRow,
+)
+from services.analytics.district.repository import DistrictRepository
+from services.analytics.district.schemas import DistrictSettingsRead
+from services.analytics.models import TamResponse
+
+ACTIVE_STATUSES = frozenset({"piloting", "adopted", "sunsetting"})
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def current_window(settings: DistrictSettingsRead, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The evaluation window (term) containing `today`: anchored, `evaluation_window_days` long."""
+    days = settings.evaluation_window_days
+    n = (today - settings.window_anchor).days // days
+    start = settings.window_anchor + dt.timedelta(days=n * days)
+    return start, start + dt.timedelta(days=days - 1)
+
+
+async def logins(session: AsyncSession, scope: Scope, *, period: str, group: str) -> LoginReport:
+    """Login frequency per week or month by grade level or subject."""
+    rows = await DashboardRepository(session).logins(scope, period=period, group=group)
+    return LoginReport(
+        start=scope.start,
+        end=scope.end,
+        period=period,
+        group_by=group,
+        rows=[
+            LoginRow(
+                period_start=p,
+                group=g,
+                logins=int(n),
+                active_users=int(u),
+                logins_per_user=round(int(n) / int(u), 4) if u else 0.0,
+            )
+            for p, g, n, u in rows
+        ],
+    )
+
+
+async def submissions(session: AsyncSession, scope: Scope) -> SubmissionReport:
+    """Digital submission rates (submitted / started) against the paper baselines."""
+    repo = DashboardRepository(session)
+    kinds = ("assignment_started", "assignment_submitted")
+    baselines = {b.subject: b.rate for b in await DistrictRepository(session).baselines(scope.district_id)}
+
+    def row(subject: str, counts: dict[str, int], baseline: float | None) -> SubmissionRow:
+        started, submitted = counts.get(kinds[0], 0), counts.get(kinds[1], 0)
+        rate = _ratio(submitted, started)
+        diff = round(rate - baseline, 4) if rate is not None and baseline is not None else None
+        return SubmissionRow(
+            subject=subject,
+            started=started,
+            submitted=submitted,
+            rate=rate,
+            baseline_rate=baseline,
+            difference=diff,
+        )
+
+    overall = {kind: int(n) for _, kind, n in await repo.kind_totals(scope, kinds, by_subject=False)}
+    per: dict[str, dict[str, int]] = {}
+    for subject, kind, n in await repo.kind_totals(scope, kinds, by_subject=True):
+        per.setdefault(subject, {})[kind] = int(n)
+    return SubmissionReport(
+        start=scope.start,
+        end=scope.end,
+        overall=row("all", overall, baselines.get("all")),
+        by_subject=[row(s, c, baselines.get(s, baselines.get("all"))) for s, c in sorted(per.items())],
+    )
+
+
+def _weeks(start: dt.date, end: dt.date) -> list[dt.date]:
+    week = start - dt.timedelta(days=start.weekday())
+    out = []
+    while week <= end:
+        out.append(week)
+        week += dt.timedelta(days=7)
+    return out
+
+
+async def features(session: AsyncSession, scope: Scope) -> FeatureHeatmap:
+    """Feature x week heatmap of events and distinct users."""
+    weeks = _weeks(scope.start, scope.end)
+    cells: dict[str, dict[dt.date, tuple[int, int]]] = {}
+    for feature, week, n, users in await DashboardRepository(session).features(scope):
+        cells.setdefault(feature, {})[week] = (int(n), int(users))
+    return FeatureHeatmap(
+        start=scope.start,
+        end=scope.end,
+        weeks=weeks,
+        features=[
+            FeatureRow(
+                feature=f,
+                total_events=sum(n for n, _ in by_week.values()),
+                cells=[
+                    FeatureCell(
+                        week=w, events=by_week.get(w, (0, 0))[0], distinct_users=by_week.get(w, (0, 0))[1]
+                    )
+                    for w in weeks
+                ],
+            )
+            for f, by_week in sorted(cells.items())
+        ],
+    )
+
+
+async def licenses(session: AsyncSession, scope: Scope) -> LicenseReport:
+    """Active seats (distinct users of the tool in the window) vs seats bought, dormant seats and cost."""
+    repo = DashboardRepository(session)
+    names = await repo.tools(scope.district_id)
+    active = await repo.active_users(replace(scope, school_id=None, teacher_id=None))
+    rows = []
+    for lic in await DistrictRepository(session).licenses(scope.district_id, scope.tool_id):
+        used = len(active.get(lic.tool_id, ()))
+        dormant = max(0, lic.seats_purchased - used)
+        rows.append(
+            LicenseRow(
+                tool_id=lic.tool_id,
+                tool_name=names.get(lic.tool_id, (None, None))[0],
+                seats_purchased=lic.seats_purchased,
+                seats_active=used,
+                dormant_seats=dormant,
+                utilization=_ratio(min(used, lic.seats_purchased), lic.seats_purchased),
+                cost_per_seat=lic.cost_per_seat,
+                total_cost=round(lic.seats_purchased * lic.cost_per_seat, 2),
+                dormant_cost=round(dormant * lic.cost_per_seat, 2),
+            )
+        )
+    return LicenseReport(
+        start=scope.start,
+        end=scope.end,
+        licenses=rows,
+        seats_purchased=sum(r.seats_purchased for r in rows),
+        seats_active=sum(r.seats_active for r in rows),
+        dormant_seats=sum(r.dormant_seats for r in rows),
+        dormant_cost=round(sum(r.dormant_cost for r in rows), 2),
+    )
+
+
+def buy_in(responses: list[TamResponse], settings: DistrictSettingsRead) -> BuyIn:
+    """Buy-in from each respondent's latest TAM answer (mean of the two scales >= the agreement level)."""
+    latest: dict[str, TamResponse] = {}
+    for r in responses:
+        latest[r.respondent_id] = r
+    agreed = sum(
+        1
+        for r in latest.values()
+        if (r.perceived_usefulness + r.perceived_ease_of_use) / 2 >= settings.tam_agree_min
+    )
+    share = _ratio(agreed, len(latest))
+    return BuyIn(
+        respondents=len(latest),
+        bought_in=agreed,
+        buy_in=share,
+        target=settings.buy_in_target,
+        meets_target=None if share is None else share >= settings.buy_in_target,
+    )
+
+
+async def teachers(session: AsyncSession, scope: Scope, settings: DistrictSettingsRead) -> TeacherReport:
+    """Per tool: active teachers / licensed (or rostered) teachers, adoption to date, TAM buy-in."""
+    repo = DashboardRepository(session)
+    district = DistrictRepository(session)
+    names = await repo.tools(scope.district_id)
+    lic = {x.tool_id: x for x in await district.licenses(scope.district_id, scope.tool_id)}
+    active = await repo.active_users(scope, teachers_only=True)
+    ever = await repo.active_users(scope, teachers_only=True, dated=False)
+    rostered = await repo.teacher_count(scope.district_id, scope.school_id)
+    tools = {t for t, (_, status) in names.items() if status in ACTIVE_STATUSES} | set(lic) | set(active)
+    if scope.tool_id:
+        tools &= {scope.tool_id}
+    start = dt.datetime.combine(scope.start, dt.time(), dt.UTC)
+    end = dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time(), dt.UTC)
+    tam: dict[str, list[TamResponse]] = {}
+    for r in await district.tam_responses(scope.district_id, start=start, end=end, tool_id=scope.tool_id):
+        tam.setdefault(r.tool_id, []).append(r)
+    rows = []
+    for tool in sorted(tools):
+        seats = lic[tool].teacher_seats if tool in lic else None
+        licensed = seats is not None and not scope.school_id
+        base = seats if licensed and seats is not None else rostered
+        n_active, n_ever = len(active.get(tool, ())), len(ever.get(tool, ()))
+        utilization = _ratio(n_active, base)
+        name, status = names.get(tool, (None, None))
+        rows.append(
+            TeacherRow(
+                tool_id=tool,
+                tool_name=name,
+                status=status,
+                teachers=base,
+                teachers_basis="licensed" if licensed else "rostered",
+                active_teachers=n_active,
+                utilization=utilization,
+                under_threshold=None if utilization is None else utilization < settings.utilization_threshold,
+                adopted_teachers=n_ever,
+                adoption_rate=_ratio(n_ever, base),
+                tam=buy_in(tam.get(tool, []), settings),
+            )
+        )
+    return TeacherReport(
+        start=scope.start, end=scope.end, threshold=settings.utilization_threshold, tools=rows
+    )
+
+
+async def errors(session: AsyncSession, scope: Scope) -> list[ErrorRow]:
+    """Technical errors per tool, week and severity."""
+    repo = DashboardRepository(session)
+    names = await repo.tools(scope.district_id)
+    return [
+        ErrorRow(tool_id=t, tool_name=names.get(t, (None, None))[0], week=w, severity=sev, errors=int(n))
+        for t, w, sev, n in await repo.errors(scope)
+    ]
+
+
+async def monthly(
+    session: AsyncSession, scope: Scope, settings: DistrictSettingsRead, *, month: str
+) -> MonthlyReport:
+    """Everything above for one calendar month."""
+    return MonthlyReport(
+        month=month,
+        start=scope.start,
+        end=scope.end,
+        logins_by_grade=await logins(session, scope, period="month", group="grade"),
+        logins_by_subject=await logins(session, scope, period="month", group="subject"),
+        submissions=await submissions(session, scope),
+        features=await features(session, scope),
+        licenses=await licenses(session, scope),
+        teachers=await teachers(session, scope, settings),
+        errors=await errors(session, scope),
+    )

@@ -1,0 +1,60 @@
+"""Queries on district inputs: settings, licenses, baselines, TAM responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.analytics.models import DistrictSetting, License, SubmissionBaseline, TamResponse
+
+
+class DistrictRepository:
+    """District inputs of one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def settings(self, district_id: str) -> DistrictSetting | None:
+        """The district's overrides, if any."""
+        return await self.session.get(DistrictSetting, district_id)
+
+    async def license(self, district_id: str, tool_id: str) -> License | None:
+        """A tool's license."""
+        return await self.session.get(License, (district_id, tool_id))
+
+    async def licenses(self, district_id: str, tool_id: str | None = None) -> Sequence[License]:
+        """The district's licenses, by tool."""
+        stmt = select(License).where(License.district_id == district_id)
+        if tool_id:
+            stmt = stmt.where(License.tool_id == tool_id)
+        return (await self.session.scalars(stmt.order_by(License.tool_id))).all()
+
+    async def baseline(self, district_id: str, subject: str) -> SubmissionBaseline | None:
+        """A subject's paper baseline."""
+        return await self.session.get(SubmissionBaseline, (district_id, subject))
+
+    async def baselines(self, district_id: str) -> Sequence[SubmissionBaseline]:
+        """Every paper baseline of the district."""
+        stmt = select(SubmissionBaseline).where(SubmissionBaseline.district_id == district_id)
+        return (await self.session.scalars(stmt.order_by(SubmissionBaseline.subject))).all()
+
+    async def tam_responses(
+        self, district_id: str, *, start: dt.datetime, end: dt.datetime, tool_id: str | None = None
+    ) -> Sequence[TamResponse]:
+        """TAM answers in [start, end), oldest first."""
+        stmt = select(TamResponse).where(
+            TamResponse.district_id == district_id,
+            TamResponse.responded_at >= start,
+            TamResponse.responded_at < end,
+        )
+        if tool_id:
+            stmt = stmt.where(TamResponse.tool_id == tool_id)
+        return (await self.session.scalars(stmt.order_by(TamResponse.responded_at))).all()
+
+    async def add(self, row: DistrictSetting | License | SubmissionBaseline | TamResponse) -> None:
+        """Stage a new row."""
+        self.session.add(row)
+        await self.session.flush()

@@ -1,0 +1,89 @@
+"""HTTP routes for what a district enters: settings, licenses, paper baselines, TAM responses."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from services.analytics.deps import Manager, SettingsDep
+from services.analytics.district import service
+from services.analytics.district.repository import DistrictRepository
+from services.analytics.district.schemas import (
+    BaselineRead,
+    BaselineUpdate,
+    DistrictSettingsRead,
+    DistrictSettingsUpdate,
+    LicenseRead,
+    LicenseUpdate,
+    TamResponseCreate,
+    TamResponseRead,
+)
+from shared.api import SessionDep
+
+router = APIRouter(tags=["district inputs"])
+
+Subject = Annotated[str, Path(min_length=1, max_length=200, description="A subject, or `all`.")]
+
+
+@router.get("/settings", response_model=DistrictSettingsRead)
+async def get_settings(
+    session: SessionDep, principal: Manager, defaults: SettingsDep
+) -> DistrictSettingsRead:
+    """The analytics settings in force for the district."""
+    return await service.effective_settings(session, district_id=principal.district_id, defaults=defaults)
+
+
+@router.put("/settings", response_model=DistrictSettingsRead)
+async def put_settings(
+    body: DistrictSettingsUpdate, session: SessionDep, principal: Manager, defaults: SettingsDep
+) -> DistrictSettingsRead:
+    """Override analytics defaults for the district (threshold, window, buy-in target...)."""
+    return await service.update_settings(
+        session, district_id=principal.district_id, data=body, defaults=defaults
+    )
+
+
+@router.put("/licenses/{tool_id}", response_model=LicenseRead)
+async def put_license(
+    tool_id: uuid.UUID, body: LicenseUpdate, session: SessionDep, principal: Manager
+) -> LicenseRead:
+    """Enter (or replace) the seats bought for a tool and their cost."""
+    return LicenseRead.model_validate(
+        await service.put_license(session, district_id=principal.district_id, tool_id=tool_id, data=body)
+    )
+
+
+@router.get("/licenses", response_model=list[LicenseRead])
+async def list_licenses(session: SessionDep, principal: Manager) -> list[LicenseRead]:
+    """The district's licenses."""
+    rows = await DistrictRepository(session).licenses(principal.district_id)
+    return [LicenseRead.model_validate(r) for r in rows]
+
+
+@router.put("/baselines/submission-rate/{subject}", response_model=BaselineRead)
+async def put_baseline(
+    subject: Subject, body: BaselineUpdate, session: SessionDep, principal: Manager
+) -> BaselineRead:
+    """Enter the paper-based submission rate of a subject (`all` for the district-wide one)."""
+    row = await service.put_baseline(session, district_id=principal.district_id, subject=subject, data=body)
+    return BaselineRead.model_validate(row)
+
+
+@router.get("/baselines/submission-rate", response_model=list[BaselineRead])
+async def list_baselines(session: SessionDep, principal: Manager) -> list[BaselineRead]:
+    """The district's paper-based submission baselines."""
+    return [
+        BaselineRead.model_validate(r)
+        for r in await DistrictRepository(session).baselines(principal.district_id)
+    ]
+
+
+@router.post("/tam-responses", status_code=status.HTTP_201_CREATED, response_model=TamResponseRead)
+async def add_tam_response(
+    body: TamResponseCreate, session: SessionDep, principal: Manager
+) -> TamResponseRead:
+    """Record a teacher's TAM answer about a tool (buy-in is measured from these)."""
+    row = await service.add_tam_response(session, district_id=principal.district_id, data=body)
+    return TamResponseRead.model_validate(row)

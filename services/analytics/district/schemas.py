@@ -1,0 +1,103 @@
+"""Schemas of what a district enters: settings, licenses, paper baselines, TAM responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+
+class DistrictSettingsUpdate(BaseModel):
+    """Overrides of the analytics defaults; null puts a field back to the service default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    utilization_threshold: float | None = Field(default=None, ge=0, le=1)
+    evaluation_window_days: int | None = Field(default=None, ge=7, le=730)
+    window_anchor: dt.date | None = None
+    buy_in_target: float | None = Field(default=None, ge=0, le=1)
+    tam_agree_min: float | None = Field(default=None, ge=1, le=7)
+    dormant_share_threshold: float | None = Field(default=None, ge=0, le=1)
+
+
+class DistrictSettingsRead(BaseModel):
+    """The settings in force for the district (its overrides over the defaults)."""
+
+    utilization_threshold: float
+    evaluation_window_days: int
+    window_anchor: dt.date
+    buy_in_target: float
+    tam_agree_min: float
+    dormant_share_threshold: float
+
+
+class LicenseUpdate(BaseModel):
+    """Seats bought for a tool."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seats_purchased: int = Field(ge=0)
+    cost_per_seat: float = Field(default=0.0, ge=0)
+    teacher_seats: int | None = Field(default=None, ge=0, description="Teachers licensed (utilization base).")
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    license_id: uuid.UUID | None = Field(default=None, description="The catalog's license id, if any.")
+
+    @model_validator(mode="after")
+    def _dates(self) -> LicenseUpdate:
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class LicenseRead(LicenseUpdate):
+    """A tool's license as analytics knows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    tool_id: str
+    updated_at: dt.datetime
+
+
+class BaselineUpdate(BaseModel):
+    """The share of paper assignments handed in, measured before going digital."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate: float = Field(ge=0, le=1, examples=[0.72])
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class BaselineRead(BaselineUpdate):
+    """A paper-based submission baseline for a subject (`all`: every subject)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    subject: str
+    updated_at: dt.datetime
+
+
+class TamResponseCreate(BaseModel):
+    """One teacher's TAM answer about a tool: means of the 1-7 Likert items."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool_id: uuid.UUID
+    respondent_id: str = Field(min_length=1, max_length=255)
+    perceived_usefulness: float = Field(ge=1, le=7)
+    perceived_ease_of_use: float = Field(ge=1, le=7)
+    responded_at: AwareDatetime | None = None
+
+
+class TamResponseRead(BaseModel):
+    """A stored TAM answer."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    tool_id: str
+    respondent_id: str
+    perceived_usefulness: float
+    perceived_ease_of_use: float
+    responded_at: dt.datetime

@@ -1,0 +1,96 @@
+"""District inputs and the settings in force (district overrides over the service defaults)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.analytics.config import Settings
+from services.analytics.district.repository import DistrictRepository
+from services.analytics.district.schemas import (
+    BaselineUpdate,
+    DistrictSettingsRead,
+    DistrictSettingsUpdate,
+    LicenseUpdate,
+    TamResponseCreate,
+)
+from services.analytics.models import DistrictSetting, License, SubmissionBaseline, TamResponse
+from shared.db import utcnow
+
+FIELDS = tuple(DistrictSettingsRead.model_fields)
+
+
+async def effective_settings(
+    session: AsyncSession, *, district_id: str, defaults: Settings
+) -> DistrictSettingsRead:
+    """The district's settings: its overrides, else the service defaults."""
+    row = await DistrictRepository(session).settings(district_id)
+    values = {f: (getattr(row, f, None) if row is not None else None) for f in FIELDS}
+    return DistrictSettingsRead(
+        **{f: v if v is not None else getattr(defaults, f) for f, v in values.items()}
+    )
+
+
+async def update_settings(
+    session: AsyncSession, *, district_id: str, data: DistrictSettingsUpdate, defaults: Settings
+) -> DistrictSettingsRead:
+    """Store the district's overrides (fields sent; null resets to the default)."""
+    repo = DistrictRepository(session)
+    row = await repo.settings(district_id)
+    if row is None:
+        row = DistrictSetting(district_id=district_id)
+        await repo.add(row)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        setattr(row, field, value)
+    await session.flush()
+    return await effective_settings(session, district_id=district_id, defaults=defaults)
+
+
+async def put_license(
+    session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, data: LicenseUpdate
+) -> License:
+    """Create or replace a tool's license."""
+    repo = DistrictRepository(session)
+    row = await repo.license(district_id, str(tool_id))
+    if row is None:
+        row = License(district_id=district_id, tool_id=str(tool_id), **data.model_dump())
+        await repo.add(row)
+    else:
+        for field, value in data.model_dump().items():
+            setattr(row, field, value)
+        row.updated_at = utcnow()
+        await session.flush()
+    return row
+
+
+async def put_baseline(
+    session: AsyncSession, *, district_id: str, subject: str, data: BaselineUpdate
+) -> SubmissionBaseline:
+    """Create or replace a subject's paper-based submission baseline."""
+    repo = DistrictRepository(session)
+    row = await repo.baseline(district_id, subject)
+    if row is None:
+        row = SubmissionBaseline(district_id=district_id, subject=subject, rate=data.rate, note=data.note)
+        await repo.add(row)
+    else:
+        row.rate, row.note, row.updated_at = data.rate, data.note, utcnow()
+        await session.flush()
+    return row
+
+
+async def add_tam_response(
+    session: AsyncSession, *, district_id: str, data: TamResponseCreate
+) -> TamResponse:
+    """Record one TAM answer."""
+    row = TamResponse(
+        district_id=district_id,
+        tool_id=str(data.tool_id),
+        respondent_id=data.respondent_id,
+        perceived_usefulness=data.perceived_usefulness,
+        perceived_ease_of_use=data.perceived_ease_of_use,
+        responded_at=(data.responded_at or utcnow()).astimezone(dt.UTC),
+    )
+    await DistrictRepository(session).add(row)
+    return row

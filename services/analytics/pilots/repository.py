@@ -1,0 +1,25 @@
+"""Queries on pilot cohorts."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.analytics.models import PilotCohort
+
+
+class PilotRepository:
+    """Pilot cohorts of one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, *, district_id: str, pilot_id: uuid.UUID) -> PilotCohort | None:
+        """A district's pilot cohort, or None."""
+        return await self.session.get(PilotCohort, (district_id, pilot_id))
+
+    async def add(self, cohort: PilotCohort) -> None:
+        """Stage a new cohort."""
+        self.session.add(cohort)
+        await self.session.flush()

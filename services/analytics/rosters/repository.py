@@ -1,0 +1,88 @@
+"""Queries on the roster: bulk upserts by sourcedId, and the derived user attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.analytics.models import (
+    RosterClass,
+    RosterEnrollment,
+    RosterOrg,
+    RosterUser,
+    RosterUserAttribute,
+)
+
+RosterModel = type[RosterOrg] | type[RosterClass] | type[RosterUser] | type[RosterEnrollment]
+_CHUNK = 300
+
+
+class RosterRepository:
+    """Roster tables of one session, scoped by district."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        bind = session.bind
+        self.dialect: Any = postgresql if bind is not None and bind.dialect.name == "postgresql" else sqlite
+
+    async def upsert(self, model: RosterModel, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows, updating those whose (district, sourcedId) exists."""
+        table: Any = model.__table__
+        for start in range(0, len(rows), _CHUNK):
+            stmt = self.dialect.insert(table).values(list(rows[start : start + _CHUNK]))
+            updates = {c: stmt.excluded[c] for c in rows[0] if c not in ("district_id", "sourced_id")}
+            await self.session.execute(
+                stmt.on_conflict_do_update(index_elements=["district_id", "sourced_id"], set_=updates)
+            )
+
+    async def delete(self, model: RosterModel, *, district_id: str, sourced_ids: Sequence[str]) -> None:
+        """Remove rows marked `tobedeleted`."""
+        if sourced_ids:
+            await self.session.execute(
+                delete(model).where(model.district_id == district_id, model.sourced_id.in_(sourced_ids))
+            )
+
+    async def existing_ids(self, model: RosterModel, *, district_id: str) -> set[str]:
+        """Every sourcedId of one roster table of the district."""
+        return set(
+            (
+                await self.session.scalars(select(model.sourced_id).where(model.district_id == district_id))
+            ).all()
+        )
+
+    async def users(self, district_id: str) -> Sequence[Any]:
+        """(sourced_id, school_id, grades) of every user."""
+        return (
+            await self.session.execute(
+                select(RosterUser.sourced_id, RosterUser.school_id, RosterUser.grades).where(
+                    RosterUser.district_id == district_id
+                )
+            )
+        ).all()
+
+    async def class_memberships(self, district_id: str) -> Sequence[Any]:
+        """(user_id, school_id, grades, subjects) for every enrollment with its class."""
+        stmt = (
+            select(RosterEnrollment.user_id, RosterClass.school_id, RosterClass.grades, RosterClass.subjects)
+            .join(
+                RosterClass,
+                (RosterClass.district_id == RosterEnrollment.district_id)
+                & (RosterClass.sourced_id == RosterEnrollment.class_id),
+            )
+            .where(RosterEnrollment.district_id == district_id)
+        )
+        return (await self.session.execute(stmt)).all()
+
+    async def replace_attributes(self, district_id: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Replace the district's derived (user, kind, value) attributes."""
+        await self.session.execute(
+            delete(RosterUserAttribute).where(RosterUserAttribute.district_id == district_id)
+        )
+        values = [{"district_id": district_id, "user_id": u, "kind": k, "value": v} for u, k, v in rows]
+        table: Any = RosterUserAttribute.__table__
+        for start in range(0, len(values), 1000):
+            await self.session.execute(table.insert(), values[start : start + 1000])

@@ -1,0 +1,36 @@
+"""Schemas of signal evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict
+
+
+class EvaluateRequest(BaseModel):
+    """Evaluate as of a day (default today): the last completed window is judged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: dt.date | None = None
+
+
+class SignalRead(BaseModel):
+    """A signal published for a tool and window."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    signal: str
+    tool_id: str
+    window_start: dt.date
+    window_end: dt.date
+    value: float
+    event_id: str
+
+
+class EvaluationRead(BaseModel):
+    """What one evaluation judged and published (already published signals are not repeated)."""
+
+    window_start: dt.date | None
+    window_end: dt.date | None
+    published: list[SignalRead]

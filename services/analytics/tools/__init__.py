@@ -1,0 +1,1 @@
+"""Catalog tools as analytics knows them, and their error counts."""
