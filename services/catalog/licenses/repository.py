@@ -56,7 +56,7 @@ class LicenseRepository:
         rows = await self.session.execute(
             select(License, Tool.name).join(Tool, Tool.id == License.tool_id).where(*where)
             .order_by(License.renewal_date, License.id).limit(limit).offset(offset))
-        return [(lic, name) for lic, name in rows.tuples()], int(total or 0)
+        return [(lic, name) for lic, name in rows], int(total or 0)
 
     async def add(self, license_: License) -> License:
         """Stage a new license."""

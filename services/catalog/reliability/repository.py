@@ -31,14 +31,14 @@ class ToolErrorRepository:
         """Error counts of a tool per severity."""
         rows = await self.session.execute(select(ToolError.severity, func.count())
                                           .where(ToolError.tool_id == tool_id).group_by(ToolError.severity))
-        return {severity: int(count) for severity, count in rows.tuples()}
+        return {severity: int(count) for severity, count in rows}
 
     async def by_class_period(self, *, tool_id: uuid.UUID) -> dict[str, int]:
         """Error counts of a tool per class period (where one was given)."""
         rows = await self.session.execute(select(ToolError.class_period, func.count())
                                           .where(ToolError.tool_id == tool_id, ToolError.class_period.is_not(None))
                                           .group_by(ToolError.class_period))
-        return {str(period): int(count) for period, count in rows.tuples()}
+        return {str(period): int(count) for period, count in rows}
 
     async def last_error_at(self, *, tool_id: uuid.UUID) -> dt.datetime | None:
         """When the tool's latest reported error occurred."""

@@ -30,7 +30,7 @@ class ToolRequestRepository:
                 .where(ToolRequest.id == request_id, ToolRequest.district_id == district_id))
         if requested_by is not None:
             stmt = stmt.where(ToolRequest.requested_by == requested_by)
-        row = (await self.session.execute(stmt)).tuples().one_or_none()
+        row = (await self.session.execute(stmt)).one_or_none()
         return None if row is None else (row[0], row[1])
 
     async def list(self, *, district_id: str, requested_by: str | None, limit: int, offset: int
@@ -43,4 +43,4 @@ class ToolRequestRepository:
         rows = await self.session.execute(
             select(ToolRequest, Tool).join(Tool, Tool.id == ToolRequest.tool_id).where(*where)
             .order_by(ToolRequest.created_at.desc(), ToolRequest.id).limit(limit).offset(offset))
-        return [(r, t) for r, t in rows.tuples()], int(total or 0)
+        return [(r, t) for r, t in rows], int(total or 0)

@@ -58,4 +58,4 @@ class RubricRepository:
         if tool_ids:
             stmt = stmt.where(Evaluation.tool_id.in_(list(tool_ids)))
         rows = await self.session.execute(stmt.order_by(Evaluation.weighted_total.desc(), Evaluation.created_at))
-        return [(e, n) for e, n in rows.tuples()]
+        return [(e, n) for e, n in rows]
