@@ -205,7 +205,7 @@ def test_payloads_are_immutable_and_validated() -> None:
             licensed_teachers=10,
         )
     with pytest.raises(ValueError):
-        ToolRegistered(tool_id=TOOL, tool_name="X", status="unknown-status")  # type: ignore[arg-type]
+        ToolRegistered(tool_id=TOOL, tool_name="X", status="unknown-status")
     payload = ToolRegistered(tool_id=TOOL, tool_name="X", status="proposed")
     with pytest.raises(ValueError):
         payload.tool_name = "Y"  # type: ignore[misc]

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.bus import IncomingMessage, MemoryBus, OutgoingMessage
+from shared.bus import IncomingMessage, MemoryBus, MessageHandler, OutgoingMessage
 from tests.shared.support import wait_until
 
 
@@ -67,7 +67,7 @@ async def test_a_failed_handler_gets_the_message_again_before_the_next(bus: Memo
 async def test_every_group_sees_every_message(bus: MemoryBus) -> None:
     seen: dict[str, list[int]] = defaultdict(list)
 
-    def handler_for(group: str):  # type: ignore[no-untyped-def]
+    def handler_for(group: str) -> MessageHandler:
         async def handler(message: IncomingMessage) -> None:
             seen[group].append(int(message.value))
 

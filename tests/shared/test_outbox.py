@@ -160,9 +160,13 @@ async def test_two_relays_on_one_schema_keep_each_keys_order(
     try:
         for n, db in enumerate((test_schema.db, second_db)):
             relay = OutboxRelay(
-                db, test_schema.outbox, kafka_bus(kafka_bootstrap, partitions=2), service=f"r{n}",
-                batch_size=3, poll_interval_s=0.01,
-            )  # fmt: skip
+                db,
+                test_schema.outbox,
+                kafka_bus(kafka_bootstrap, partitions=2),
+                service=f"r{n}",
+                batch_size=3,
+                poll_interval_s=0.01,
+            )
             relays.append(relay)
             relay.start()
 
