@@ -9,22 +9,19 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Body, FastAPI, Request
+from fastapi import APIRouter, Body, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.responses import Response
 
 from services.gateway.config import UPSTREAMS, Settings
 from services.gateway.openapi import OpenAPIAggregator
-from services.gateway.proxy import Proxy
+from services.gateway.proxy import ApiProxy
 from shared.auth import DevIssuer, TokenVerifier
 from shared.config import Role
-from shared.errors import NotFound, Unauthorized, install_problem_handlers
+from shared.errors import install_problem_handlers
 from shared.observability import RequestContextMiddleware, configure_logging
 from shared.service import build_verifier, install_health
-
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 class DevTokenRequest(BaseModel):
@@ -102,7 +99,6 @@ def create_app(
         ),
     )
     verifier = verifier or build_verifier(settings)
-    proxy = Proxy(settings, client)
     aggregator = OpenAPIAggregator(settings, client)
 
     @asynccontextmanager
@@ -158,23 +154,6 @@ def create_app(
         """Swagger UI over the combined document."""
         return get_swagger_ui_html(openapi_url="/openapi.json", title="EdTech Platform API")
 
-    async def authenticate(request: Request) -> None:
-        path = request.url.path
-        if any(path.startswith(p) for p in settings.public_paths):
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-        await verifier.verify(token.strip())
-
-    @app.api_route("/api/{service}/{path:path}", methods=METHODS, include_in_schema=False)
-    async def route(service: str, path: str, request: Request) -> Response:
-        """Authenticate, then forward to the service owning the path."""
-        if service not in UPSTREAMS:
-            raise NotFound(f"no service named {service!r}; known: {', '.join(UPSTREAMS)}")
-        await authenticate(request)
-        return await proxy.forward(request, service)
-
+    app.add_middleware(ApiProxy, settings=settings, client=client, verifier=verifier)
     app.add_middleware(RequestContextMiddleware, service="gateway")
     return app

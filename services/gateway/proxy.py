@@ -1,74 +1,187 @@
-"""Forwarding requests to the services with one pooled client; faults become 502/504."""
+"""Forwarding `/api/<service>/...` to the services: a lean ASGI handler in front of the FastAPI app.
+
+The hot path stays out of FastAPI's routing and dependency machinery: authenticate (verified
+tokens are cached until they expire, at most a few minutes), read the body up to the limit (413),
+forward with one pooled httpx client, relay the answer; unreachable -> 502, slow -> 504.
+"""
 
 from __future__ import annotations
 
-import httpx
-from starlette.requests import Request
-from starlette.responses import Response
+import time
+from collections import OrderedDict
 
-from services.gateway.config import Settings
-from shared.errors import BadGateway, GatewayTimeout, PayloadTooLarge
+import httpx
+import jwt
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.gateway.config import UPSTREAMS, Settings
+from shared.auth import TokenVerifier
+from shared.errors import PROBLEM_JSON, ProblemError
 from shared.observability import CORRELATION_HEADER, current_correlation_id
 
 HOP_BY_HOP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"content-length",
     }
 )
+RESPONSE_DROP = frozenset({*HOP_BY_HOP, b"content-encoding", CORRELATION_HEADER.lower().encode()})
 
 
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 once it passes `limit` bytes (declared or streamed)."""
-    declared = request.headers.get("content-length")
+class VerifiedTokenCache:
+    """Tokens already verified, until they expire (at most `max_age_s`), bounded in size."""
+
+    def __init__(self, *, max_entries: int = 10_000, max_age_s: float = 300.0) -> None:
+        self.max_entries = max_entries
+        self.max_age_s = max_age_s
+        self._entries: OrderedDict[str, float] = OrderedDict()
+
+    def valid(self, token: str) -> bool:
+        """Whether `token` was verified and has not expired since."""
+        deadline = self._entries.get(token)
+        if deadline is None:
+            return False
+        if deadline < time.monotonic():
+            del self._entries[token]
+            return False
+        return True
+
+    def remember(self, token: str) -> None:
+        """Record a verified token until its `exp` (or `max_age_s`, whichever is sooner)."""
+        try:
+            exp = float(jwt.decode(token, options={"verify_signature": False}).get("exp", 0))
+        except jwt.PyJWTError:
+            return
+        remaining = min(exp - time.time(), self.max_age_s)
+        if remaining <= 0:
+            return
+        self._entries[token] = time.monotonic() + remaining
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+
+class _ServiceRoute:
+    """What the request metrics label a forwarded request with."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+class ApiProxy:
+    """ASGI app: `/api/<service>/...` is forwarded; everything else goes to `fallback`."""
+
+    def __init__(
+        self, app: ASGIApp, *, settings: Settings, client: httpx.AsyncClient, verifier: TokenVerifier
+    ) -> None:
+        self.fallback = app
+        self.settings = settings
+        self.client = client
+        self.verifier = verifier
+        self.tokens = VerifiedTokenCache()
+        self.bases = {s: settings.upstream_url(s) for s in UPSTREAMS}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/"):
+            await self.fallback(scope, receive, send)
+            return
+        try:
+            await self._forward(scope, receive, send, path)
+        except ProblemError as exc:
+            await _send_problem(
+                send,
+                exc.status,
+                exc.to_problem(path),
+                {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None,
+            )
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        service = path.split("/", 3)[2]
+        if service not in self.bases:
+            raise ProblemError(
+                f"no service named {service!r}; known: {', '.join(UPSTREAMS)}", status=404, slug="not-found"
+            )
+        scope["route"] = _ServiceRoute(f"/api/{service}")  # the metrics label
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        if not any(path.startswith(p) for p in self.settings.public_paths):
+            await self._authenticate(headers)
+        body = await _read_body(receive, headers, self.settings.max_body_bytes)
+        forward_headers = [(k, v) for k, v in headers if k not in HOP_BY_HOP]
+        forward_headers.append((CORRELATION_HEADER.encode(), (current_correlation_id() or "").encode()))
+        client = scope.get("client")
+        forward_headers.append((b"x-forwarded-for", (client[0] if client else "").encode()))
+        query = scope.get("query_string", b"")
+        url = self.bases[service] + path + ("?" + query.decode("latin-1") if query else "")
+        try:
+            upstream = await self.client.request(scope["method"], url, content=body, headers=forward_headers)
+        except httpx.TimeoutException as exc:
+            raise ProblemError(
+                f"the {service} service did not answer in time", status=504, slug="gateway-timeout"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise ProblemError(
+                f"the {service} service is unreachable", status=502, slug="bad-gateway"
+            ) from exc
+        out = [(k, v) for k, v in upstream.headers.raw if k.lower() not in RESPONSE_DROP]
+        content = upstream.content
+        out.append((b"content-length", str(len(content)).encode()))
+        await send({"type": "http.response.start", "status": upstream.status_code, "headers": out})
+        await send({"type": "http.response.body", "body": content})
+
+    async def _authenticate(self, headers: list[tuple[bytes, bytes]]) -> None:
+        value = next((v for k, v in headers if k == b"authorization"), b"").decode("latin-1")
+        scheme, _, token = value.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise ProblemError(
+                "a bearer token is required (Authorization: Bearer <token>)", status=401, slug="unauthorized"
+            )
+        if self.tokens.valid(token):
+            return
+        await self.verifier.verify(token)
+        self.tokens.remember(token)
+
+
+async def _read_body(receive: Receive, headers: list[tuple[bytes, bytes]], limit: int) -> bytes:
+    declared = next((v for k, v in headers if k == b"content-length"), None)
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
+        raise ProblemError(
+            f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes",
+            status=413,
+            slug="payload-too-large",
+        )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+            raise ProblemError(
+                f"request body exceeds the limit of {limit} bytes", status=413, slug="payload-too-large"
+            )
         chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     return b"".join(chunks)
 
 
-class Proxy:
-    """Forwards a request to one upstream service and relays its answer."""
-
-    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
-        self.settings = settings
-        self.client = client
-
-    async def forward(self, request: Request, service: str) -> Response:
-        """Send the request on to `service`; map unreachable to 502 and slow to 504."""
-        body = await read_limited_body(request, self.settings.max_body_bytes)
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-        headers.append((CORRELATION_HEADER, current_correlation_id() or ""))
-        client_host = request.client.host if request.client else ""
-        headers.append(("X-Forwarded-For", client_host))
-        url = self.settings.upstream_url(service) + request.url.path
-        try:
-            upstream = await self.client.request(
-                request.method, url, params=request.url.query or None, content=body, headers=headers
-            )
-        except httpx.TimeoutException as exc:
-            raise GatewayTimeout(f"the {service} service did not answer in time") from exc
-        except httpx.TransportError as exc:
-            raise BadGateway(f"the {service} service is unreachable") from exc
-        out_headers = {
-            k: v
-            for k, v in upstream.headers.items()
-            if k.lower() not in HOP_BY_HOP
-            and k.lower() != CORRELATION_HEADER.lower()
-            and k.lower() != "content-encoding"
-        }
-        return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
+async def _send_problem(
+    send: Send, status: int, doc: dict[str, object], extra_headers: dict[str, str] | None = None
+) -> None:
+    body = orjson.dumps(doc)
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in (extra_headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
