@@ -41,7 +41,9 @@ class KafkaBus(Bus):
         self._replication = replication_factor
         self._max_backoff_s = max_backoff_s
         # Extra AIOKafkaConsumer arguments, e.g. session_timeout_ms (a group join waits for it).
-        self._consumer_options = dict(consumer_options or {})
+        # A short fetch wait keeps event latency low on brokers that hold a fetch for its whole wait
+        # (Tansu: ~200 ms per event at aiokafka's default of 500 ms, ~25 ms at 100 ms).
+        self._consumer_options = {"fetch_max_wait_ms": 100, **(consumer_options or {})}
         # Extra AIOKafkaProducer arguments, e.g. request_timeout_ms (how long a send may wait while
         # the broker is away before the relay hears of it and backs off).
         self._producer_options = {"linger_ms": 2, "request_timeout_ms": 10_000, **(producer_options or {})}

@@ -132,7 +132,7 @@ async def test_events_written_while_the_broker_is_down_all_arrive_after_it_resta
         relays.append(relay)
         relay.start()
         await write(test_schema, topic, [("a", 0)])
-        await wait_until(lambda: _is_zero(unpublished(test_schema)), what="the first event published")
+        await wait_until(lambda: all_published(test_schema), what="the first event published")
 
         crash(broker)
         for seq in range(1, 11):  # requests keep succeeding: their events wait in the outbox
@@ -141,7 +141,7 @@ async def test_events_written_while_the_broker_is_down_all_arrive_after_it_resta
         assert await unpublished(test_schema) == 20
 
         broker = TansuBroker(broker.port).start()  # same address; its in-memory log starts empty
-        await wait_until(lambda: _is_zero(unpublished(test_schema)), timeout_s=30, what="the backlog relayed")
+        await wait_until(lambda: all_published(test_schema), timeout_s=30, what="the backlog relayed")
         records = await read_topic(broker.bootstrap_servers, topic, count=20)
     finally:
         crash(broker)
@@ -176,7 +176,7 @@ async def test_two_relays_on_one_schema_keep_each_keys_order(
                 await asyncio.sleep(0)
 
         await asyncio.gather(*(writer(item) for item in ("a", "b", "c", "d")))
-        await wait_until(lambda: _is_zero(unpublished(test_schema)), what="everything relayed")
+        await wait_until(lambda: all_published(test_schema), what="everything relayed")
         records = await read_topic(kafka_bootstrap, topic, count=100)
     finally:
         await second_db.dispose()
@@ -191,9 +191,8 @@ def crash(broker: TansuBroker) -> None:
         broker.process = None
 
 
-async def _is_zero(count: asyncio.Future[int] | object) -> bool:
-    assert asyncio.iscoroutine(count)
-    return await count == 0
+async def all_published(schema: TestSchema) -> bool:
+    return await unpublished(schema) == 0
 
 
 async def _failed_attempts(schema: TestSchema) -> bool:
