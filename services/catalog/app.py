@@ -26,17 +26,37 @@ from shared.service import ServiceRuntime, create_service_app
 PREFIX = "/api/catalog"
 
 
-def create_app(settings: Settings | None = None, *, bus: Bus | None = None,
-               verifier: TokenVerifier | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, bus: Bus | None = None, verifier: TokenVerifier | None = None
+) -> FastAPI:
     """Build the catalog app (uvicorn: `services.catalog.app:create_app --factory`)."""
     settings = settings or Settings()
-    runtime = ServiceRuntime(name="catalog", settings=settings, metadata=Base.metadata, handlers=HANDLERS,
-                             bus=bus, verifier=verifier, jobs=[retirement_job])
+    runtime = ServiceRuntime(
+        name="catalog",
+        settings=settings,
+        metadata=Base.metadata,
+        handlers=HANDLERS,
+        bus=bus,
+        verifier=verifier,
+        jobs=[retirement_job],
+    )
     return create_service_app(
-        runtime, title="Catalog", prefix=PREFIX,
+        runtime,
+        title="Catalog",
+        prefix=PREFIX,
         description="Tools, vendors, standards alignment, the six-point vetting checklist, rubric "
-                    "evaluations, licenses, the tool lifecycle up to sunsetting, and tool fatigue.",
-        routers=[tools_router, vendors_router, standards_router, checklist_router, rubrics_router,
-                 licenses_router, sunsetting_router, fatigue_router, requests_router, reliability_router,
-                 district_settings_router],
+        "evaluations, licenses, the tool lifecycle up to sunsetting, and tool fatigue.",
+        routers=[
+            tools_router,
+            vendors_router,
+            standards_router,
+            checklist_router,
+            rubrics_router,
+            licenses_router,
+            sunsetting_router,
+            fatigue_router,
+            requests_router,
+            reliability_router,
+            district_settings_router,
+        ],
     )

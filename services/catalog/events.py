@@ -54,20 +54,38 @@ async def _tool_exists(session: AsyncSession, event: CloudEvent, tool_id: Any) -
     return tool is not None
 
 
-async def _move_or_flag(session: AsyncSession, event: CloudEvent, payload: PilotStarted | PilotCompleted,
-                        to_status: str, reason: str) -> None:
+async def _move_or_flag(
+    session: AsyncSession,
+    event: CloudEvent,
+    payload: PilotStarted | PilotCompleted,
+    to_status: str,
+    reason: str,
+) -> None:
     from services.catalog.sunsetting.service import add_flag
     from services.catalog.tools import service
 
     try:
         async with session.begin_nested():
-            await service.transition(session, district_id=event.districtid, tool_id=payload.tool_id,
-                                     to_status=to_status, actor=PILOTS_ACTOR, reason=reason)
+            await service.transition(
+                session,
+                district_id=event.districtid,
+                tool_id=payload.tool_id,
+                to_status=to_status,
+                actor=PILOTS_ACTOR,
+                reason=reason,
+            )
     except Conflict as refused:
-        await add_flag(session, district_id=event.districtid, tool_id=payload.tool_id, kind="review",
-                       source=payload.name.replace(".", "_"), actor=PILOTS_ACTOR, event_id=event.id,
-                       note=f"could not move to {to_status}: {refused.detail}",
-                       data=payload.model_dump(mode="json"))
+        await add_flag(
+            session,
+            district_id=event.districtid,
+            tool_id=payload.tool_id,
+            kind="review",
+            source=payload.name.replace(".", "_"),
+            actor=PILOTS_ACTOR,
+            event_id=event.id,
+            note=f"could not move to {to_status}: {refused.detail}",
+            data=payload.model_dump(mode="json"),
+        )
 
 
 async def on_pilot_started(event: CloudEvent, payload: PilotStarted, session: AsyncSession) -> None:
@@ -91,20 +109,31 @@ async def on_pilot_completed(event: CloudEvent, payload: PilotCompleted, session
     if tool.status == to_status:
         return
     why = f": {payload.rationale}" if payload.rationale else ""
-    await _move_or_flag(session, event, payload, to_status, f"pilot {payload.pilot_id} decided {payload.decision}{why}")
+    await _move_or_flag(
+        session, event, payload, to_status, f"pilot {payload.pilot_id} decided {payload.decision}{why}"
+    )
 
 
-async def on_utilization_dropped(event: CloudEvent, payload: UtilizationDropped, session: AsyncSession) -> None:
+async def on_utilization_dropped(
+    event: CloudEvent, payload: UtilizationDropped, session: AsyncSession
+) -> None:
     """Teacher utilization fell under the threshold: the tool becomes a removal candidate."""
     from services.catalog.sunsetting.service import add_flag
 
     if not await _tool_exists(session, event, payload.tool_id):
         return
-    await add_flag(session, district_id=event.districtid, tool_id=payload.tool_id, kind="removal_candidate",
-                   source="utilization_dropped", actor=ANALYTICS_ACTOR, event_id=event.id,
-                   note=f"teacher utilization {payload.utilization:.0%} under {payload.threshold:.0%} "
-                        f"({payload.window_start} to {payload.window_end})",
-                   data=payload.model_dump(mode="json"))
+    await add_flag(
+        session,
+        district_id=event.districtid,
+        tool_id=payload.tool_id,
+        kind="removal_candidate",
+        source="utilization_dropped",
+        actor=ANALYTICS_ACTOR,
+        event_id=event.id,
+        note=f"teacher utilization {payload.utilization:.0%} under {payload.threshold:.0%} "
+        f"({payload.window_start} to {payload.window_end})",
+        data=payload.model_dump(mode="json"),
+    )
 
 
 async def on_license_dormant(event: CloudEvent, payload: LicenseDormant, session: AsyncSession) -> None:
@@ -113,11 +142,18 @@ async def on_license_dormant(event: CloudEvent, payload: LicenseDormant, session
 
     if not await _tool_exists(session, event, payload.tool_id):
         return
-    await add_flag(session, district_id=event.districtid, tool_id=payload.tool_id, kind="review",
-                   source="license_dormant", actor=ANALYTICS_ACTOR, event_id=event.id,
-                   note=f"{payload.dormant_seats} of {payload.seats_purchased} seats dormant "
-                        f"({payload.window_start} to {payload.window_end})",
-                   data=payload.model_dump(mode="json"))
+    await add_flag(
+        session,
+        district_id=event.districtid,
+        tool_id=payload.tool_id,
+        kind="review",
+        source="license_dormant",
+        actor=ANALYTICS_ACTOR,
+        event_id=event.id,
+        note=f"{payload.dormant_seats} of {payload.seats_purchased} seats dormant "
+        f"({payload.window_start} to {payload.window_end})",
+        data=payload.model_dump(mode="json"),
+    )
 
 
 async def on_error_logged(event: CloudEvent, payload: ErrorLogged, session: AsyncSession) -> None:

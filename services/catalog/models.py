@@ -43,7 +43,9 @@ class Tool(Base):
     district_id: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(200))
     vendor: Mapped[str | None] = mapped_column(String(200))
-    vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendor.id", ondelete="SET NULL"), index=True)
+    vendor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("vendor.id", ondelete="SET NULL"), index=True
+    )
     category: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(500))

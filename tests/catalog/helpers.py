@@ -18,8 +18,11 @@ from tests.fixtures.auth import TokenFactory
 BASE = "/api/catalog"
 _offsets = itertools.count(1)
 
-PRIVACY_PASS = {"result": "pass", "evidence": "Signed DPA on file; FERPA/COPPA reviewed",
-                "evidence_url": "https://vendor.example/privacy"}
+PRIVACY_PASS = {
+    "result": "pass",
+    "evidence": "Signed DPA on file; FERPA/COPPA reviewed",
+    "evidence_url": "https://vendor.example/privacy",
+}
 
 
 async def register(api: httpx.AsyncClient, auth: TokenFactory, **fields: Any) -> dict[str, Any]:
@@ -30,20 +33,24 @@ async def register(api: httpx.AsyncClient, auth: TokenFactory, **fields: Any) ->
     return dict(r.json())
 
 
-async def move(api: httpx.AsyncClient, auth: TokenFactory, tool_id: str, to_status: str,
-               **extra: Any) -> httpx.Response:
+async def move(
+    api: httpx.AsyncClient, auth: TokenFactory, tool_id: str, to_status: str, **extra: Any
+) -> httpx.Response:
     """POST a lifecycle transition as edtech."""
-    return await api.post(f"{BASE}/tools/{tool_id}/transitions", json={"to_status": to_status, **extra},
-                          headers=auth("edtech"))
+    return await api.post(
+        f"{BASE}/tools/{tool_id}/transitions", json={"to_status": to_status, **extra}, headers=auth("edtech")
+    )
 
 
 async def approved_tool(api: httpx.AsyncClient, auth: TokenFactory, **fields: Any) -> dict[str, Any]:
     """A new tool taken through the documented HTTP sequence to `approved_for_pilot`."""
     tool = await register(api, auth, **fields)
     tid = tool["id"]
-    r = await api.post(f"{BASE}/tools/{tid}/standards", json={"framework": "CCSS",
-                                                               "code": "CCSS.MATH.CONTENT.6.RP.A.1"},
-                       headers=auth("edtech"))
+    r = await api.post(
+        f"{BASE}/tools/{tid}/standards",
+        json={"framework": "CCSS", "code": "CCSS.MATH.CONTENT.6.RP.A.1"},
+        headers=auth("edtech"),
+    )
     assert r.status_code == 201, r.text
     r = await api.put(f"{BASE}/tools/{tid}/checklist/privacy", json=PRIVACY_PASS, headers=auth("edtech"))
     assert r.status_code == 200, r.text
@@ -65,8 +72,9 @@ async def adopted_tool(api: httpx.AsyncClient, auth: TokenFactory, **fields: Any
 def message(payload: EventPayload, district_id: str, *, source: str = "/edtech/tests") -> IncomingMessage:
     """A bus message carrying `payload` for `district_id`, as the consumer receives it."""
     event = CloudEvent.wrap(payload, source=source, district_id=district_id)
-    return IncomingMessage(topic=payload.topic, partition=0, offset=next(_offsets), key=payload.key(),
-                           value=event.to_bytes())
+    return IncomingMessage(
+        topic=payload.topic, partition=0, offset=next(_offsets), key=payload.key(), value=event.to_bytes()
+    )
 
 
 async def deliver(app: FastAPI, msg: IncomingMessage, *, times: int = 1) -> None:
@@ -78,5 +86,7 @@ async def deliver(app: FastAPI, msg: IncomingMessage, *, times: int = 1) -> None
 async def outbox_events(app: FastAPI, tool_id: str) -> list[CloudEvent]:
     """The events the catalog wrote to its outbox about a tool, in order."""
     async with app.state.runtime.db.transaction() as session:
-        rows = (await session.execute(select(outbox).where(outbox.c.key == tool_id).order_by(outbox.c.id))).all()
+        rows = (
+            await session.execute(select(outbox).where(outbox.c.key == tool_id).order_by(outbox.c.id))
+        ).all()
     return [CloudEvent.from_bytes(row.payload.encode()) for row in rows]

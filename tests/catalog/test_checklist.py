@@ -24,16 +24,21 @@ async def test_checklist_starts_with_six_pending_points(api: httpx.AsyncClient, 
 
 async def test_recording_keeps_evidence_reviewer_and_time(api: httpx.AsyncClient, auth: TokenFactory) -> None:
     tool = await register(api, auth)
-    r = await api.put(f"{BASE}/tools/{tool['id']}/checklist/accessibility",
-                      json={"result": "pass", "evidence": "VPAT 2.4 reviewed", "evidence_url": "https://x.example/vpat"},
-                      headers=auth("specialist", subject="spec-1"))
+    r = await api.put(
+        f"{BASE}/tools/{tool['id']}/checklist/accessibility",
+        json={"result": "pass", "evidence": "VPAT 2.4 reviewed", "evidence_url": "https://x.example/vpat"},
+        headers=auth("specialist", subject="spec-1"),
+    )
     assert r.status_code == 200, r.text
     point = next(p for p in r.json()["points"] if p["point"] == "accessibility")
     assert point["result"] == "pass" and point["evidence"] == "VPAT 2.4 reviewed"
     assert point["evidence_url"] == "https://x.example/vpat"
     assert point["reviewer"] == "spec-1" and point["reviewed_at"]
-    r = await api.put(f"{BASE}/tools/{tool['id']}/checklist/accessibility",
-                      json={"result": "fail", "evidence": "keyboard traps"}, headers=auth("edtech"))
+    r = await api.put(
+        f"{BASE}/tools/{tool['id']}/checklist/accessibility",
+        json={"result": "fail", "evidence": "keyboard traps"},
+        headers=auth("edtech"),
+    )
     point = next(p for p in r.json()["points"] if p["point"] == "accessibility")
     assert point["result"] == "fail" and point["reviewer"] == "user-edtech" and point["evidence_url"] is None
 
@@ -41,21 +46,30 @@ async def test_recording_keeps_evidence_reviewer_and_time(api: httpx.AsyncClient
 async def test_evidence_point_records_essa_tier(api: httpx.AsyncClient, auth: TokenFactory) -> None:
     tool = await register(api, auth)
     url = f"{BASE}/tools/{tool['id']}/checklist"
-    r = await api.put(f"{url}/evidence", json={"result": "pass", "evidence": "RCT 2021"}, headers=auth("edtech"))
+    r = await api.put(
+        f"{url}/evidence", json={"result": "pass", "evidence": "RCT 2021"}, headers=auth("edtech")
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "essa_tier"
-    r = await api.put(f"{url}/evidence", json={"result": "pass", "evidence": "RCT", "essa_tier": 5},
-                      headers=auth("edtech"))
+    r = await api.put(
+        f"{url}/evidence", json={"result": "pass", "evidence": "RCT", "essa_tier": 5}, headers=auth("edtech")
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "essa_tier"
-    r = await api.put(f"{url}/sso", json={"result": "pass", "evidence": "Clever", "essa_tier": 1},
-                      headers=auth("edtech"))
+    r = await api.put(
+        f"{url}/sso", json={"result": "pass", "evidence": "Clever", "essa_tier": 1}, headers=auth("edtech")
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "essa_tier"
-    r = await api.put(f"{url}/evidence", json={"result": "pass", "evidence": "RCT 2021", "essa_tier": 1},
-                      headers=auth("edtech"))
+    r = await api.put(
+        f"{url}/evidence",
+        json={"result": "pass", "evidence": "RCT 2021", "essa_tier": 1},
+        headers=auth("edtech"),
+    )
     assert r.status_code == 200
     assert next(p for p in r.json()["points"] if p["point"] == "evidence")["essa_tier"] == 1
 
 
-async def test_results_need_evidence_and_bad_input_names_field(api: httpx.AsyncClient, auth: TokenFactory) -> None:
+async def test_results_need_evidence_and_bad_input_names_field(
+    api: httpx.AsyncClient, auth: TokenFactory
+) -> None:
     tool = await register(api, auth)
     url = f"{BASE}/tools/{tool['id']}/checklist"
     r = await api.put(f"{url}/sso", json={"result": "pass"}, headers=auth("edtech"))
@@ -64,7 +78,9 @@ async def test_results_need_evidence_and_bad_input_names_field(api: httpx.AsyncC
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "result"
     r = await api.put(f"{url}/vibes", json={"result": "pass", "evidence": "x"}, headers=auth("edtech"))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "point"
-    r = await api.put(f"{url}/sso", json={"result": "pass", "evidence_url": "not a url"}, headers=auth("edtech"))
+    r = await api.put(
+        f"{url}/sso", json={"result": "pass", "evidence_url": "not a url"}, headers=auth("edtech")
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "evidence_url"
     r = await api.put(f"{url}/sso", json={"result": "pending"}, headers=auth("edtech"))
     assert r.status_code == 200
@@ -74,14 +90,17 @@ async def test_overall_state_passed_and_failed_filterable(api: httpx.AsyncClient
     tool = await register(api, auth)
     url = f"{BASE}/tools/{tool['id']}/checklist"
     for point in POINTS:
-        body = {"result": "pass", "evidence": f"{point} ok"} | ({"essa_tier": 2} if point == "evidence" else {})
+        body = {"result": "pass", "evidence": f"{point} ok"} | (
+            {"essa_tier": 2} if point == "evidence" else {}
+        )
         r = await api.put(f"{url}/{point}", json=body, headers=auth("edtech"))
         assert r.status_code == 200, r.text
     assert r.json()["state"] == "passed"
     listed = await api.get(f"{BASE}/tools", params={"checklist_state": "passed"}, headers=auth("edtech"))
     assert [t["id"] for t in listed.json()["items"]] == [tool["id"]]
-    r = await api.put(f"{url}/mobile", json={"result": "fail", "evidence": "breaks on phones"},
-                      headers=auth("edtech"))
+    r = await api.put(
+        f"{url}/mobile", json={"result": "fail", "evidence": "breaks on phones"}, headers=auth("edtech")
+    )
     assert r.json()["state"] == "failed"
     got = await api.get(f"{BASE}/tools/{tool['id']}", headers=auth("edtech"))
     assert got.json()["checklist_state"] == "failed"

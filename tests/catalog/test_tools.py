@@ -11,12 +11,24 @@ from tests.fixtures.auth import TokenFactory
 
 
 async def test_register_with_every_field_and_read_back(api: httpx.AsyncClient, auth: TokenFactory) -> None:
-    vendor = await api.post(f"{BASE}/vendors", json={"name": "Desmos Inc", "dpa_signed": True,
-                                                     "contact_email": "k12@desmos.example"}, headers=auth("edtech"))
+    vendor = await api.post(
+        f"{BASE}/vendors",
+        json={"name": "Desmos Inc", "dpa_signed": True, "contact_email": "k12@desmos.example"},
+        headers=auth("edtech"),
+    )
     assert vendor.status_code == 201, vendor.text
-    body = {"name": "Desmos", "vendor_id": vendor.json()["id"], "category": "math", "description": "Graphing",
-            "url": "https://desmos.example", "subjects": ["math"], "grade_bands": ["6-8", "9-12"],
-            "platforms": ["web", "ios"], "smartphone_support": True, "usage": "core"}
+    body = {
+        "name": "Desmos",
+        "vendor_id": vendor.json()["id"],
+        "category": "math",
+        "description": "Graphing",
+        "url": "https://desmos.example",
+        "subjects": ["math"],
+        "grade_bands": ["6-8", "9-12"],
+        "platforms": ["web", "ios"],
+        "smartphone_support": True,
+        "usage": "core",
+    }
     r = await api.post(f"{BASE}/tools", json=body, headers=auth("edtech"))
     assert r.status_code == 201, r.text
     tool = r.json()
@@ -28,8 +40,11 @@ async def test_register_with_every_field_and_read_back(api: httpx.AsyncClient, a
 
 async def test_update_changes_fields_but_not_status(api: httpx.AsyncClient, auth: TokenFactory) -> None:
     tool = await register(api, auth, category="science")
-    r = await api.patch(f"{BASE}/tools/{tool['id']}", json={"category": "math", "smartphone_support": True},
-                        headers=auth("admin"))
+    r = await api.patch(
+        f"{BASE}/tools/{tool['id']}",
+        json={"category": "math", "smartphone_support": True},
+        headers=auth("admin"),
+    )
     assert r.status_code == 200, r.text
     assert r.json()["category"] == "math" and r.json()["smartphone_support"] is True
     r = await api.patch(f"{BASE}/tools/{tool['id']}", json={"status": "adopted"}, headers=auth("edtech"))
@@ -39,13 +54,30 @@ async def test_update_changes_fields_but_not_status(api: httpx.AsyncClient, auth
 
 
 async def test_list_filters_search_and_pagination(api: httpx.AsyncClient, auth: TokenFactory) -> None:
-    a = await register(api, auth, name="Geo Explorer", category="science", subjects=["science"],
-                       grade_bands=["K-2"], vendor="Acme", smartphone_support=True)
-    b = await register(api, auth, name="Fraction Lab", category="math", subjects=["math", "stem"],
-                       grade_bands=["3-5"], vendor="Beta", usage="core", description="fractions_and_more")
+    a = await register(
+        api,
+        auth,
+        name="Geo Explorer",
+        category="science",
+        subjects=["science"],
+        grade_bands=["K-2"],
+        vendor="Acme",
+        smartphone_support=True,
+    )
+    b = await register(
+        api,
+        auth,
+        name="Fraction Lab",
+        category="math",
+        subjects=["math", "stem"],
+        grade_bands=["3-5"],
+        vendor="Beta",
+        usage="core",
+        description="fractions_and_more",
+    )
     await register(api, auth, name="Reading Nook", category="ela", subjects=["ela"], grade_bands=["3-5"])
 
-    async def ids(**params: object) -> list[str]:
+    async def ids(**params: str | bool) -> list[str]:
         r = await api.get(f"{BASE}/tools", params=params, headers=auth("teacher"))
         assert r.status_code == 200, r.text
         return [t["id"] for t in r.json()["items"]]
@@ -94,7 +126,9 @@ async def test_other_district_cannot_read_or_write(api: httpx.AsyncClient, auth:
     vendor = (await api.post(f"{BASE}/vendors", json={"name": "Delta"}, headers=auth("edtech"))).json()
     other = auth("edtech", district_id=f"other-{uuid.uuid4().hex[:6]}")
     assert (await api.get(f"{BASE}/tools/{tool['id']}", headers=other)).status_code == 404
-    assert (await api.patch(f"{BASE}/tools/{tool['id']}", json={"name": "Z"}, headers=other)).status_code == 404
+    assert (
+        await api.patch(f"{BASE}/tools/{tool['id']}", json={"name": "Z"}, headers=other)
+    ).status_code == 404
     r = await api.post(f"{BASE}/tools/{tool['id']}/transitions", json={"to_status": "vetting"}, headers=other)
     assert r.status_code == 404
     assert (await api.get(f"{BASE}/tools/{tool['id']}/history", headers=other)).status_code == 404
@@ -104,18 +138,24 @@ async def test_other_district_cannot_read_or_write(api: httpx.AsyncClient, auth:
     assert r.status_code == 404
     r = await api.post(f"{BASE}/tools", json={"name": "T", "vendor_id": vendor["id"]}, headers=other)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "vendor_id"
-    assert (await api.get(f"{BASE}/tools/{tool['id']}", headers=auth("edtech"))).json()["name"] == tool["name"]
+    assert (await api.get(f"{BASE}/tools/{tool['id']}", headers=auth("edtech"))).json()["name"] == tool[
+        "name"
+    ]
 
 
 async def test_vendor_crud_and_duplicates(api: httpx.AsyncClient, auth: TokenFactory) -> None:
     r = await api.post(f"{BASE}/vendors", json={"name": "Epsilon"}, headers=auth("edtech"))
     vid = r.json()["id"]
-    assert (await api.post(f"{BASE}/vendors", json={"name": "Epsilon"}, headers=auth("edtech"))).status_code == 409
+    assert (
+        await api.post(f"{BASE}/vendors", json={"name": "Epsilon"}, headers=auth("edtech"))
+    ).status_code == 409
     r = await api.patch(f"{BASE}/vendors/{vid}", json={"dpa_signed": True}, headers=auth("edtech"))
     assert r.status_code == 200 and r.json()["dpa_signed"] is True
     r = await api.get(f"{BASE}/vendors", params={"q": "psil"}, headers=auth("teacher"))
     assert [v["id"] for v in r.json()["items"]] == [vid]
-    r = await api.post(f"{BASE}/vendors", json={"name": "Bad", "contact_email": "nope"}, headers=auth("edtech"))
+    r = await api.post(
+        f"{BASE}/vendors", json={"name": "Bad", "contact_email": "nope"}, headers=auth("edtech")
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "contact_email"
 
 
@@ -128,5 +168,7 @@ async def test_bad_input_names_the_field(api: httpx.AsyncClient, auth: TokenFact
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "colour"
     r = await api.get(f"{BASE}/tools/not-a-uuid", headers=auth("edtech"))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "tool_id"
-    r = await api.post(f"{BASE}/tools", json={"name": "X", "vendor_id": str(uuid.uuid4())}, headers=auth("edtech"))
+    r = await api.post(
+        f"{BASE}/tools", json={"name": "X", "vendor_id": str(uuid.uuid4())}, headers=auth("edtech")
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "vendor_id"

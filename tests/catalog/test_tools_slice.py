@@ -63,20 +63,33 @@ async def test_missing_token_is_401(catalog: httpx.AsyncClient) -> None:
     assert "bearer token" in r.json()["detail"]
 
 
-async def test_pilot_started_moves_tool_to_piloting_once(catalog: httpx.AsyncClient, auth: TokenFactory,
-                                                          district: str, service_app: AppFactory) -> None:
+async def test_pilot_started_moves_tool_to_piloting_once(
+    catalog: httpx.AsyncClient, auth: TokenFactory, district: str, service_app: AppFactory
+) -> None:
     tool_id = (await approved_tool(catalog, auth, name="Nearpod"))["id"]
     async with service_app("catalog") as (app, _):
         runtime = app.state.runtime
-        event = CloudEvent.wrap(PilotStarted(
-            tool_id=uuid.UUID(tool_id), pilot_id=uuid.uuid4(), teacher_ids=["t1", "t2", "t3"],
-            start_date=dt.date(2026, 1, 5), end_date=dt.date(2026, 2, 2)), source="/edtech/pilots",
-            district_id=district)
-        message = IncomingMessage(topic=PilotStarted.topic, partition=0, offset=1, key=tool_id,
-                                  value=event.to_bytes())
+        event = CloudEvent.wrap(
+            PilotStarted(
+                tool_id=uuid.UUID(tool_id),
+                pilot_id=uuid.uuid4(),
+                teacher_ids=["t1", "t2", "t3"],
+                start_date=dt.date(2026, 1, 5),
+                end_date=dt.date(2026, 2, 2),
+            ),
+            source="/edtech/pilots",
+            district_id=district,
+        )
+        message = IncomingMessage(
+            topic=PilotStarted.topic, partition=0, offset=1, key=tool_id, value=event.to_bytes()
+        )
         await runtime.consumer.handle_message(message)
         await runtime.consumer.handle_message(message)  # redelivered
     r = await catalog.get(f"/api/catalog/tools/{tool_id}/history", headers=auth("teacher"))
     moves = [(h["from_status"], h["to_status"]) for h in r.json()]
-    assert moves == [(None, "proposed"), ("proposed", "vetting"), ("vetting", "approved_for_pilot"),
-                     ("approved_for_pilot", "piloting")]
+    assert moves == [
+        (None, "proposed"),
+        ("proposed", "vetting"),
+        ("vetting", "approved_for_pilot"),
+        ("approved_for_pilot", "piloting"),
+    ]

@@ -21,9 +21,20 @@ async def read_checklist(tool_id: uuid.UUID, session: SessionDep, principal: Pri
 
 
 @router.put("/{point}", response_model=ChecklistRead)
-async def record_point(tool_id: uuid.UUID, point: Point, body: ChecklistPointUpdate, session: SessionDep,
-                       principal: CanRecordEvidence) -> ChecklistRead:
+async def record_point(
+    tool_id: uuid.UUID,
+    point: Point,
+    body: ChecklistPointUpdate,
+    session: SessionDep,
+    principal: CanRecordEvidence,
+) -> ChecklistRead:
     """Record one point (privacy, sso, accessibility, cost, evidence, mobile); returns the whole checklist."""
-    await service.record_point(session, district_id=principal.district_id, tool_id=tool_id, point=point,
-                               reviewer=principal.subject, data=body)
+    await service.record_point(
+        session,
+        district_id=principal.district_id,
+        tool_id=tool_id,
+        point=point,
+        reviewer=principal.subject,
+        data=body,
+    )
     return await service.read_checklist(session, district_id=principal.district_id, tool_id=tool_id)

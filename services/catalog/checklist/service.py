@@ -53,7 +53,9 @@ async def _upsert(session: AsyncSession, *, tool: Tool, point: str, **values: ob
     repo = ChecklistRepository(session)
     item = (await repo.by_point(tool_id=tool.id)).get(point)
     if item is None:
-        item = await repo.add(ChecklistItem(district_id=tool.district_id, tool_id=tool.id, point=point, **values))
+        item = await repo.add(
+            ChecklistItem(district_id=tool.district_id, tool_id=tool.id, point=point, **values)
+        )
     else:
         for name, value in values.items():
             setattr(item, name, value)
@@ -61,24 +63,43 @@ async def _upsert(session: AsyncSession, *, tool: Tool, point: str, **values: ob
     return item
 
 
-async def record_point(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, point: str,
-                       reviewer: str, data: ChecklistPointUpdate) -> ChecklistItem:
+async def record_point(
+    session: AsyncSession,
+    *,
+    district_id: str,
+    tool_id: uuid.UUID,
+    point: str,
+    reviewer: str,
+    data: ChecklistPointUpdate,
+) -> ChecklistItem:
     """Record one point's result and evidence, with the reviewer and the time."""
     tool = await get_tool(session, district_id=district_id, tool_id=tool_id, for_update=True)
     if point == "cost":
         license_ = await LicenseRepository(session).current_for_tool(tool_id=tool.id)
         if license_ is not None:
-            raise Conflict(f"the cost point of {tool.name} is computed from license {license_.id}; "
-                           "change the license to change it", license_id=str(license_.id))
+            raise Conflict(
+                f"the cost point of {tool.name} is computed from license {license_.id}; "
+                "change the license to change it",
+                license_id=str(license_.id),
+            )
     if data.essa_tier is not None and point != "evidence":
         raise Unprocessable("only the evidence point records an ESSA tier", field="essa_tier")
     if point == "evidence" and data.result == "pass" and data.essa_tier is None:
         raise Unprocessable("a passed evidence point needs its ESSA tier (1-4)", field="essa_tier")
     if data.result != "pending" and not (data.evidence or data.evidence_url):
         raise Unprocessable(f"a {data.result} result needs evidence: a note or a link", field="evidence")
-    item = await _upsert(session, tool=tool, point=point, result=data.result, evidence=data.evidence,
-                         evidence_url=data.evidence_url, essa_tier=data.essa_tier, details={},
-                         reviewer=reviewer, reviewed_at=utcnow())
+    item = await _upsert(
+        session,
+        tool=tool,
+        point=point,
+        result=data.result,
+        evidence=data.evidence,
+        evidence_url=data.evidence_url,
+        essa_tier=data.essa_tier,
+        details={},
+        reviewer=reviewer,
+        reviewed_at=utcnow(),
+    )
     await _refresh_state(session, tool=tool)
     return item
 
@@ -93,12 +114,21 @@ async def read_checklist(session: AsyncSession, *, district_id: str, tool_id: uu
         if item is None:
             points.append(ChecklistPointRead(point=point, label=LABELS[point], result="pending"))
             continue
-        points.append(ChecklistPointRead(
-            point=point, label=LABELS[point], result=item.result,  # type: ignore[arg-type]
-            evidence=item.evidence, evidence_url=item.evidence_url, essa_tier=item.essa_tier,
-            computed=item.reviewer == SYSTEM_REVIEWER, details=item.details or {}, reviewer=item.reviewer,
-            reviewed_at=item.reviewed_at))
-    return ChecklistRead(tool_id=tool.id, state=overall_state(items), points=points)  # type: ignore[arg-type]
+        points.append(
+            ChecklistPointRead(
+                point=point,
+                label=LABELS[point],
+                result=item.result,
+                evidence=item.evidence,
+                evidence_url=item.evidence_url,
+                essa_tier=item.essa_tier,
+                computed=item.reviewer == SYSTEM_REVIEWER,
+                details=item.details or {},
+                reviewer=item.reviewer,
+                reviewed_at=item.reviewed_at,
+            )
+        )
+    return ChecklistRead(tool_id=tool.id, state=overall_state(items), points=points)
 
 
 async def recompute_cost_point(session: AsyncSession, *, tool: Tool, limit: float) -> None:
@@ -106,19 +136,39 @@ async def recompute_cost_point(session: AsyncSession, *, tool: Tool, limit: floa
     license_ = await LicenseRepository(session).current_for_tool(tool_id=tool.id)
     if license_ is None:
         return
-    cost = cost_per_student_per_year(license_.price_total, license_.seats, license_.students_covered,
-                                     license_.term_start, license_.term_end)
+    cost = cost_per_student_per_year(
+        license_.price_total,
+        license_.seats,
+        license_.students_covered,
+        license_.term_start,
+        license_.term_end,
+    )
     if tool.usage == "supplemental":
         result = "pass" if cost <= limit else "fail"
         relation = "within" if result == "pass" else "over"
         evidence = f"${cost:.2f} per student per year, {relation} the district limit of ${limit:.2f}"
     else:
         result = "pass"
-        evidence = f"${cost:.2f} per student per year; core tool, the per-student limit applies to supplemental"
-    await _upsert(session, tool=tool, point="cost", result=result, evidence=evidence, evidence_url=None,
-                  essa_tier=None, reviewer=SYSTEM_REVIEWER, reviewed_at=utcnow(),
-                  details={"license_id": str(license_.id), "cost_per_student_per_year": cost, "limit": limit,
-                           "usage": tool.usage})
+        evidence = (
+            f"${cost:.2f} per student per year; core tool, the per-student limit applies to supplemental"
+        )
+    await _upsert(
+        session,
+        tool=tool,
+        point="cost",
+        result=result,
+        evidence=evidence,
+        evidence_url=None,
+        essa_tier=None,
+        reviewer=SYSTEM_REVIEWER,
+        reviewed_at=utcnow(),
+        details={
+            "license_id": str(license_.id),
+            "cost_per_student_per_year": cost,
+            "limit": limit,
+            "usage": tool.usage,
+        },
+    )
     await _refresh_state(session, tool=tool)
 
 
@@ -126,6 +176,7 @@ async def recompute_cost_points(session: AsyncSession, *, district_id: str, limi
     """Re-evaluate the computed cost point of every licensed tool of a district (after a limit change)."""
     tools = await ToolRepository(session).get_many(
         district_id=district_id,
-        tool_ids=await LicenseRepository(session).tool_ids_with_licenses(district_id=district_id))
+        tool_ids=await LicenseRepository(session).tool_ids_with_licenses(district_id=district_id),
+    )
     for tool in tools:
         await recompute_cost_point(session, tool=tool, limit=limit)

@@ -14,8 +14,9 @@ from services.catalog.models import DistrictSetting
 FIELDS = ("cost_limit_per_student", "retirement_notice_days", "fatigue_limit", "renewal_window_days")
 
 
-async def effective_settings(session: AsyncSession, *, district_id: str, defaults: Settings
-                             ) -> DistrictSettingsRead:
+async def effective_settings(
+    session: AsyncSession, *, district_id: str, defaults: Settings
+) -> DistrictSettingsRead:
     """The values in force for a district: its own where set, else the service defaults."""
     row = await DistrictSettingRepository(session).get(district_id=district_id)
     values = {
@@ -34,21 +35,25 @@ async def effective_settings(session: AsyncSession, *, district_id: str, default
     return DistrictSettingsRead(**values, overridden=overridden)
 
 
-async def update_settings(session: AsyncSession, *, district_id: str, actor: str, data: DistrictSettingsUpdate,
-                          defaults: Settings) -> DistrictSettingsRead:
+async def update_settings(
+    session: AsyncSession, *, district_id: str, actor: str, data: DistrictSettingsUpdate, defaults: Settings
+) -> DistrictSettingsRead:
     """Set (or reset with null) the given values; cost points computed from licenses follow the new limit."""
     repo = DistrictSettingRepository(session)
     row = await repo.get(district_id=district_id)
     if row is None:
         row = await repo.add(DistrictSetting(district_id=district_id, updated_by=actor))
     for name, value in data.model_dump(exclude_unset=True).items():
-        setattr(row, name, Decimal(str(value)) if name == "cost_limit_per_student" and value is not None else value)
+        setattr(
+            row,
+            name,
+            Decimal(str(value)) if name == "cost_limit_per_student" and value is not None else value,
+        )
     row.updated_by = actor
     await session.flush()
     current = await effective_settings(session, district_id=district_id, defaults=defaults)
     if "cost_limit_per_student" in data.model_fields_set:
         from services.catalog.checklist.service import recompute_cost_points
 
-        await recompute_cost_points(session, district_id=district_id,
-                                    limit=current.cost_limit_per_student)
+        await recompute_cost_points(session, district_id=district_id, limit=current.cost_limit_per_student)
     return current

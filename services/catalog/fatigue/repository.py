@@ -17,40 +17,83 @@ class RolloutRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, *, district_id: str, rollout_id: uuid.UUID, for_update: bool = False) -> Rollout | None:
+    async def get(
+        self, *, district_id: str, rollout_id: uuid.UUID, for_update: bool = False
+    ) -> Rollout | None:
         """A district's rollout, or None."""
         stmt = select(Rollout).where(Rollout.id == rollout_id, Rollout.district_id == district_id)
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def find(self, *, district_id: str, tool_id: uuid.UUID, scope: str, scope_id: str, semester: str
-                   ) -> Rollout | None:
+    async def find(
+        self, *, district_id: str, tool_id: uuid.UUID, scope: str, scope_id: str, semester: str
+    ) -> Rollout | None:
         """The same rollout if already planned."""
-        return (await self.session.execute(select(Rollout).where(
-            Rollout.district_id == district_id, Rollout.tool_id == tool_id, Rollout.scope == scope,
-            Rollout.scope_id == scope_id, Rollout.semester == semester))).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(Rollout).where(
+                    Rollout.district_id == district_id,
+                    Rollout.tool_id == tool_id,
+                    Rollout.scope == scope,
+                    Rollout.scope_id == scope_id,
+                    Rollout.semester == semester,
+                )
+            )
+        ).scalar_one_or_none()
 
-    async def approved_tools_in_scope(self, *, district_id: str, scope: str, scope_id: str, semester: str,
-                                      excluding_tool: uuid.UUID | None = None) -> int:
+    async def approved_tools_in_scope(
+        self,
+        *,
+        district_id: str,
+        scope: str,
+        scope_id: str,
+        semester: str,
+        excluding_tool: uuid.UUID | None = None,
+    ) -> int:
         """How many distinct tools are approved for one school or grade team in one semester."""
-        where = [Rollout.district_id == district_id, Rollout.scope == scope, Rollout.scope_id == scope_id,
-                 Rollout.semester == semester, Rollout.status == "approved"]
+        where = [
+            Rollout.district_id == district_id,
+            Rollout.scope == scope,
+            Rollout.scope_id == scope_id,
+            Rollout.semester == semester,
+            Rollout.status == "approved",
+        ]
         if excluding_tool is not None:
             where.append(Rollout.tool_id != excluding_tool)
-        return int(await self.session.scalar(select(func.count(func.distinct(Rollout.tool_id))).where(*where)) or 0)
+        return int(
+            await self.session.scalar(select(func.count(func.distinct(Rollout.tool_id))).where(*where)) or 0
+        )
 
-    async def list(self, *, district_id: str, scope: str | None, scope_id: str | None, semester: str | None,
-                   tool_id: uuid.UUID | None, limit: int, offset: int) -> tuple[Sequence[Rollout], int]:
+    async def list(
+        self,
+        *,
+        district_id: str,
+        scope: str | None,
+        scope_id: str | None,
+        semester: str | None,
+        tool_id: uuid.UUID | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[Rollout], int]:
         """A page of a district's rollouts, newest first."""
         where = [Rollout.district_id == district_id]
-        for column, value in ((Rollout.scope, scope), (Rollout.scope_id, scope_id), (Rollout.semester, semester),
-                              (Rollout.tool_id, tool_id)):
+        for column, value in (
+            (Rollout.scope, scope),
+            (Rollout.scope_id, scope_id),
+            (Rollout.semester, semester),
+            (Rollout.tool_id, tool_id),
+        ):
             if value is not None:
                 where.append(column == value)
         total = await self.session.scalar(select(func.count()).select_from(Rollout).where(*where))
-        rows = await self.session.scalars(select(Rollout).where(*where)
-                                          .order_by(Rollout.created_at.desc(), Rollout.id).limit(limit).offset(offset))
+        rows = await self.session.scalars(
+            select(Rollout)
+            .where(*where)
+            .order_by(Rollout.created_at.desc(), Rollout.id)
+            .limit(limit)
+            .offset(offset)
+        )
         return rows.all(), int(total or 0)
 
     async def add(self, rollout: Rollout) -> Rollout:

@@ -26,35 +26,64 @@ ROLLABLE = frozenset({"approved_for_pilot", "piloting", "adopted"})
 async def to_read(session: AsyncSession, rollout: Rollout, *, limit: int) -> RolloutRead:
     """A rollout with its scope's count against the limit."""
     count = await RolloutRepository(session).approved_tools_in_scope(
-        district_id=rollout.district_id, scope=rollout.scope, scope_id=rollout.scope_id, semester=rollout.semester,
-        excluding_tool=rollout.tool_id)
+        district_id=rollout.district_id,
+        scope=rollout.scope,
+        scope_id=rollout.scope_id,
+        semester=rollout.semester,
+        excluding_tool=rollout.tool_id,
+    )
     read = RolloutRead.model_validate(rollout)
     read.approved_in_scope, read.limit = count, limit
     read.would_exceed = rollout.status == "planned" and count >= limit
     return read
 
 
-async def plan_rollout(session: AsyncSession, *, district_id: str, actor: str, data: RolloutCreate) -> Rollout:
+async def plan_rollout(
+    session: AsyncSession, *, district_id: str, actor: str, data: RolloutCreate
+) -> Rollout:
     """Plan a rollout of a vetted tool (409 if already planned or the tool cannot be rolled out)."""
     tool = await get_tool(session, district_id=district_id, tool_id=data.tool_id)
     if tool.status not in ROLLABLE:
-        raise Conflict(f"{tool.name} is {tool.status}; only tools that are "
-                       f"{', '.join(sorted(ROLLABLE))} can be rolled out")
+        raise Conflict(
+            f"{tool.name} is {tool.status}; only tools that are "
+            f"{', '.join(sorted(ROLLABLE))} can be rolled out"
+        )
     privacy = (await ChecklistRepository(session).by_point(tool_id=tool.id)).get("privacy")
     if privacy is not None and privacy.result == "fail":
-        raise Conflict(f"{tool.name} failed the data privacy point: it cannot be rolled out",
-                       slug="privacy-failure")
+        raise Conflict(
+            f"{tool.name} failed the data privacy point: it cannot be rolled out", slug="privacy-failure"
+        )
     repo = RolloutRepository(session)
-    if await repo.find(district_id=district_id, tool_id=tool.id, scope=data.scope, scope_id=data.scope_id,
-                       semester=data.semester):
+    if await repo.find(
+        district_id=district_id,
+        tool_id=tool.id,
+        scope=data.scope,
+        scope_id=data.scope_id,
+        semester=data.semester,
+    ):
         raise Conflict(f"{tool.name} is already planned for {data.scope} {data.scope_id} in {data.semester}")
-    return await repo.add(Rollout(district_id=district_id, tool_id=tool.id, scope=data.scope,
-                                  scope_id=data.scope_id, semester=data.semester, status="planned",
-                                  created_by=actor))
+    return await repo.add(
+        Rollout(
+            district_id=district_id,
+            tool_id=tool.id,
+            scope=data.scope,
+            scope_id=data.scope_id,
+            semester=data.semester,
+            status="planned",
+            created_by=actor,
+        )
+    )
 
 
-async def approve_rollout(session: AsyncSession, *, district_id: str, rollout_id: uuid.UUID, actor: str,
-                          override_reason: str | None, limit: int) -> Rollout:
+async def approve_rollout(
+    session: AsyncSession,
+    *,
+    district_id: str,
+    rollout_id: uuid.UUID,
+    actor: str,
+    override_reason: str | None,
+    limit: int,
+) -> Rollout:
     """Approve a rollout, refusing one over the fatigue limit unless an override reason is given."""
     repo = RolloutRepository(session)
     rollout = await repo.get(district_id=district_id, rollout_id=rollout_id, for_update=True)
@@ -62,16 +91,23 @@ async def approve_rollout(session: AsyncSession, *, district_id: str, rollout_id
         raise NotFound(f"rollout {rollout_id} not found")
     if rollout.status == "approved":
         raise Conflict("this rollout is already approved")
-    count = await repo.approved_tools_in_scope(district_id=district_id, scope=rollout.scope,
-                                               scope_id=rollout.scope_id, semester=rollout.semester,
-                                               excluding_tool=rollout.tool_id)
+    count = await repo.approved_tools_in_scope(
+        district_id=district_id,
+        scope=rollout.scope,
+        scope_id=rollout.scope_id,
+        semester=rollout.semester,
+        excluding_tool=rollout.tool_id,
+    )
     if count >= limit and not override_reason:
         label = "school" if rollout.scope == "school" else "grade team"
         raise Conflict(
             f"{label} {rollout.scope_id} already has {count} new tools approved for {rollout.semester}; "
             f"this one would make {count + 1}, over the district's limit of {limit} per semester. "
             "Give override_reason to approve anyway.",
-            slug="tool-fatigue", approved_in_scope=count, limit=limit)
+            slug="tool-fatigue",
+            approved_in_scope=count,
+            limit=limit,
+        )
     rollout.status = "approved"
     rollout.override_reason = override_reason if count >= limit else None
     rollout.approved_by, rollout.approved_at = actor, utcnow()

@@ -27,8 +27,9 @@ def cost_per_student(price_total: Decimal, seats: int, students_covered: int | N
     return _money(Decimal(price_total) / Decimal(max(1, students_covered or seats)))
 
 
-def cost_per_student_per_year(price_total: Decimal, seats: int, students_covered: int | None,
-                              term_start: dt.date, term_end: dt.date) -> float:
+def cost_per_student_per_year(
+    price_total: Decimal, seats: int, students_covered: int | None, term_start: dt.date, term_end: dt.date
+) -> float:
     """Cost per student scaled to one year (365 days) of the license term."""
     per_student = Decimal(price_total) / Decimal(max(1, students_covered or seats))
     return _money(per_student * Decimal(365) / Decimal(term_days(term_start, term_end)))

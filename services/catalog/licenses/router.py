@@ -21,54 +21,90 @@ router = APIRouter(tags=["licenses"])
 
 
 @router.post("/tools/{tool_id}/licenses", status_code=status.HTTP_201_CREATED, response_model=LicenseRead)
-async def create_license(tool_id: uuid.UUID, body: LicenseCreate, session: SessionDep,
-                         principal: CanChangeCatalog, settings: SettingsDep) -> LicenseRead:
+async def create_license(
+    tool_id: uuid.UUID,
+    body: LicenseCreate,
+    session: SessionDep,
+    principal: CanChangeCatalog,
+    settings: SettingsDep,
+) -> LicenseRead:
     """Record a license bought for the tool (its cost point is then computed from it)."""
     limits = await effective_settings(session, district_id=principal.district_id, defaults=settings)
-    row = await service.create_license(session, district_id=principal.district_id, tool_id=tool_id, data=body,
-                                       cost_limit=limits.cost_limit_per_student)
+    row = await service.create_license(
+        session,
+        district_id=principal.district_id,
+        tool_id=tool_id,
+        data=body,
+        cost_limit=limits.cost_limit_per_student,
+    )
     return service.to_read(row)
 
 
 @router.get("/licenses", response_model=Page[LicenseRead])
-async def list_licenses(session: SessionDep, principal: PrincipalDep, page: PageDep,
-                        tool_id: uuid.UUID | None = None) -> Page[LicenseRead]:
+async def list_licenses(
+    session: SessionDep, principal: PrincipalDep, page: PageDep, tool_id: uuid.UUID | None = None
+) -> Page[LicenseRead]:
     """List the district's licenses (of one tool with `tool_id`), latest term first."""
     if tool_id is not None:
         await get_tool(session, district_id=principal.district_id, tool_id=tool_id)
-    rows, total = await LicenseRepository(session).list(district_id=principal.district_id, tool_id=tool_id,
-                                                        limit=page.limit, offset=page.offset)
+    rows, total = await LicenseRepository(session).list(
+        district_id=principal.district_id, tool_id=tool_id, limit=page.limit, offset=page.offset
+    )
     return Page(items=[service.to_read(r) for r in rows], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/licenses/renewals", response_model=Page[LicenseRead])
-async def upcoming_renewals(session: SessionDep, principal: PrincipalDep, page: PageDep, settings: SettingsDep,
-                            within_days: Annotated[int | None, Query(ge=0, le=3650)] = None
-                            ) -> Page[LicenseRead]:
+async def upcoming_renewals(
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    settings: SettingsDep,
+    within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+) -> Page[LicenseRead]:
     """Licenses renewing in the next `within_days` days (default: the district's renewal window)."""
     if within_days is None:
-        within_days = (await effective_settings(session, district_id=principal.district_id,
-                                                defaults=settings)).renewal_window_days
+        within_days = (
+            await effective_settings(session, district_id=principal.district_id, defaults=settings)
+        ).renewal_window_days
     today = utcnow().date()
     rows, total = await LicenseRepository(session).renewals(
-        district_id=principal.district_id, start=today, end=today + dt.timedelta(days=within_days),
-        limit=page.limit, offset=page.offset)
-    return Page(items=[service.to_read(r, tool_name=name, today=today) for r, name in rows], total=total,
-                limit=page.limit, offset=page.offset)
+        district_id=principal.district_id,
+        start=today,
+        end=today + dt.timedelta(days=within_days),
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(
+        items=[service.to_read(r, tool_name=name, today=today) for r, name in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.get("/licenses/{license_id}", response_model=LicenseRead)
 async def get_license(license_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> LicenseRead:
     """One license of the district."""
-    return service.to_read(await service.get_license(session, district_id=principal.district_id,
-                                                     license_id=license_id))
+    return service.to_read(
+        await service.get_license(session, district_id=principal.district_id, license_id=license_id)
+    )
 
 
 @router.patch("/licenses/{license_id}", response_model=LicenseRead)
-async def update_license(license_id: uuid.UUID, body: LicenseUpdate, session: SessionDep,
-                         principal: CanChangeCatalog, settings: SettingsDep) -> LicenseRead:
+async def update_license(
+    license_id: uuid.UUID,
+    body: LicenseUpdate,
+    session: SessionDep,
+    principal: CanChangeCatalog,
+    settings: SettingsDep,
+) -> LicenseRead:
     """Change a license (seats, price, term, renewal, allocations)."""
     limits = await effective_settings(session, district_id=principal.district_id, defaults=settings)
-    row = await service.update_license(session, district_id=principal.district_id, license_id=license_id,
-                                       data=body, cost_limit=limits.cost_limit_per_student)
+    row = await service.update_license(
+        session,
+        district_id=principal.district_id,
+        license_id=license_id,
+        data=body,
+        cost_limit=limits.cost_limit_per_student,
+    )
     return service.to_read(row)

@@ -24,7 +24,8 @@ class LicenseCreate(BaseModel):
     term_end: dt.date
     renewal_date: dt.date | None = None
     allocations: dict[SchoolId, Annotated[int, Field(ge=0)]] = Field(
-        default_factory=dict, description="Seats per school id; their sum cannot exceed `seats`.")
+        default_factory=dict, description="Seats per school id; their sum cannot exceed `seats`."
+    )
     notes: str | None = Field(default=None, max_length=5000)
 
 

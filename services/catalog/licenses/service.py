@@ -20,57 +20,79 @@ def _check(seats: int, term_start: dt.date, term_end: dt.date, allocations: dict
     if term_end < term_start:
         raise Unprocessable("the term cannot end before it starts", field="term_end")
     if sum(allocations.values()) > seats:
-        raise Unprocessable(f"{sum(allocations.values())} seats allocated to schools but only {seats} bought",
-                            field="allocations")
+        raise Unprocessable(
+            f"{sum(allocations.values())} seats allocated to schools but only {seats} bought",
+            field="allocations",
+        )
 
 
 def to_read(license_: License, *, tool_name: str | None = None, today: dt.date | None = None) -> LicenseRead:
     """A license as returned by the API, with its costs."""
     return LicenseRead(
-        id=license_.id, tool_id=license_.tool_id, tool_name=tool_name, seats=license_.seats,
-        students_covered=license_.students_covered, price_total=float(license_.price_total),
-        term_start=license_.term_start, term_end=license_.term_end, renewal_date=license_.renewal_date,
-        allocations=license_.allocations or {}, allocated_seats=sum((license_.allocations or {}).values()),
-        notes=license_.notes, cost_per_seat=cost_per_seat(license_.price_total, license_.seats),
+        id=license_.id,
+        tool_id=license_.tool_id,
+        tool_name=tool_name,
+        seats=license_.seats,
+        students_covered=license_.students_covered,
+        price_total=float(license_.price_total),
+        term_start=license_.term_start,
+        term_end=license_.term_end,
+        renewal_date=license_.renewal_date,
+        allocations=license_.allocations or {},
+        allocated_seats=sum((license_.allocations or {}).values()),
+        notes=license_.notes,
+        cost_per_seat=cost_per_seat(license_.price_total, license_.seats),
         cost_per_student=cost_per_student(license_.price_total, license_.seats, license_.students_covered),
-        cost_per_student_per_year=cost_per_student_per_year(license_.price_total, license_.seats,
-                                                            license_.students_covered, license_.term_start,
-                                                            license_.term_end),
+        cost_per_student_per_year=cost_per_student_per_year(
+            license_.price_total,
+            license_.seats,
+            license_.students_covered,
+            license_.term_start,
+            license_.term_end,
+        ),
         days_to_renewal=(license_.renewal_date - today).days if today and license_.renewal_date else None,
-        created_at=license_.created_at, updated_at=license_.updated_at,
+        created_at=license_.created_at,
+        updated_at=license_.updated_at,
     )
 
 
-async def create_license(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, data: LicenseCreate,
-                         cost_limit: float) -> License:
+async def create_license(
+    session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, data: LicenseCreate, cost_limit: float
+) -> License:
     """Record a license of a tool and re-evaluate the tool's cost point from it."""
     tool = await get_tool(session, district_id=district_id, tool_id=tool_id, for_update=True)
     _check(data.seats, data.term_start, data.term_end, data.allocations)
-    license_ = await LicenseRepository(session).add(License(district_id=district_id, tool_id=tool.id,
-                                                            **data.model_dump()))
+    license_ = await LicenseRepository(session).add(
+        License(district_id=district_id, tool_id=tool.id, **data.model_dump())
+    )
     await recompute_cost_point(session, tool=tool, limit=cost_limit)
     return license_
 
 
-async def get_license(session: AsyncSession, *, district_id: str, license_id: uuid.UUID,
-                      for_update: bool = False) -> License:
+async def get_license(
+    session: AsyncSession, *, district_id: str, license_id: uuid.UUID, for_update: bool = False
+) -> License:
     """A district's license; 404 otherwise."""
-    license_ = await LicenseRepository(session).get(district_id=district_id, license_id=license_id,
-                                                    for_update=for_update)
+    license_ = await LicenseRepository(session).get(
+        district_id=district_id, license_id=license_id, for_update=for_update
+    )
     if license_ is None:
         raise NotFound(f"license {license_id} not found")
     return license_
 
 
-async def update_license(session: AsyncSession, *, district_id: str, license_id: uuid.UUID,
-                         data: LicenseUpdate, cost_limit: float) -> License:
+async def update_license(
+    session: AsyncSession, *, district_id: str, license_id: uuid.UUID, data: LicenseUpdate, cost_limit: float
+) -> License:
     """Change a license; the tool's cost point follows."""
     license_ = await get_license(session, district_id=district_id, license_id=license_id, for_update=True)
     values = data.model_dump(exclude_unset=True)
     for name in ("seats", "price_total", "term_start", "term_end", "allocations"):
         if name in values and values[name] is None:
             raise Unprocessable(f"{name} cannot be null", field=name)
-    merged = {n: values.get(n, getattr(license_, n)) for n in ("seats", "term_start", "term_end", "allocations")}
+    merged = {
+        n: values.get(n, getattr(license_, n)) for n in ("seats", "term_start", "term_end", "allocations")
+    }
     _check(merged["seats"], merged["term_start"], merged["term_end"], merged["allocations"] or {})
     for name, value in values.items():
         setattr(license_, name, value)

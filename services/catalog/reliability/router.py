@@ -14,6 +14,8 @@ router = APIRouter(prefix="/tools/{tool_id}/reliability", tags=["reliability"])
 
 
 @router.get("", response_model=ReliabilityRead)
-async def read_reliability(tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> ReliabilityRead:
+async def read_reliability(
+    tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> ReliabilityRead:
     """Errors reported for the tool (from `error-logged` events), by severity and class period."""
     return await service.reliability(session, district_id=principal.district_id, tool_id=tool_id)

@@ -14,6 +14,8 @@ class ReliabilityRead(BaseModel):
     tool_id: uuid.UUID
     total_errors: int
     by_severity: dict[str, int] = Field(description="low, medium, high, critical")
-    by_class_period: dict[str, int] = Field(description="Errors per class period: repeated crashes show here.")
+    by_class_period: dict[str, int] = Field(
+        description="Errors per class period: repeated crashes show here."
+    )
     last_error_at: dt.datetime | None
     note: str

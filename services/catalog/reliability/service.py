@@ -20,10 +20,19 @@ async def record_error(session: AsyncSession, *, district_id: str, payload: Erro
     repo = ToolErrorRepository(session)
     if await repo.exists(district_id=district_id, error_id=payload.error_id):
         return False
-    await repo.add(ToolError(
-        district_id=district_id, tool_id=payload.tool_id, error_id=payload.error_id, pilot_id=payload.pilot_id,
-        severity=payload.severity, class_period=payload.class_period, source=payload.source,
-        description=payload.description[:10_000], occurred_at=payload.occurred_at))
+    await repo.add(
+        ToolError(
+            district_id=district_id,
+            tool_id=payload.tool_id,
+            error_id=payload.error_id,
+            pilot_id=payload.pilot_id,
+            severity=payload.severity,
+            class_period=payload.class_period,
+            source=payload.source,
+            description=payload.description[:10_000],
+            occurred_at=payload.occurred_at,
+        )
+    )
     return True
 
 
@@ -39,8 +48,15 @@ async def reliability(session: AsyncSession, *, district_id: str, tool_id: uuid.
         note = "no errors reported"
     else:
         serious = by_severity["high"] + by_severity["critical"]
-        note = (f"{total} error{'s' if total != 1 else ''} reported ({serious} high or critical), "
-                f"last at {last.isoformat() if last else 'unknown'}")
-    return ReliabilityRead(tool_id=tool.id, total_errors=total, by_severity=by_severity,
-                           by_class_period=await repo.by_class_period(tool_id=tool.id), last_error_at=last,
-                           note=note)
+        note = (
+            f"{total} error{'s' if total != 1 else ''} reported ({serious} high or critical), "
+            f"last at {last.isoformat() if last else 'unknown'}"
+        )
+    return ReliabilityRead(
+        tool_id=tool.id,
+        total_errors=total,
+        by_severity=by_severity,
+        by_class_period=await repo.by_class_period(tool_id=tool.id),
+        last_error_at=last,
+        note=note,
+    )

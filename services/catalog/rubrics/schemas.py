@@ -65,7 +65,9 @@ class EvaluationCreate(BaseModel):
     rubric_id: uuid.UUID
     scores: dict[str, float]
     picrat_student: PicratStudent = Field(description="Students' use: passive, interactive or creative.")
-    picrat_teacher: PicratTeacher = Field(description="Teacher's use: replacement, amplification, transformation.")
+    picrat_teacher: PicratTeacher = Field(
+        description="Teacher's use: replacement, amplification, transformation."
+    )
     samr: Samr
     notes: str | None = Field(default=None, max_length=10_000)
 

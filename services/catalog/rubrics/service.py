@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,10 +14,10 @@ from services.catalog.tools.service import get_tool
 from shared.errors import Conflict, NotFound, Unprocessable
 
 
-def weighted_total(criteria: list[dict[str, object]], scores: dict[str, float]) -> float:
+def weighted_total(criteria: list[dict[str, Any]], scores: dict[str, float]) -> float:
     """Sum of weight x score over the sum of weights: a score on the rubric's scale."""
-    total_weight = sum(float(c["weight"]) for c in criteria)  # type: ignore[arg-type]
-    return sum(float(c["weight"]) * scores[str(c["key"])] for c in criteria) / total_weight  # type: ignore[arg-type]
+    total_weight = sum(float(c["weight"]) for c in criteria)
+    return sum(float(c["weight"]) * scores[str(c["key"])] for c in criteria) / total_weight
 
 
 def to_read(evaluation: Evaluation) -> EvaluationRead:
@@ -31,8 +32,14 @@ async def create_rubric(session: AsyncSession, *, district_id: str, actor: str, 
     repo = RubricRepository(session)
     if await repo.by_name(district_id=district_id, name=data.name):
         raise Conflict(f"a rubric named {data.name!r} already exists", field="name")
-    rubric = Rubric(district_id=district_id, name=data.name, description=data.description,
-                    scale_max=data.scale_max, criteria=[c.model_dump() for c in data.criteria], created_by=actor)
+    rubric = Rubric(
+        district_id=district_id,
+        name=data.name,
+        description=data.description,
+        scale_max=data.scale_max,
+        criteria=[c.model_dump() for c in data.criteria],
+        created_by=actor,
+    )
     await repo.add(rubric)
     return rubric
 
@@ -45,8 +52,9 @@ async def get_rubric(session: AsyncSession, *, district_id: str, rubric_id: uuid
     return rubric
 
 
-async def evaluate(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, evaluator: str,
-                   data: EvaluationCreate) -> Evaluation:
+async def evaluate(
+    session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, evaluator: str, data: EvaluationCreate
+) -> Evaluation:
     """Score a tool against a rubric: every criterion once, each within 0..scale_max."""
     tool = await get_tool(session, district_id=district_id, tool_id=tool_id)
     rubric = await RubricRepository(session).get(district_id=district_id, rubric_id=data.rubric_id)
@@ -55,7 +63,9 @@ async def evaluate(session: AsyncSession, *, district_id: str, tool_id: uuid.UUI
     keys = [str(c["key"]) for c in rubric.criteria]
     for key in data.scores:
         if key not in keys:
-            raise Unprocessable(f"{key!r} is not a criterion of rubric {rubric.name!r}", field=f"scores.{key}")
+            raise Unprocessable(
+                f"{key!r} is not a criterion of rubric {rubric.name!r}", field=f"scores.{key}"
+            )
     for key in keys:
         if key not in data.scores:
             raise Unprocessable(f"criterion {key!r} has no score", field=f"scores.{key}")
@@ -63,9 +73,17 @@ async def evaluate(session: AsyncSession, *, district_id: str, tool_id: uuid.UUI
             raise Unprocessable(f"score must be between 0 and {rubric.scale_max}", field=f"scores.{key}")
     total = weighted_total(rubric.criteria, data.scores)
     evaluation = Evaluation(
-        district_id=district_id, tool_id=tool.id, rubric_id=rubric.id, scores=dict(data.scores),
-        weighted_total=round(total, 4), weighted_percent=round(100 * total / rubric.scale_max, 2),
-        picrat_student=data.picrat_student, picrat_teacher=data.picrat_teacher, samr=data.samr, notes=data.notes,
-        evaluator=evaluator)
+        district_id=district_id,
+        tool_id=tool.id,
+        rubric_id=rubric.id,
+        scores=dict(data.scores),
+        weighted_total=round(total, 4),
+        weighted_percent=round(100 * total / rubric.scale_max, 2),
+        picrat_student=data.picrat_student,
+        picrat_teacher=data.picrat_teacher,
+        samr=data.samr,
+        notes=data.notes,
+        evaluator=evaluator,
+    )
     await RubricRepository(session).add(evaluation)
     return evaluation

@@ -19,28 +19,52 @@ class StandardRepository:
 
     async def list(self, *, tool_id: uuid.UUID) -> Sequence[StandardAlignment]:
         """A tool's alignments by framework and code."""
-        rows = await self.session.scalars(select(StandardAlignment).where(StandardAlignment.tool_id == tool_id)
-                                          .order_by(StandardAlignment.framework, StandardAlignment.code))
+        rows = await self.session.scalars(
+            select(StandardAlignment)
+            .where(StandardAlignment.tool_id == tool_id)
+            .order_by(StandardAlignment.framework, StandardAlignment.code)
+        )
         return rows.all()
 
     async def count(self, *, tool_id: uuid.UUID) -> int:
         """How many alignments a tool has."""
-        return int(await self.session.scalar(
-            select(func.count()).select_from(StandardAlignment).where(StandardAlignment.tool_id == tool_id)) or 0)
+        return int(
+            await self.session.scalar(
+                select(func.count())
+                .select_from(StandardAlignment)
+                .where(StandardAlignment.tool_id == tool_id)
+            )
+            or 0
+        )
 
-    async def find(self, *, tool_id: uuid.UUID, framework: str, code: str, jurisdiction: str
-                   ) -> StandardAlignment | None:
+    async def find(
+        self, *, tool_id: uuid.UUID, framework: str, code: str, jurisdiction: str
+    ) -> StandardAlignment | None:
         """The same alignment if already recorded."""
-        return (await self.session.execute(select(StandardAlignment).where(
-            StandardAlignment.tool_id == tool_id, StandardAlignment.framework == framework,
-            StandardAlignment.code == code, StandardAlignment.jurisdiction == jurisdiction))).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(StandardAlignment).where(
+                    StandardAlignment.tool_id == tool_id,
+                    StandardAlignment.framework == framework,
+                    StandardAlignment.code == code,
+                    StandardAlignment.jurisdiction == jurisdiction,
+                )
+            )
+        ).scalar_one_or_none()
 
-    async def get(self, *, district_id: str, tool_id: uuid.UUID, alignment_id: uuid.UUID
-                  ) -> StandardAlignment | None:
+    async def get(
+        self, *, district_id: str, tool_id: uuid.UUID, alignment_id: uuid.UUID
+    ) -> StandardAlignment | None:
         """One alignment of a district's tool, or None."""
-        return (await self.session.execute(select(StandardAlignment).where(
-            StandardAlignment.id == alignment_id, StandardAlignment.tool_id == tool_id,
-            StandardAlignment.district_id == district_id))).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(StandardAlignment).where(
+                    StandardAlignment.id == alignment_id,
+                    StandardAlignment.tool_id == tool_id,
+                    StandardAlignment.district_id == district_id,
+                )
+            )
+        ).scalar_one_or_none()
 
     async def add(self, alignment: StandardAlignment) -> StandardAlignment:
         """Stage a new alignment."""

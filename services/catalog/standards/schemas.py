@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 Framework = Literal["CCSS", "NGSS", "STATE"]
 
-CCSS_CODE = re.compile(r"^CCSS\.(MATH\.CONTENT|MATH\.PRACTICE|ELA-LITERACY)(\.[A-Z0-9-]+){1,5}$", re.IGNORECASE)
+CCSS_CODE = re.compile(
+    r"^CCSS\.(MATH\.CONTENT|MATH\.PRACTICE|ELA-LITERACY)(\.[A-Z0-9-]+){1,5}$", re.IGNORECASE
+)
 """e.g. CCSS.MATH.CONTENT.6.RP.A.1, CCSS.ELA-LITERACY.RL.5.2, CCSS.MATH.PRACTICE.MP1."""
 
 NGSS_CODE = re.compile(r"^(K|[1-5]|MS|HS)-(PS|LS|ESS|ETS)[1-4]-[1-9][0-9]?$")
@@ -25,8 +27,12 @@ class StandardAlignmentCreate(BaseModel):
 
     framework: Framework
     code: str = Field(min_length=1, max_length=100)
-    jurisdiction: str | None = Field(default=None, max_length=32, validate_default=True,
-                                     description="The state (e.g. TX); required for STATE codes.")
+    jurisdiction: str | None = Field(
+        default=None,
+        max_length=32,
+        validate_default=True,
+        description="The state (e.g. TX); required for STATE codes.",
+    )
     description: str | None = Field(default=None, max_length=2000)
 
     @field_validator("code")
@@ -36,8 +42,9 @@ class StandardAlignmentCreate(BaseModel):
         framework = info.data.get("framework")
         if framework == "CCSS":
             if not CCSS_CODE.match(code):
-                raise ValueError("not a CCSS code (expected e.g. CCSS.MATH.CONTENT.6.RP.A.1 or "
-                                 "CCSS.ELA-LITERACY.RL.5.2)")
+                raise ValueError(
+                    "not a CCSS code (expected e.g. CCSS.MATH.CONTENT.6.RP.A.1 or CCSS.ELA-LITERACY.RL.5.2)"
+                )
             return code.upper()
         if framework == "NGSS":
             if not NGSS_CODE.match(code.upper()):

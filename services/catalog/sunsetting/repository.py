@@ -25,47 +25,88 @@ class SunsettingRepository:
 
     async def flags(self, *, district_id: str, tool_id: uuid.UUID) -> Sequence[ToolFlag]:
         """A tool's flags, newest first."""
-        rows = await self.session.scalars(select(ToolFlag).where(
-            ToolFlag.district_id == district_id, ToolFlag.tool_id == tool_id).order_by(ToolFlag.created_at.desc()))
+        rows = await self.session.scalars(
+            select(ToolFlag)
+            .where(ToolFlag.district_id == district_id, ToolFlag.tool_id == tool_id)
+            .order_by(ToolFlag.created_at.desc())
+        )
         return rows.all()
 
     async def flag(self, *, district_id: str, tool_id: uuid.UUID, flag_id: uuid.UUID) -> ToolFlag | None:
         """One flag of a district's tool, or None."""
-        return (await self.session.execute(select(ToolFlag).where(
-            ToolFlag.id == flag_id, ToolFlag.tool_id == tool_id, ToolFlag.district_id == district_id,
-        ))).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(ToolFlag).where(
+                    ToolFlag.id == flag_id,
+                    ToolFlag.tool_id == tool_id,
+                    ToolFlag.district_id == district_id,
+                )
+            )
+        ).scalar_one_or_none()
 
     async def latest_open_flag(self, *, tool_id: uuid.UUID, source: str) -> ToolFlag | None:
         """The newest unresolved flag of a tool from `source`."""
-        return (await self.session.execute(select(ToolFlag).where(
-            ToolFlag.tool_id == tool_id, ToolFlag.source == source, ToolFlag.resolved_at.is_(None),
-        ).order_by(ToolFlag.created_at.desc()).limit(1))).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(ToolFlag)
+                .where(
+                    ToolFlag.tool_id == tool_id,
+                    ToolFlag.source == source,
+                    ToolFlag.resolved_at.is_(None),
+                )
+                .order_by(ToolFlag.created_at.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
 
-    async def open_flags(self, *, district_id: str, kind: str, limit: int, offset: int
-                         ) -> tuple[Sequence[ToolFlag], int]:
+    async def open_flags(
+        self, *, district_id: str, kind: str, limit: int, offset: int
+    ) -> tuple[Sequence[ToolFlag], int]:
         """A page of a district's unresolved flags of one kind, newest first."""
         where = [ToolFlag.district_id == district_id, ToolFlag.kind == kind, ToolFlag.resolved_at.is_(None)]
         total = await self.session.scalar(select(func.count()).select_from(ToolFlag).where(*where))
-        rows = await self.session.scalars(select(ToolFlag).where(*where)
-                                          .order_by(ToolFlag.created_at.desc(), ToolFlag.id).limit(limit).offset(offset))
+        rows = await self.session.scalars(
+            select(ToolFlag)
+            .where(*where)
+            .order_by(ToolFlag.created_at.desc(), ToolFlag.id)
+            .limit(limit)
+            .offset(offset)
+        )
         return rows.all(), int(total or 0)
 
     async def resolve_flags(self, *, tool_id: uuid.UUID, at: dt.datetime) -> None:
         """Resolve every open flag of a tool."""
-        await self.session.execute(update(ToolFlag).where(ToolFlag.tool_id == tool_id, ToolFlag.resolved_at.is_(None))
-                                   .values(resolved_at=at))
+        await self.session.execute(
+            update(ToolFlag)
+            .where(ToolFlag.tool_id == tool_id, ToolFlag.resolved_at.is_(None))
+            .values(resolved_at=at)
+        )
 
     async def scheduled_retirement(self, *, district_id: str, tool_id: uuid.UUID) -> Retirement | None:
         """The tool's retirement still in notice, or None."""
-        return (await self.session.execute(select(Retirement).where(
-            Retirement.district_id == district_id, Retirement.tool_id == tool_id, Retirement.status == "scheduled",
-        ))).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(Retirement).where(
+                    Retirement.district_id == district_id,
+                    Retirement.tool_id == tool_id,
+                    Retirement.status == "scheduled",
+                )
+            )
+        ).scalar_one_or_none()
 
     async def latest_retirement(self, *, district_id: str, tool_id: uuid.UUID) -> Retirement | None:
         """The tool's most recent retirement record, or None."""
-        return (await self.session.execute(select(Retirement).where(
-            Retirement.district_id == district_id, Retirement.tool_id == tool_id,
-        ).order_by(Retirement.notice_starts_at.desc()).limit(1))).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(Retirement)
+                .where(
+                    Retirement.district_id == district_id,
+                    Retirement.tool_id == tool_id,
+                )
+                .order_by(Retirement.notice_starts_at.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
 
     async def due_retirements(self, *, now: dt.datetime, district_id: str | None) -> Sequence[Retirement]:
         """Scheduled retirements whose notice has ended by `now` (all districts unless one is given)."""

@@ -25,12 +25,21 @@ router = APIRouter(tags=["sunsetting"])
 
 
 @router.post("/tools/{tool_id}/flags", status_code=status.HTTP_201_CREATED, response_model=FlagRead)
-async def flag_tool(tool_id: uuid.UUID, body: FlagCreate, session: SessionDep, principal: CanChangeCatalog
-                    ) -> FlagRead:
+async def flag_tool(
+    tool_id: uuid.UUID, body: FlagCreate, session: SessionDep, principal: CanChangeCatalog
+) -> FlagRead:
     """Flag the tool by hand for review or as a removal candidate."""
-    return FlagRead.model_validate(await service.add_flag(
-        session, district_id=principal.district_id, tool_id=tool_id, kind=body.kind, source="manual",
-        actor=principal.subject, note=body.note))
+    return FlagRead.model_validate(
+        await service.add_flag(
+            session,
+            district_id=principal.district_id,
+            tool_id=tool_id,
+            kind=body.kind,
+            source="manual",
+            actor=principal.subject,
+            note=body.note,
+        )
+    )
 
 
 @router.get("/tools/{tool_id}/flags", response_model=list[FlagRead])
@@ -42,42 +51,65 @@ async def list_flags(tool_id: uuid.UUID, session: SessionDep, principal: Princip
 
 
 @router.post("/tools/{tool_id}/flags/{flag_id}/resolve", response_model=FlagRead)
-async def resolve_flag(tool_id: uuid.UUID, flag_id: uuid.UUID, session: SessionDep, principal: CanChangeCatalog
-                       ) -> FlagRead:
+async def resolve_flag(
+    tool_id: uuid.UUID, flag_id: uuid.UUID, session: SessionDep, principal: CanChangeCatalog
+) -> FlagRead:
     """Mark a flag resolved."""
-    return FlagRead.model_validate(await service.resolve_flag(session, district_id=principal.district_id,
-                                                              tool_id=tool_id, flag_id=flag_id))
+    return FlagRead.model_validate(
+        await service.resolve_flag(
+            session, district_id=principal.district_id, tool_id=tool_id, flag_id=flag_id
+        )
+    )
 
 
 @router.get("/sunsetting/candidates", response_model=Page[FlagRead])
 async def removal_candidates(session: SessionDep, principal: PrincipalDep, page: PageDep) -> Page[FlagRead]:
     """Open removal-candidate flags of the district, newest first."""
     rows, total = await SunsettingRepository(session).open_flags(
-        district_id=principal.district_id, kind="removal_candidate", limit=page.limit, offset=page.offset)
-    return Page(items=[FlagRead.model_validate(r) for r in rows], total=total, limit=page.limit,
-                offset=page.offset)
+        district_id=principal.district_id, kind="removal_candidate", limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[FlagRead.model_validate(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )
 
 
-@router.post("/tools/{tool_id}/retirement", status_code=status.HTTP_201_CREATED, response_model=RetirementRead)
-async def schedule_retirement(tool_id: uuid.UUID, body: RetirementCreate, session: SessionDep,
-                              principal: CanChangeCatalog, settings: SettingsDep) -> RetirementRead:
+@router.post(
+    "/tools/{tool_id}/retirement", status_code=status.HTTP_201_CREATED, response_model=RetirementRead
+)
+async def schedule_retirement(
+    tool_id: uuid.UUID,
+    body: RetirementCreate,
+    session: SessionDep,
+    principal: CanChangeCatalog,
+    settings: SettingsDep,
+) -> RetirementRead:
     """Schedule the retirement of an adopted tool: it moves to `sunsetting` for the notice period."""
     limits = await effective_settings(session, district_id=principal.district_id, defaults=settings)
-    return RetirementRead.model_validate(await service.schedule_retirement(
-        session, district_id=principal.district_id, tool_id=tool_id, actor=principal.subject, data=body,
-        default_notice_days=limits.retirement_notice_days))
+    return RetirementRead.model_validate(
+        await service.schedule_retirement(
+            session,
+            district_id=principal.district_id,
+            tool_id=tool_id,
+            actor=principal.subject,
+            data=body,
+            default_notice_days=limits.retirement_notice_days,
+        )
+    )
 
 
 @router.get("/tools/{tool_id}/retirement", response_model=RetirementRead)
 async def read_retirement(tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> RetirementRead:
     """The tool's latest retirement (404 if none was scheduled)."""
-    return RetirementRead.model_validate(await service.latest_retirement(
-        session, district_id=principal.district_id, tool_id=tool_id))
+    return RetirementRead.model_validate(
+        await service.latest_retirement(session, district_id=principal.district_id, tool_id=tool_id)
+    )
 
 
 @router.post("/sunsetting/run", response_model=RetirementRun)
 async def run_retirements(session: SessionDep, principal: CanChangeCatalog) -> RetirementRun:
     """Retire now the district's tools whose notice has ended (the background job does this too)."""
     retired, cancelled = await service.retire_due(session, now=utcnow(), district_id=principal.district_id)
-    return RetirementRun(retired=[RetirementRead.model_validate(r) for r in retired],
-                         cancelled=[RetirementRead.model_validate(r) for r in cancelled])
+    return RetirementRun(
+        retired=[RetirementRead.model_validate(r) for r in retired],
+        cancelled=[RetirementRead.model_validate(r) for r in cancelled],
+    )

@@ -43,12 +43,17 @@ class RetirementCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    archive_location: str = Field(min_length=1, max_length=500,
-                                  description="Where student work is archived (URL or storage path).")
+    archive_location: str = Field(
+        min_length=1, max_length=500, description="Where student work is archived (URL or storage path)."
+    )
     teacher_ids: list[TeacherId] | None = Field(
-        default=None, max_length=10_000,
-        description="Teachers to notify; default: those of the latest utilization-dropped event.")
-    notice_days: int | None = Field(default=None, ge=0, le=365, description="Default: the district's setting.")
+        default=None,
+        max_length=10_000,
+        description="Teachers to notify; default: those of the latest utilization-dropped event.",
+    )
+    notice_days: int | None = Field(
+        default=None, ge=0, le=365, description="Default: the district's setting."
+    )
     reason: str | None = Field(default=None, max_length=2000)
 
 

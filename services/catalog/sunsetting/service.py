@@ -34,19 +34,37 @@ log = structlog.get_logger(__name__)
 JOB_ACTOR = "catalog:retirement-job"
 
 
-async def add_flag(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, kind: str, source: str,
-                   actor: str, note: str | None = None, data: dict[str, Any] | None = None,
-                   event_id: str | None = None) -> ToolFlag:
+async def add_flag(
+    session: AsyncSession,
+    *,
+    district_id: str,
+    tool_id: uuid.UUID,
+    kind: str,
+    source: str,
+    actor: str,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+    event_id: str | None = None,
+) -> ToolFlag:
     """Flag a tool for review or as a removal candidate."""
     tool = await get_tool(session, district_id=district_id, tool_id=tool_id)
-    flag = ToolFlag(district_id=district_id, tool_id=tool.id, kind=kind, source=source, event_id=event_id,
-                    note=note, data=data or {}, created_by=actor)
+    flag = ToolFlag(
+        district_id=district_id,
+        tool_id=tool.id,
+        kind=kind,
+        source=source,
+        event_id=event_id,
+        note=note,
+        data=data or {},
+        created_by=actor,
+    )
     await SunsettingRepository(session).add(flag)
     return flag
 
 
-async def resolve_flag(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, flag_id: uuid.UUID
-                       ) -> ToolFlag:
+async def resolve_flag(
+    session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, flag_id: uuid.UUID
+) -> ToolFlag:
     """Mark a flag resolved (idempotent)."""
     flag = await SunsettingRepository(session).flag(district_id=district_id, tool_id=tool_id, flag_id=flag_id)
     if flag is None:
@@ -57,9 +75,16 @@ async def resolve_flag(session: AsyncSession, *, district_id: str, tool_id: uuid
     return flag
 
 
-async def schedule_retirement(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, actor: str,
-                              data: RetirementCreate, default_notice_days: int,
-                              now: dt.datetime | None = None) -> Retirement:
+async def schedule_retirement(
+    session: AsyncSession,
+    *,
+    district_id: str,
+    tool_id: uuid.UUID,
+    actor: str,
+    data: RetirementCreate,
+    default_notice_days: int,
+    now: dt.datetime | None = None,
+) -> Retirement:
     """Start the retirement notice of an adopted tool (it moves to `sunsetting`)."""
     repo = SunsettingRepository(session)
     tool = await get_tool(session, district_id=district_id, tool_id=tool_id)
@@ -73,11 +98,26 @@ async def schedule_retirement(session: AsyncSession, *, district_id: str, tool_i
         teacher_ids = list(flag.data.get("teacher_ids", [])) if flag else []
     ends = now + dt.timedelta(days=notice_days)
     reason = data.reason or "retirement scheduled"
-    await transition(session, district_id=district_id, tool_id=tool.id, to_status="sunsetting", actor=actor,
-                     reason=f"{reason}; notice ends {ends.date().isoformat()}")
-    retirement = Retirement(district_id=district_id, tool_id=tool.id, status="scheduled", notice_days=notice_days,
-                            notice_starts_at=now, notice_ends_at=ends, teacher_ids=teacher_ids,
-                            archive_location=data.archive_location, reason=data.reason, scheduled_by=actor)
+    await transition(
+        session,
+        district_id=district_id,
+        tool_id=tool.id,
+        to_status="sunsetting",
+        actor=actor,
+        reason=f"{reason}; notice ends {ends.date().isoformat()}",
+    )
+    retirement = Retirement(
+        district_id=district_id,
+        tool_id=tool.id,
+        status="scheduled",
+        notice_days=notice_days,
+        notice_starts_at=now,
+        notice_ends_at=ends,
+        teacher_ids=teacher_ids,
+        archive_location=data.archive_location,
+        reason=data.reason,
+        scheduled_by=actor,
+    )
     await repo.add(retirement)
     return retirement
 
@@ -91,8 +131,9 @@ async def latest_retirement(session: AsyncSession, *, district_id: str, tool_id:
     return row
 
 
-async def retire_due(session: AsyncSession, *, now: dt.datetime, district_id: str | None = None
-                     ) -> tuple[Sequence[Retirement], Sequence[Retirement]]:
+async def retire_due(
+    session: AsyncSession, *, now: dt.datetime, district_id: str | None = None
+) -> tuple[Sequence[Retirement], Sequence[Retirement]]:
     """Retire every tool whose notice ended by `now`; returns (retired, cancelled) retirements."""
     repo = SunsettingRepository(session)
     tools = ToolRepository(session)
@@ -103,9 +144,14 @@ async def retire_due(session: AsyncSession, *, now: dt.datetime, district_id: st
             retirement.status = "cancelled"
             cancelled.append(retirement)
             continue
-        await transition(session, district_id=retirement.district_id, tool_id=tool.id, to_status="retired",
-                         actor=JOB_ACTOR, reason=f"retirement notice ended; student work archived at "
-                                                 f"{retirement.archive_location}")
+        await transition(
+            session,
+            district_id=retirement.district_id,
+            tool_id=tool.id,
+            to_status="retired",
+            actor=JOB_ACTOR,
+            reason=f"retirement notice ended; student work archived at {retirement.archive_location}",
+        )
         retirement.status = "retired"
         retirement.retired_at = now
         await repo.resolve_flags(tool_id=tool.id, at=now)

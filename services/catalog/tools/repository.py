@@ -48,11 +48,13 @@ class ToolRepository:
         if not tool_ids:
             return []
         rows = await self.session.scalars(
-            select(Tool).where(Tool.district_id == district_id, Tool.id.in_(list(tool_ids))))
+            select(Tool).where(Tool.district_id == district_id, Tool.id.in_(list(tool_ids)))
+        )
         return rows.all()
 
-    async def list(self, *, district_id: str, filters: ToolFilters, limit: int, offset: int
-                   ) -> tuple[Sequence[Tool], int]:
+    async def list(
+        self, *, district_id: str, filters: ToolFilters, limit: int, offset: int
+    ) -> tuple[Sequence[Tool], int]:
         """A page of a district's tools matching `filters`, newest first, and the total matching."""
         where: list[ColumnElement[bool]] = [Tool.district_id == district_id]
         f = filters
@@ -76,11 +78,18 @@ class ToolRepository:
             where.append(Tool.smartphone_support.is_(f.smartphone_support))
         if f.q:
             pattern = _like_pattern(f.q.strip())
-            where.append(or_(Tool.name.ilike(pattern, escape="\\"), Tool.description.ilike(pattern, escape="\\"),
-                             Tool.vendor.ilike(pattern, escape="\\"), Tool.category.ilike(pattern, escape="\\")))
+            where.append(
+                or_(
+                    Tool.name.ilike(pattern, escape="\\"),
+                    Tool.description.ilike(pattern, escape="\\"),
+                    Tool.vendor.ilike(pattern, escape="\\"),
+                    Tool.category.ilike(pattern, escape="\\"),
+                )
+            )
         total = await self.session.scalar(select(func.count()).select_from(Tool).where(*where))
         rows = await self.session.scalars(
-            select(Tool).where(*where).order_by(Tool.created_at.desc(), Tool.id).limit(limit).offset(offset))
+            select(Tool).where(*where).order_by(Tool.created_at.desc(), Tool.id).limit(limit).offset(offset)
+        )
         return rows.all(), int(total or 0)
 
     async def ids_in_district(self, *, district_id: str) -> Sequence[uuid.UUID]:
@@ -101,5 +110,6 @@ class ToolRepository:
     async def transitions(self, *, tool_id: uuid.UUID) -> Sequence[ToolTransition]:
         """A tool's lifecycle history, oldest first."""
         rows = await self.session.scalars(
-            select(ToolTransition).where(ToolTransition.tool_id == tool_id).order_by(ToolTransition.at))
+            select(ToolTransition).where(ToolTransition.tool_id == tool_id).order_by(ToolTransition.at)
+        )
         return rows.all()

@@ -27,52 +27,75 @@ router = APIRouter(prefix="/tools", tags=["tools"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ToolRead)
 async def register_tool(body: ToolCreate, session: SessionDep, principal: CanProposeTools) -> ToolRead:
     """Register (or, as a specialist, propose) a tool in the district's catalog; it starts as `proposed`."""
-    tool = await service.register_tool(session, district_id=principal.district_id, actor=principal.subject,
-                                       data=body)
+    tool = await service.register_tool(
+        session, district_id=principal.district_id, actor=principal.subject, data=body
+    )
     return ToolRead.model_validate(tool)
 
 
 @router.get("", response_model=Page[ToolRead])
-async def list_tools(session: SessionDep, principal: PrincipalDep, page: PageDep,
-                     filters: Annotated[ToolFilters, Query()]) -> Page[ToolRead]:
+async def list_tools(
+    session: SessionDep, principal: PrincipalDep, page: PageDep, filters: Annotated[ToolFilters, Query()]
+) -> Page[ToolRead]:
     """List the district's tools, newest first, filtered (status, category, subject, grade band, vendor,
     usage, checklist state, smartphone support, text search `q`)."""
-    rows, total = await ToolRepository(session).list(district_id=principal.district_id, filters=filters,
-                                                     limit=page.limit, offset=page.offset)
-    return Page(items=[ToolRead.model_validate(t) for t in rows], total=total, limit=page.limit,
-                offset=page.offset)
+    rows, total = await ToolRepository(session).list(
+        district_id=principal.district_id, filters=filters, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[ToolRead.model_validate(t) for t in rows], total=total, limit=page.limit, offset=page.offset
+    )
 
 
 @router.get("/{tool_id}", response_model=ToolRead)
 async def get_tool(tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> ToolRead:
     """One tool of the district."""
-    return ToolRead.model_validate(await service.get_tool(session, district_id=principal.district_id,
-                                                          tool_id=tool_id))
+    return ToolRead.model_validate(
+        await service.get_tool(session, district_id=principal.district_id, tool_id=tool_id)
+    )
 
 
 @router.patch("/{tool_id}", response_model=ToolRead)
-async def update_tool(tool_id: uuid.UUID, body: ToolUpdate, session: SessionDep, principal: CanChangeCatalog,
-                      settings: SettingsDep) -> ToolRead:
+async def update_tool(
+    tool_id: uuid.UUID,
+    body: ToolUpdate,
+    session: SessionDep,
+    principal: CanChangeCatalog,
+    settings: SettingsDep,
+) -> ToolRead:
     """Change a tool's descriptive fields (not its status: use transitions)."""
     limits = await effective_settings(session, district_id=principal.district_id, defaults=settings)
-    tool = await service.update_tool(session, district_id=principal.district_id, tool_id=tool_id, data=body,
-                                     cost_limit=limits.cost_limit_per_student)
+    tool = await service.update_tool(
+        session,
+        district_id=principal.district_id,
+        tool_id=tool_id,
+        data=body,
+        cost_limit=limits.cost_limit_per_student,
+    )
     return ToolRead.model_validate(tool)
 
 
 @router.post("/{tool_id}/transitions", response_model=ToolRead)
-async def transition_tool(tool_id: uuid.UUID, body: TransitionRequest, session: SessionDep,
-                          principal: CanChangeCatalog) -> ToolRead:
+async def transition_tool(
+    tool_id: uuid.UUID, body: TransitionRequest, session: SessionDep, principal: CanChangeCatalog
+) -> ToolRead:
     """Move the tool in its lifecycle (409 naming the allowed statuses, or why a gate refuses)."""
-    tool = await service.transition(session, district_id=principal.district_id, tool_id=tool_id,
-                                    to_status=body.to_status, actor=principal.subject, reason=body.reason,
-                                    override_reason=body.override_reason)
+    tool = await service.transition(
+        session,
+        district_id=principal.district_id,
+        tool_id=tool_id,
+        to_status=body.to_status,
+        actor=principal.subject,
+        reason=body.reason,
+        override_reason=body.override_reason,
+    )
     return ToolRead.model_validate(tool)
 
 
 @router.get("/{tool_id}/history", response_model=list[ToolTransitionRead])
-async def tool_history(tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
-                       ) -> list[ToolTransitionRead]:
+async def tool_history(
+    tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> list[ToolTransitionRead]:
     """The tool's lifecycle history, oldest first."""
     tool = await service.get_tool(session, district_id=principal.district_id, tool_id=tool_id)
     rows = await ToolRepository(session).transitions(tool_id=tool.id)

@@ -97,9 +97,11 @@ class TransitionRequest(BaseModel):
     to_status: ToolStatus
     reason: str | None = Field(default=None, max_length=2000)
     override_reason: str | None = Field(
-        default=None, min_length=1, max_length=2000,
+        default=None,
+        min_length=1,
+        max_length=2000,
         description="Approve for pilot despite failed non-privacy checklist points (recorded). "
-                    "Never overrides a privacy failure or a missing standards alignment.",
+        "Never overrides a privacy failure or a missing standards alignment.",
     )
 
 

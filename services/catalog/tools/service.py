@@ -48,25 +48,46 @@ async def _vendor_name(session: AsyncSession, *, district_id: str, vendor_id: uu
     return vendor.name
 
 
-async def register_tool(session: AsyncSession, *, district_id: str, actor: str, data: ToolCreate,
-                        reason: str = "registered") -> Tool:
+async def register_tool(
+    session: AsyncSession, *, district_id: str, actor: str, data: ToolCreate, reason: str = "registered"
+) -> Tool:
     """Register a tool as `proposed` and publish `tool-registered`."""
     repo = ToolRepository(session)
     values = data.model_dump()
     if data.vendor_id is not None:
         values["vendor"] = await _vendor_name(session, district_id=district_id, vendor_id=data.vendor_id)
-    tool = await repo.add(Tool(district_id=district_id, status="proposed", checklist_state="pending", **values))
-    await repo.add_transition(ToolTransition(district_id=district_id, tool_id=tool.id, from_status=None,
-                                             to_status="proposed", actor=actor, reason=reason))
-    await outbox.add(session, ToolRegistered(
-        tool_id=tool.id, tool_name=tool.name, vendor=tool.vendor, category=tool.category, status="proposed",
-        subjects=tool.subjects, grade_bands=tool.grade_bands,
-    ), district_id=district_id)
+    tool = await repo.add(
+        Tool(district_id=district_id, status="proposed", checklist_state="pending", **values)
+    )
+    await repo.add_transition(
+        ToolTransition(
+            district_id=district_id,
+            tool_id=tool.id,
+            from_status=None,
+            to_status="proposed",
+            actor=actor,
+            reason=reason,
+        )
+    )
+    await outbox.add(
+        session,
+        ToolRegistered(
+            tool_id=tool.id,
+            tool_name=tool.name,
+            vendor=tool.vendor,
+            category=tool.category,
+            status="proposed",
+            subjects=tool.subjects,
+            grade_bands=tool.grade_bands,
+        ),
+        district_id=district_id,
+    )
     return tool
 
 
-async def get_tool(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, for_update: bool = False
-                   ) -> Tool:
+async def get_tool(
+    session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, for_update: bool = False
+) -> Tool:
     """A district's tool; 404 if it does not exist there."""
     tool = await ToolRepository(session).get(district_id=district_id, tool_id=tool_id, for_update=for_update)
     if tool is None:
@@ -74,8 +95,9 @@ async def get_tool(session: AsyncSession, *, district_id: str, tool_id: uuid.UUI
     return tool
 
 
-async def update_tool(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, data: ToolUpdate,
-                      cost_limit: float) -> Tool:
+async def update_tool(
+    session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, data: ToolUpdate, cost_limit: float
+) -> Tool:
     """Change a tool's descriptive fields; a change of usage re-evaluates the computed cost point."""
     tool = await get_tool(session, district_id=district_id, tool_id=tool_id, for_update=True)
     values = data.model_dump(exclude_unset=True)
@@ -95,7 +117,9 @@ async def update_tool(session: AsyncSession, *, district_id: str, tool_id: uuid.
     return tool
 
 
-async def _check_gates(session: AsyncSession, *, tool: Tool, to_status: str, override_reason: str | None) -> None:
+async def _check_gates(
+    session: AsyncSession, *, tool: Tool, to_status: str, override_reason: str | None
+) -> None:
     if to_status not in PRIVACY_BLOCKED:
         return
     items = await ChecklistRepository(session).by_point(tool_id=tool.id)
@@ -105,7 +129,9 @@ async def _check_gates(session: AsyncSession, *, tool: Tool, to_status: str, ove
         raise Conflict(
             f"{tool.name} failed the data privacy point (FERPA/COPPA){why}: a tool that fails privacy can "
             f"never be piloted or adopted, so it cannot move to {to_status}",
-            slug="privacy-failure", blocking=["privacy"], current_status=tool.status,
+            slug="privacy-failure",
+            blocking=["privacy"],
+            current_status=tool.status,
         )
     if to_status != "approved_for_pilot":
         return
@@ -116,14 +142,28 @@ async def _check_gates(session: AsyncSession, *, tool: Tool, to_status: str, ove
         blocking.append("no standards alignment: map the tool to CCSS, NGSS or state standards first")
     failed = sorted(p for p, item in items.items() if item.result == "fail")
     if failed and not override_reason:
-        blocking.append(f"checklist points failed: {', '.join(failed)} (give override_reason to proceed anyway)")
+        blocking.append(
+            f"checklist points failed: {', '.join(failed)} (give override_reason to proceed anyway)"
+        )
     if blocking:
-        raise Conflict(f"{tool.name} cannot be approved for a pilot: " + "; ".join(blocking),
-                       slug="pilot-gate", blocking=blocking, current_status=tool.status)
+        raise Conflict(
+            f"{tool.name} cannot be approved for a pilot: " + "; ".join(blocking),
+            slug="pilot-gate",
+            blocking=blocking,
+            current_status=tool.status,
+        )
 
 
-async def transition(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, to_status: str,
-                     actor: str, reason: str | None, override_reason: str | None = None) -> Tool:
+async def transition(
+    session: AsyncSession,
+    *,
+    district_id: str,
+    tool_id: uuid.UUID,
+    to_status: str,
+    actor: str,
+    reason: str | None,
+    override_reason: str | None = None,
+) -> Tool:
     """Move a tool in its lifecycle if the state machine and the gates allow it; record and publish it."""
     repo = ToolRepository(session)
     tool = await repo.get(district_id=district_id, tool_id=tool_id, for_update=True)
@@ -131,18 +171,38 @@ async def transition(session: AsyncSession, *, district_id: str, tool_id: uuid.U
         raise NotFound(f"tool {tool_id} not found")
     allowed = TRANSITIONS[tool.status]
     if to_status not in allowed:
+        names = ", ".join(sorted(allowed)) or "none"
         raise Conflict(
-            f"a {tool.status} tool cannot move to {to_status}; allowed: {', '.join(sorted(allowed)) or 'none'}",
-            current_status=tool.status, allowed=sorted(allowed),
+            f"a {tool.status} tool cannot move to {to_status}; allowed: {names}",
+            current_status=tool.status,
+            allowed=sorted(allowed),
         )
     await _check_gates(session, tool=tool, to_status=to_status, override_reason=override_reason)
     from_status, tool.status = tool.status, to_status
     now = utcnow()
-    await repo.add_transition(ToolTransition(district_id=district_id, tool_id=tool.id, from_status=from_status,
-                                             to_status=to_status, actor=actor, reason=reason,
-                                             override_reason=override_reason, at=now))
-    await outbox.add(session, ToolStatusChanged(
-        tool_id=tool.id, tool_name=tool.name, from_status=from_status, to_status=to_status,  # type: ignore[arg-type]
-        reason=reason, actor=actor, changed_at=now,
-    ), district_id=district_id)
+    await repo.add_transition(
+        ToolTransition(
+            district_id=district_id,
+            tool_id=tool.id,
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            reason=reason,
+            override_reason=override_reason,
+            at=now,
+        )
+    )
+    await outbox.add(
+        session,
+        ToolStatusChanged(
+            tool_id=tool.id,
+            tool_name=tool.name,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+            actor=actor,
+            changed_at=now,
+        ),
+        district_id=district_id,
+    )
     return tool

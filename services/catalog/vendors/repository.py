@@ -19,23 +19,31 @@ class VendorRepository:
 
     async def get(self, *, district_id: str, vendor_id: uuid.UUID) -> Vendor | None:
         """A district's vendor by id, or None."""
-        return (await self.session.execute(
-            select(Vendor).where(Vendor.id == vendor_id, Vendor.district_id == district_id))).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(Vendor).where(Vendor.id == vendor_id, Vendor.district_id == district_id)
+            )
+        ).scalar_one_or_none()
 
     async def by_name(self, *, district_id: str, name: str) -> Vendor | None:
         """A district's vendor by exact name, or None."""
-        return (await self.session.execute(
-            select(Vendor).where(Vendor.district_id == district_id, Vendor.name == name))).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(Vendor).where(Vendor.district_id == district_id, Vendor.name == name)
+            )
+        ).scalar_one_or_none()
 
-    async def list(self, *, district_id: str, q: str | None, limit: int, offset: int
-                   ) -> tuple[Sequence[Vendor], int]:
+    async def list(
+        self, *, district_id: str, q: str | None, limit: int, offset: int
+    ) -> tuple[Sequence[Vendor], int]:
         """A page of a district's vendors by name, and the total matching."""
         where = [Vendor.district_id == district_id]
         if q:
             where.append(func.lower(Vendor.name).contains(q.lower(), autoescape=True))
         total = await self.session.scalar(select(func.count()).select_from(Vendor).where(*where))
         rows = await self.session.scalars(
-            select(Vendor).where(*where).order_by(Vendor.name, Vendor.id).limit(limit).offset(offset))
+            select(Vendor).where(*where).order_by(Vendor.name, Vendor.id).limit(limit).offset(offset)
+        )
         return rows.all(), int(total or 0)
 
     async def add(self, vendor: Vendor) -> Vendor:

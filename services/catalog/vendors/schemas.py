@@ -17,7 +17,9 @@ class VendorCreate(BaseModel):
     website: str | None = Field(default=None, max_length=500)
     contact_email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     privacy_policy_url: str | None = Field(default=None, max_length=500)
-    dpa_signed: bool = Field(default=False, description="A data privacy agreement is signed with the district.")
+    dpa_signed: bool = Field(
+        default=False, description="A data privacy agreement is signed with the district."
+    )
 
 
 class VendorUpdate(BaseModel):

@@ -28,8 +28,9 @@ async def get_vendor(session: AsyncSession, *, district_id: str, vendor_id: uuid
     return vendor
 
 
-async def update_vendor(session: AsyncSession, *, district_id: str, vendor_id: uuid.UUID,
-                        data: VendorUpdate) -> Vendor:
+async def update_vendor(
+    session: AsyncSession, *, district_id: str, vendor_id: uuid.UUID, data: VendorUpdate
+) -> Vendor:
     """Change a vendor's fields."""
     repo = VendorRepository(session)
     vendor = await get_vendor(session, district_id=district_id, vendor_id=vendor_id)
@@ -37,9 +38,9 @@ async def update_vendor(session: AsyncSession, *, district_id: str, vendor_id: u
     for name in ("name", "dpa_signed"):
         if name in values and values[name] is None:
             raise Unprocessable(f"{name} cannot be null", field=name)
-    if values.get("name") and values["name"] != vendor.name:
-        if await repo.by_name(district_id=district_id, name=values["name"]) is not None:
-            raise Conflict(f"a vendor named {values['name']!r} already exists", field="name")
+    new_name = values.get("name")
+    if new_name and new_name != vendor.name and await repo.by_name(district_id=district_id, name=new_name):
+        raise Conflict(f"a vendor named {new_name!r} already exists", field="name")
     for name, value in values.items():
         setattr(vendor, name, value)
     await session.flush()
