@@ -18,7 +18,7 @@ outbox = Outbox(outbox_table, source="/edtech/pilots")
 
 
 async def on_tool_registered(event: CloudEvent, payload: ToolRegistered, session: AsyncSession) -> None:
-    """A tool entered the catalog: remember it and its status (as of the event's time)."""
+    """A tool entered the catalog: remember it and its status, unless a status change got here first."""
     from services.pilots.tools.service import apply_status
 
     await apply_status(
@@ -28,6 +28,7 @@ async def on_tool_registered(event: CloudEvent, payload: ToolRegistered, session
         name=payload.tool_name,
         status=payload.status,
         at=event.time,
+        only_if_new=True,
     )
 
 

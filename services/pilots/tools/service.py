@@ -22,9 +22,19 @@ PILOTABLE = frozenset({"approved_for_pilot", "piloting"})
 
 
 async def apply_status(
-    session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, name: str, status: str, at: dt.datetime
+    session: AsyncSession,
+    *,
+    district_id: str,
+    tool_id: uuid.UUID,
+    name: str,
+    status: str,
+    at: dt.datetime,
+    only_if_new: bool = False,
 ) -> Tool | None:
-    """Record that the tool had `status` at `at`; a change older than the one stored is ignored."""
+    """Record that the tool had `status` at `at`; a change older than the one stored is ignored.
+
+    With `only_if_new` (for `tool-registered`) a tool already known is left as it is.
+    """
     repo = ToolRepository(session)
     tool = await repo.get(district_id=district_id, tool_id=tool_id, for_update=True)
     if tool is None:
@@ -34,7 +44,7 @@ async def apply_status(
         return await repo.add(
             Tool(id=tool_id, district_id=district_id, name=name, status=status, updated_at=at)
         )
-    if at < tool.updated_at:
+    if only_if_new or at < tool.updated_at:
         return tool
     tool.name, tool.status, tool.updated_at = name, status, at
     await session.flush()
