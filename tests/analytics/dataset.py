@@ -1,0 +1,138 @@
+"""A crafted usage data set whose dashboard figures are computed by hand in the tests.
+
+Roster (roster_data): t1 teaches Math 5 (s1, s2) at sch-1; t2 teaches Science 6 (s3, s4) at sch-2.
+Tool A (10 seats at $20) is used through one integration, tool B (5 seats at $10, 4 teacher seats)
+through another. `ghost` is not rostered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from services.analytics.ingest.signing import signed_headers
+from shared.bus import IncomingMessage
+from shared.events import CloudEvent, EventPayload, ToolRegistered
+from tests.analytics.roster_data import upload
+from tests.fixtures.auth import TokenFactory
+
+
+def ev(
+    user: str, kind: str, day: str, *, feature: str | None = None, duration_s: float | None = None
+) -> dict[str, Any]:
+    """A platform event at 10:00 UTC on `day`."""
+    out: dict[str, Any] = {
+        "event_id": uuid.uuid4().hex,
+        "type": kind,
+        "occurred_at": f"{day}T10:00:00Z",
+        "user_id": user,
+    }
+    if feature:
+        out["feature"] = feature
+    if duration_s is not None:
+        out["duration_s"] = duration_s
+    return out
+
+
+TOOL_A_EVENTS = [
+    # logins, week of 2026-03-02
+    ev("s1", "login", "2026-03-02"),
+    ev("s1", "login", "2026-03-03"),
+    ev("s2", "login", "2026-03-02"),
+    ev("t1", "login", "2026-03-04"),
+    ev("s3", "login", "2026-03-03"),
+    ev("s4", "login", "2026-03-05"),
+    ev("ghost", "login", "2026-03-05"),
+    # logins, week of 2026-03-09
+    ev("s1", "login", "2026-03-10"),
+    # assignments
+    ev("s1", "assignment_started", "2026-03-02"),
+    ev("s1", "assignment_started", "2026-03-03"),
+    ev("s1", "assignment_submitted", "2026-03-03"),
+    ev("s1", "assignment_submitted", "2026-03-04"),
+    ev("s2", "assignment_started", "2026-03-02"),
+    ev("s2", "assignment_started", "2026-03-03"),
+    ev("s2", "assignment_submitted", "2026-03-04"),
+    ev("s3", "assignment_started", "2026-03-04"),
+    # features
+    ev("s1", "feature_used", "2026-03-02", feature="quiz"),
+    ev("s1", "feature_used", "2026-03-03", feature="quiz"),
+    ev("s2", "feature_used", "2026-03-04", feature="quiz"),
+    ev("s1", "feature_used", "2026-03-11", feature="quiz"),
+    ev("t1", "feature_used", "2026-03-10", feature="whiteboard"),
+    # time in tool, and t2's use of A in February (adoption, not March utilization)
+    ev("t1", "time_in_tool", "2026-03-04", duration_s=600),
+    ev("t2", "login", "2026-02-10"),
+]
+TOOL_B_EVENTS = [ev("t2", "login", "2026-03-03")]
+
+
+@dataclass
+class Dataset:
+    """Ids of the crafted data set."""
+
+    tool_a: str
+    tool_b: str
+
+
+async def post_events(
+    client: httpx.AsyncClient, integration: dict[str, Any], events: list[dict[str, Any]]
+) -> None:
+    """Post a signed batch and check everything was accepted."""
+    body = orjson.dumps({"events": events})
+    headers = signed_headers(integration["secret"], f"msg_{uuid.uuid4().hex}", int(time.time()), body)
+    r = await client.post(
+        f"/api/analytics/webhooks/{integration['id']}/events",
+        content=body,
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == len(events)
+
+
+async def deliver(runtime: Any, payload: EventPayload, district: str) -> IncomingMessage:
+    """Feed one event to the analytics consumer (returns the message, to redeliver it)."""
+    event = CloudEvent.wrap(payload, source="/edtech/test", district_id=district)
+    message = IncomingMessage(
+        topic=payload.topic, partition=0, offset=1, key=payload.key(), value=event.to_bytes()
+    )
+    await runtime.consumer.handle_message(message)
+    return message
+
+
+async def build(client: httpx.AsyncClient, runtime: Any, auth: TokenFactory, district: str) -> Dataset:
+    """Load the roster, two tools with licenses, their usage, and tool names."""
+    assert (await upload(client, auth("edtech"))).status_code == 200
+    tool_a, tool_b = str(uuid.uuid4()), str(uuid.uuid4())
+    for tool, events in ((tool_a, TOOL_A_EVENTS), (tool_b, TOOL_B_EVENTS)):
+        r = await client.post(
+            "/api/analytics/integrations", headers=auth("edtech"), json={"name": "LMS", "tool_id": tool}
+        )
+        await post_events(client, r.json(), events)
+    r = await client.put(
+        f"/api/analytics/licenses/{tool_a}",
+        headers=auth("admin"),
+        json={"seats_purchased": 10, "cost_per_seat": 20.0},
+    )
+    assert r.status_code == 200, r.text
+    r = await client.put(
+        f"/api/analytics/licenses/{tool_b}",
+        headers=auth("admin"),
+        json={"seats_purchased": 5, "cost_per_seat": 10.0, "teacher_seats": 4},
+    )
+    assert r.status_code == 200, r.text
+    await deliver(
+        runtime, ToolRegistered(tool_id=uuid.UUID(tool_a), tool_name="Desmos", status="adopted"), district
+    )
+    return Dataset(tool_a=tool_a, tool_b=tool_b)
+
+
+def day(text: str) -> dt.date:
+    """A date from ISO text."""
+    return dt.date.fromisoformat(text)
