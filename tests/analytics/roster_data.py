@@ -1,6 +1,7 @@
-"""A small OneRoster data set: one school, two classes (math grade 5, science grade 6), two teachers,
-four students; helpers to upload it."""
+"""A small OneRoster data set: two schools, two classes (math grade 5, science grade 6), two
+teachers, four students; helpers to upload it. (The CSV header lines are long.)"""
 
+# ruff: noqa: E501
 from __future__ import annotations
 
 import io

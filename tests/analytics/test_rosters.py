@@ -18,7 +18,7 @@ async def attributes(app: FastAPI, district: str) -> set[tuple[str, str, str]]:
                 RosterUserAttribute.district_id == district
             )
         )
-        return {tuple(r) for r in rows.all()}  # type: ignore[misc]
+        return {tuple(r) for r in rows.all()}
 
 
 async def test_import_derives_role_school_grade_and_subjects(
