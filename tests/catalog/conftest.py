@@ -28,3 +28,13 @@ def api(catalog_app: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
 def app(catalog_app: tuple[FastAPI, httpx.AsyncClient]) -> FastAPI:
     """The catalog app (for its runtime: consumer, database)."""
     return catalog_app[0]
+
+
+@pytest.fixture(scope="session")
+def sqlite_catalog_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite file for the catalog, as the embedded default runs it."""
+    from shared.migrations import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('embedded') / 'catalog.db'}"
+    upgrade("catalog", url)
+    return url
