@@ -27,7 +27,7 @@ async def test_catalog_runs_on_sqlite(
             end_date=dt.date(2026, 2, 2),
         )
         await deliver(app, message(started, district), times=2)
-        flags = (await api.get(f"{BASE}/tools/{other['id']}/flags", headers=auth("edtech"))).json()
+        flags = (await api.get(f"{BASE}/tools/{other['id']}/flags", headers=auth("edtech"))).json()["items"]
         assert len(flags) == 1 and "could not move to piloting" in flags[0]["note"]
         r = await api.get(
             f"{BASE}/tools", params={"subject": "math", "grade_band": "6-8"}, headers=auth("teacher")

@@ -93,7 +93,7 @@ async def test_pilot_started_for_privacy_failed_tool_is_flagged_not_moved(
     )
     await deliver(app, message(started(tool["id"]), district), times=2)
     assert await status_of(api, auth, tool["id"]) == "approved_for_pilot"
-    flags = (await api.get(f"{BASE}/tools/{tool['id']}/flags", headers=auth("edtech"))).json()
+    flags = (await api.get(f"{BASE}/tools/{tool['id']}/flags", headers=auth("edtech"))).json()["items"]
     assert len(flags) == 1 and flags[0]["kind"] == "review" and "privacy" in flags[0]["note"]
 
 
@@ -103,7 +103,7 @@ async def test_pilot_started_for_unvetted_tool_is_flagged(
     tool = await register(api, auth)
     await deliver(app, message(started(tool["id"]), district))
     assert await status_of(api, auth, tool["id"]) == "proposed"
-    flags = (await api.get(f"{BASE}/tools/{tool['id']}/flags", headers=auth("edtech"))).json()
+    flags = (await api.get(f"{BASE}/tools/{tool['id']}/flags", headers=auth("edtech"))).json()["items"]
     assert "could not move to piloting" in flags[0]["note"]
 
 
@@ -121,7 +121,7 @@ async def test_license_dormant_flags_for_review_once(
         dormant_cost=1900.0,
     )
     await deliver(app, message(payload, district), times=2)
-    flags = (await api.get(f"{BASE}/tools/{tool['id']}/flags", headers=auth("edtech"))).json()
+    flags = (await api.get(f"{BASE}/tools/{tool['id']}/flags", headers=auth("edtech"))).json()["items"]
     assert len(flags) == 1
     assert flags[0]["kind"] == "review" and flags[0]["source"] == "license_dormant"
     assert flags[0]["data"]["dormant_seats"] == 380 and flags[0]["data"]["dormant_cost"] == 1900.0

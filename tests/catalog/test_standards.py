@@ -34,7 +34,7 @@ async def test_valid_codes_are_stored(
     assert r.status_code == 201, r.text
     assert r.json()["code"] == stored and r.json()["framework"] == framework
     listed = await api.get(f"{BASE}/tools/{tool['id']}/standards", headers=auth("teacher"))
-    assert [a["code"] for a in listed.json()] == [stored]
+    assert [a["code"] for a in listed.json()["items"]] == [stored]
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,9 @@ async def test_state_codes_need_a_jurisdiction(api: httpx.AsyncClient, auth: Tok
 
 async def test_last_alignment_stays_once_approved(api: httpx.AsyncClient, auth: TokenFactory) -> None:
     tool = await approved_tool(api, auth)
-    alignments = (await api.get(f"{BASE}/tools/{tool['id']}/standards", headers=auth("edtech"))).json()
+    alignments = (await api.get(f"{BASE}/tools/{tool['id']}/standards", headers=auth("edtech"))).json()[
+        "items"
+    ]
     r = await api.delete(f"{BASE}/tools/{tool['id']}/standards/{alignments[0]['id']}", headers=auth("edtech"))
     assert r.status_code == 409
 
@@ -99,7 +101,9 @@ async def test_remove_alignment_while_vetting(api: httpx.AsyncClient, auth: Toke
     ).json()
     r = await api.delete(f"{BASE}/tools/{tool['id']}/standards/{a['id']}", headers=auth("edtech"))
     assert r.status_code == 204
-    assert (await api.get(f"{BASE}/tools/{tool['id']}/standards", headers=auth("edtech"))).json() == []
+    assert (await api.get(f"{BASE}/tools/{tool['id']}/standards", headers=auth("edtech"))).json()[
+        "items"
+    ] == []
 
 
 async def test_roles_and_other_districts(api: httpx.AsyncClient, auth: TokenFactory) -> None:

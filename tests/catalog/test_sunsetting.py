@@ -32,7 +32,7 @@ async def test_utilization_dropped_makes_a_removal_candidate_once(
 ) -> None:
     tool = await adopted_tool(api, auth)
     await deliver(app, message(dropped(tool["id"], ["t1", "t2"]), district), times=2)
-    flags = (await api.get(f"{BASE}/tools/{tool['id']}/flags", headers=auth("teacher"))).json()
+    flags = (await api.get(f"{BASE}/tools/{tool['id']}/flags", headers=auth("teacher"))).json()["items"]
     assert len(flags) == 1
     flag = flags[0]
     assert flag["kind"] == "removal_candidate" and flag["source"] == "utilization_dropped"

@@ -17,14 +17,18 @@ class StandardRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def list(self, *, tool_id: uuid.UUID) -> Sequence[StandardAlignment]:
-        """A tool's alignments by framework and code."""
+    async def list(
+        self, *, tool_id: uuid.UUID, limit: int, offset: int
+    ) -> tuple[Sequence[StandardAlignment], int]:
+        """A page of a tool's alignments by framework and code, and the total."""
         rows = await self.session.scalars(
             select(StandardAlignment)
             .where(StandardAlignment.tool_id == tool_id)
-            .order_by(StandardAlignment.framework, StandardAlignment.code)
+            .order_by(StandardAlignment.framework, StandardAlignment.code, StandardAlignment.id)
+            .limit(limit)
+            .offset(offset)
         )
-        return rows.all()
+        return rows.all(), await self.count(tool_id=tool_id)
 
     async def count(self, *, tool_id: uuid.UUID) -> int:
         """How many alignments a tool has."""

@@ -11,7 +11,7 @@ from services.catalog.standards import service
 from services.catalog.standards.repository import StandardRepository
 from services.catalog.standards.schemas import StandardAlignmentCreate, StandardAlignmentRead
 from services.catalog.tools.service import get_tool
-from shared.api import PrincipalDep, SessionDep
+from shared.api import Page, PageDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/tools/{tool_id}/standards", tags=["standards"])
 
@@ -27,16 +27,21 @@ async def add_alignment(
     return StandardAlignmentRead.model_validate(row)
 
 
-@router.get("", response_model=list[StandardAlignmentRead])
+@router.get("", response_model=Page[StandardAlignmentRead])
 async def list_alignments(
-    tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
-) -> list[StandardAlignmentRead]:
+    tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, page: PageDep
+) -> Page[StandardAlignmentRead]:
     """The standards the tool is aligned to."""
     tool = await get_tool(session, district_id=principal.district_id, tool_id=tool_id)
-    return [
-        StandardAlignmentRead.model_validate(r)
-        for r in await StandardRepository(session).list(tool_id=tool.id)
-    ]
+    rows, total = await StandardRepository(session).list(
+        tool_id=tool.id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[StandardAlignmentRead.model_validate(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.delete("/{alignment_id}", status_code=status.HTTP_204_NO_CONTENT)

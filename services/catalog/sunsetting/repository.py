@@ -23,14 +23,20 @@ class SunsettingRepository:
         self.session.add(row)
         await self.session.flush()
 
-    async def flags(self, *, district_id: str, tool_id: uuid.UUID) -> Sequence[ToolFlag]:
-        """A tool's flags, newest first."""
+    async def flags(
+        self, *, district_id: str, tool_id: uuid.UUID, limit: int, offset: int
+    ) -> tuple[Sequence[ToolFlag], int]:
+        """A page of a tool's flags, newest first, and the total."""
+        where = [ToolFlag.district_id == district_id, ToolFlag.tool_id == tool_id]
+        total = await self.session.scalar(select(func.count()).select_from(ToolFlag).where(*where))
         rows = await self.session.scalars(
             select(ToolFlag)
-            .where(ToolFlag.district_id == district_id, ToolFlag.tool_id == tool_id)
-            .order_by(ToolFlag.created_at.desc())
+            .where(*where)
+            .order_by(ToolFlag.created_at.desc(), ToolFlag.id)
+            .limit(limit)
+            .offset(offset)
         )
-        return rows.all()
+        return rows.all(), int(total or 0)
 
     async def flag(self, *, district_id: str, tool_id: uuid.UUID, flag_id: uuid.UUID) -> ToolFlag | None:
         """One flag of a district's tool, or None."""

@@ -42,12 +42,18 @@ async def flag_tool(
     )
 
 
-@router.get("/tools/{tool_id}/flags", response_model=list[FlagRead])
-async def list_flags(tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> list[FlagRead]:
+@router.get("/tools/{tool_id}/flags", response_model=Page[FlagRead])
+async def list_flags(
+    tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, page: PageDep
+) -> Page[FlagRead]:
     """The tool's flags (from events or by hand), newest first."""
     tool = await get_tool(session, district_id=principal.district_id, tool_id=tool_id)
-    rows = await SunsettingRepository(session).flags(district_id=principal.district_id, tool_id=tool.id)
-    return [FlagRead.model_validate(r) for r in rows]
+    rows, total = await SunsettingRepository(session).flags(
+        district_id=principal.district_id, tool_id=tool.id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[FlagRead.model_validate(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )
 
 
 @router.post("/tools/{tool_id}/flags/{flag_id}/resolve", response_model=FlagRead)
