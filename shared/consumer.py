@@ -7,7 +7,8 @@ Handlers take the envelope, the typed payload and a session, and know nothing of
 The runner records the event id in the service's `processed_event` table in the same transaction
 as the handler's effect, so a redelivered event has no second effect. A message that cannot be
 parsed, or whose handler keeps failing, is published to the group's dead-letter topic with its
-origin and error, and the partition moves on.
+origin and error, and the partition moves on. If the database itself is unreachable the message
+is not dead-lettered: `handle_message` raises and the bus delivers it again later.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ EVENTS_CONSUMED = Counter(
 
 class PoisonMessage(Exception):
     """A message that no retry can fix (it does not parse)."""
+
+
+class DatabaseUnavailable(Exception):
+    """The handler failed while the database was unreachable: the message must be delivered again."""
 
 
 class EventConsumer:
@@ -111,7 +116,18 @@ class EventConsumer:
             EVENTS_CONSUMED.labels(self.group, event.type, "applied" if applied else "duplicate").inc()
             return
         assert last_error is not None
+        if not await self._database_answers():
+            # Not the message's fault: leave it on the bus (redelivered later) instead of parking a
+            # good event in the dead letters for every second the database is away.
+            raise DatabaseUnavailable(f"database unavailable while handling event {event.id}") from last_error
         await self.dead_letter(message, last_error, event=event)
+
+    async def _database_answers(self) -> bool:
+        try:
+            await asyncio.wait_for(self.db.ping(), timeout=5)
+        except Exception:
+            return False
+        return True
 
     async def apply(self, event: CloudEvent, payload: EventPayload, handler: Handler) -> bool:
         """Run the handler and remember the event id in one transaction. False if already applied."""

@@ -75,8 +75,8 @@ class KafkaBus(Bus):
         if not missing:
             return
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=self.client_id)
-        await admin.start()
         try:
+            await admin.start()
             existing = set(await admin.list_topics())
             new = [NewTopic(t, self._partitions, self._replication) for t in missing if t not in existing]
             if new:
@@ -174,8 +174,8 @@ class KafkaBus(Bus):
             max_poll_records=500,
             **self._consumer_options,
         )
-        await consumer.start()
         try:
+            await consumer.start()
             while self._running:
                 batches = await consumer.getmany(timeout_ms=200)
                 for tp, records in batches.items():
@@ -195,8 +195,10 @@ class KafkaBus(Bus):
                         topic=record.topic,
                         partition=record.partition,
                         offset=record.offset,
-                        key=record.key.decode() if record.key is not None else None,
-                        value=record.value,
+                        # Undecodable keys must reach the handler (and the dead letters), not
+                        # crash the loop before it and block the partition.
+                        key=record.key.decode(errors="replace") if record.key is not None else None,
+                        value=record.value if record.value is not None else b"",
                         headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
                     )
                 )

@@ -9,15 +9,18 @@ import sys
 import uuid
 from pathlib import Path
 
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus import IncomingMessage, MemoryBus, OutgoingMessage
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import DatabaseUnavailable, EventConsumer, Handler
+from shared.db import Database
 from shared.events import CloudEvent
 from shared.events.topics import dead_letter_topic
 from tests.shared.conftest import TestSchema
-from tests.shared.support import Probe, kafka_bus, probe_model, read_topic, wait_until
+from tests.shared.support import Probe, TcpProxy, kafka_bus, probe_model, read_topic, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 DISTRICT = "district-consumer"
@@ -186,26 +189,70 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_kee
         as_message(invalid, topic),
         as_message(probe_event(topic, "x", 4), topic),  # its handler always raises
     ]
-    messages = [as_message(first, topic), *poison, as_message(first, topic), as_message(last, topic)]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=False)
     try:
-        await bus.publish(messages)
+        await bus.publish([as_message(first, topic), *poison, as_message(first, topic)])
+        await producer.start()
+        await producer.send_and_wait(topic, b"\x00binary", key=b"\xff\xfe not utf-8")  # offset 5
+        await bus.publish([as_message(last, topic)])
         consumer.attach()
         await bus.start()
         await wait_until(lambda: has_effects(test_schema, 2), timeout_s=20, what="the last event's effect")
-        dead = await read_topic(kafka_bootstrap, dead_letter_topic(group), count=3)
+        dead = await read_topic(kafka_bootstrap, dead_letter_topic(group), count=4)
     finally:
+        await producer.stop()
         await bus.stop()
-    assert await effects(test_schema) == [(first.id, 1), (last.id, 5)]
-    assert [r.value for r in dead] == [m.value for m in poison]
+    assert await effects(test_schema) == [(first.id, 1), (last.id, 5)]  # the duplicate of `first` skipped
+    assert [r.value for r in dead] == [*(m.value for m in poison), b"\x00binary"]
     headers = [{k: v.decode() for k, v in r.headers} for r in dead]
-    assert [h["dlq_original_offset"] for h in headers] == ["1", "2", "3"]
+    assert [h["dlq_original_offset"] for h in headers] == ["1", "2", "3", "5"]
     for h in headers:
         assert h["dlq_original_topic"] == topic and h["dlq_original_partition"] == "0"
         assert h["dlq_consumer_group"] == group and h["dlq_failed_at"]
     assert headers[0]["dlq_error"].startswith("JSONDecodeError") and headers[0]["correlation_id"] == "c-1"
     assert headers[1]["dlq_error"].startswith("ValidationError") and "seq" in headers[1]["dlq_error"]
     assert headers[2]["dlq_error"] == "RuntimeError: cannot apply seq 4"
-    assert all(r.key == b"x" for r in dead)
+    assert [r.key for r in dead[:3]] == [b"x"] * 3
+
+
+async def test_a_database_outage_is_not_a_poison_message(test_schema: TestSchema) -> None:
+    topic = f"shared-test.outage.{uuid.uuid4().hex[:8]}"
+    url = make_url(test_schema.url)
+    proxy = await TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    db = Database(
+        url.set(port=proxy.port).render_as_string(hide_password=False), test_schema.name, pool_size=2
+    )
+    bus = MemoryBus(redelivery_delay_s=0.05)
+    consumer = EventConsumer(
+        group="g", db=db, inbox=test_schema.inbox, bus=bus, max_attempts=2, retry_backoff_s=0.01,
+        handlers={probe_model(topic): recording_handler(test_schema)},
+    )  # fmt: skip
+    raised: list[Exception] = []
+
+    async def deliver(message: IncomingMessage) -> None:
+        try:
+            await consumer.handle_message(message)
+        except Exception as exc:
+            raised.append(exc)
+            raise
+
+    bus.subscribe("g", consumer.topics, deliver)
+    event = probe_event(topic, "x", 1)
+    try:
+        await proxy.cut()
+        await bus.start()
+        await bus.publish([as_message(event, topic)])
+        await wait_until(lambda: len(raised) >= 3, what="deliveries failing while the database is away")
+        assert all(isinstance(exc, DatabaseUnavailable) for exc in raised)
+        assert await effects(test_schema) == []
+        await proxy.start()  # the database is back
+        await wait_until(lambda: has_effects(test_schema, 1), what="the effect once the database is back")
+    finally:
+        await bus.stop()
+        await proxy.cut()
+        await db.dispose()
+    assert await effects(test_schema) == [(event.id, 1)]
+    assert bus.messages(dead_letter_topic("g")) == []  # a good event is not parked as poison
 
 
 async def has_effects(schema: TestSchema, n: int) -> bool:
