@@ -18,6 +18,7 @@ from services.pilots.config import Settings as PilotsSettings
 from services.pilots.db import processed_events
 from services.pilots.models import Tool
 from shared.events import ToolStatusChanged
+from shared.testing import free_port
 from tests.catalog.helpers import approved_tool, register
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.services import running_app
@@ -130,3 +131,25 @@ async def test_pilots_confirms_with_the_real_catalog(
         PILOTS, json=plan(uuid.UUID(tool["id"])), headers=auth("edtech", district_id="elsewhere")
     )
     assert r.status_code == 409  # the catalog answers 404 to another district
+
+
+async def test_catalog_down_answers_503_only_for_unknown_tools(
+    database_url: str, auth_settings: dict[str, Any], auth: TokenFactory, district: str
+) -> None:
+    settings = PilotsSettings(
+        database_url=database_url,
+        environment="test",
+        workers_enabled=False,
+        catalog_url=f"http://127.0.0.1:{free_port()}",
+        **auth_settings,
+    )
+    app = create_pilots_app(settings)  # builds (and closes) its own client from `catalog_url`
+    async with running_app(app) as pilots:
+        r = await pilots.post(PILOTS, json=plan(uuid.uuid4()), headers=auth("edtech"))
+        assert r.status_code == 503
+        assert "catalog cannot be reached" in r.json()["detail"]
+        tool_id = await catalog_tool(app, district, status="vetting", name="Seesaw")
+        r = await pilots.post(PILOTS, json=plan(tool_id), headers=auth("edtech"))
+        assert r.status_code == 409
+        assert r.json()["tool_status"] == "vetting"
+    assert app.state.catalog_http.is_closed

@@ -54,14 +54,22 @@ async def apply_status(
 async def ensure_pilotable(
     session: AsyncSession, *, principal: Principal, tool_id: uuid.UUID, catalog: httpx.AsyncClient | None
 ) -> Tool:
-    """The tool, if it may be piloted: the local copy first, then the catalog itself; 409 otherwise."""
+    """The tool, if it may be piloted: the local copy first, then the catalog itself; 409 otherwise.
+
+    503 only when the tool is unknown here and the catalog cannot be asked.
+    """
     tool = await ToolRepository(session).get(district_id=principal.district_id, tool_id=tool_id)
     if tool is not None and tool.status in PILOTABLE:
         return tool
     if catalog is not None:
-        confirmed = await _confirm_with_catalog(
-            session, principal=principal, tool_id=tool_id, catalog=catalog
-        )
+        try:
+            confirmed = await _confirm_with_catalog(
+                session, principal=principal, tool_id=tool_id, catalog=catalog
+            )
+        except ServiceUnavailable:
+            if tool is None:
+                raise
+            confirmed = None  # the local copy's status answers
         if confirmed is not None:
             tool = confirmed
             if tool.status in PILOTABLE:
