@@ -122,3 +122,17 @@ async def test_other_district_cannot_approve_or_plan(api: httpx.AsyncClient, aut
     assert (await api.get(f"{BASE}/rollouts", headers=other)).json()["total"] == 0
     r = await api.post(f"{BASE}/rollouts/{rollout['id']}/approve", json={}, headers=auth("specialist"))
     assert r.status_code == 403
+
+
+async def test_concurrent_approvals_cannot_both_pass_the_limit(
+    api: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    import asyncio
+
+    await api.put(f"{BASE}/district-settings", json={"fatigue_limit": 1}, headers=auth("edtech"))
+    tools = [await approved_tool(api, auth) for _ in range(2)]
+    rollouts = [(await plan(api, auth, t["id"], scope_id="race-school")).json() for t in tools]
+    results = await asyncio.gather(
+        *(api.post(f"{BASE}/rollouts/{r['id']}/approve", json={}, headers=auth("edtech")) for r in rollouts)
+    )
+    assert sorted(r.status_code for r in results) == [200, 409]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
@@ -25,6 +26,16 @@ class RolloutRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def lock_scope(self, *, district_id: str, scope: str, scope_id: str, semester: str) -> None:
+        """Serialize approvals in one scope and semester until the transaction ends.
+
+        PostgreSQL: a transaction-level advisory lock; SQLite already serializes writers.
+        """
+        if self.session.bind is None or self.session.bind.dialect.name != "postgresql":
+            return
+        key = zlib.crc32(f"rollout:{district_id}:{scope}:{scope_id}:{semester}".encode())
+        await self.session.execute(select(func.pg_advisory_xact_lock(key)))
 
     async def find(
         self, *, district_id: str, tool_id: uuid.UUID, scope: str, scope_id: str, semester: str

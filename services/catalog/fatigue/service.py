@@ -91,6 +91,9 @@ async def approve_rollout(
         raise NotFound(f"rollout {rollout_id} not found")
     if rollout.status == "approved":
         raise Conflict("this rollout is already approved")
+    await repo.lock_scope(
+        district_id=district_id, scope=rollout.scope, scope_id=rollout.scope_id, semester=rollout.semester
+    )
     count = await repo.approved_tools_in_scope(
         district_id=district_id,
         scope=rollout.scope,
