@@ -146,6 +146,9 @@ class OutboxRelay:
         backoff = 0.1
         passes = 0
         while True:
+            # Cleared before the pass, not after the wait: a commit landing during the pass must
+            # wake the next wait at once instead of being lost until the poll interval.
+            self._wake.clear()
             try:
                 published = await self.publish_pending()
                 backoff = 0.1
@@ -164,7 +167,6 @@ class OutboxRelay:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
-            self._wake.clear()
 
     async def publish_pending(self) -> int:
         """One pass: publish up to a batch of pending events, mark them published. Returns the count."""

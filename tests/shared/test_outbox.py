@@ -120,6 +120,22 @@ async def test_committed_events_are_published_in_order_per_key(
     assert all(r.published_at is not None for r in rows)
 
 
+async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll(
+    test_schema: TestSchema, kafka_bootstrap: str, topic: str, relays: list[OutboxRelay]
+) -> None:
+    relay = OutboxRelay(test_schema.db, test_schema.outbox, kafka_bus(kafka_bootstrap), service="t",
+                        poll_interval_s=60)  # fmt: skip
+    relays.append(relay)
+    relay.start()
+    for seq in range(5):
+        await write(test_schema, topic, [("a", seq)])
+        await wait_until(
+            lambda: all_published(test_schema), timeout_s=5, what=f"event {seq} relayed on commit"
+        )
+    records = await read_topic(kafka_bootstrap, topic, count=5)
+    assert by_key(records) == {"a": [0, 1, 2, 3, 4]}
+
+
 async def test_events_written_while_the_broker_is_down_all_arrive_after_it_restarts(
     test_schema: TestSchema, topic: str, relays: list[OutboxRelay], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
