@@ -8,7 +8,7 @@ import httpx
 from fastapi import Depends, Request
 
 from services.pilots.config import Settings
-from services.pilots.district_settings.schemas import DistrictSettingsRead
+from services.pilots.district_settings.schemas import PilotSettingsRead
 from services.pilots.district_settings.service import rules_for
 from shared.api import PrincipalDep, SessionDep, require_roles
 from shared.auth import Principal
@@ -23,14 +23,12 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_rules(
-    session: SessionDep, principal: PrincipalDep, settings: SettingsDep
-) -> DistrictSettingsRead:
+async def get_rules(session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> PilotSettingsRead:
     """The pilot numbers in force for the caller's district."""
     return await rules_for(session, settings=settings, district_id=principal.district_id)
 
 
-RulesDep = Annotated[DistrictSettingsRead, Depends(get_rules)]
+RulesDep = Annotated[PilotSettingsRead, Depends(get_rules)]
 
 
 def get_catalog_http(request: Request) -> httpx.AsyncClient | None:

@@ -69,6 +69,7 @@ def create_app(
     owned: list[httpx.AsyncClient] = []
 
     def client(given: httpx.AsyncClient | None, url: str | None) -> httpx.AsyncClient | None:
+        """The client given, else one built for `url` (owned by this app), else None."""
         if given is not None or not url:
             return given
         built = httpx.AsyncClient(base_url=url, timeout=settings.http_timeout_s)
@@ -81,6 +82,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        """The service's lifespan, then close the HTTP clients this app built."""
         try:
             async with service_lifespan(app_):
                 yield

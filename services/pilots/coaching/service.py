@@ -16,7 +16,7 @@ from services.pilots.coaching.schemas import (
     CoachingStepRead,
     CoachingStepUpdate,
 )
-from services.pilots.district_settings.schemas import DistrictSettingsRead
+from services.pilots.district_settings.schemas import PilotSettingsRead
 from services.pilots.models import CoachingCycle, CoachingStep, Pilot
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -49,7 +49,7 @@ async def start_cycle(
     session: AsyncSession,
     *,
     principal: Principal,
-    rules: DistrictSettingsRead,
+    rules: PilotSettingsRead,
     pilot: Pilot,
     teacher_ids: Sequence[str],
     data: CoachingCycleCreate,

@@ -6,22 +6,22 @@ from fastapi import APIRouter
 
 from services.pilots.api import Planner, Reader, RulesDep, SettingsDep
 from services.pilots.district_settings import service
-from services.pilots.district_settings.schemas import DistrictSettingsRead, DistrictSettingsUpdate
+from services.pilots.district_settings.schemas import PilotSettingsRead, PilotSettingsUpdate
 from shared.api import SessionDep
 
 router = APIRouter(prefix="/settings", tags=["settings"])
 
 
-@router.get("", response_model=DistrictSettingsRead)
-async def read_settings(rules: RulesDep, _: Reader) -> DistrictSettingsRead:
+@router.get("", response_model=PilotSettingsRead)
+async def read_settings(rules: RulesDep, _: Reader) -> PilotSettingsRead:
     """The pilot numbers in force for the caller's district."""
     return rules
 
 
-@router.put("", response_model=DistrictSettingsRead)
+@router.put("", response_model=PilotSettingsRead)
 async def update_settings(
-    body: DistrictSettingsUpdate, session: SessionDep, principal: Planner, settings: SettingsDep
-) -> DistrictSettingsRead:
+    body: PilotSettingsUpdate, session: SessionDep, principal: Planner, settings: SettingsDep
+) -> PilotSettingsRead:
     """Override some of the district's pilot numbers (null returns a field to the default)."""
     return await service.update_settings(
         session, settings=settings, district_id=principal.district_id, data=body

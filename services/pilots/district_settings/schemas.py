@@ -20,7 +20,7 @@ FIELDS = (
 )
 
 
-class DistrictSettingsRead(BaseModel):
+class PilotSettingsRead(BaseModel):
     """The numbers in force for a district (its overrides over the service defaults)."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -42,7 +42,7 @@ class DistrictSettingsRead(BaseModel):
     overridden: list[str] = Field(default_factory=list, description="Fields this district set itself.")
 
 
-class DistrictSettingsUpdate(BaseModel):
+class PilotSettingsUpdate(BaseModel):
     """Overrides to store; a field sent as null returns to the service default."""
 
     model_config = ConfigDict(extra="forbid")

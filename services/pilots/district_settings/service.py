@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pilots.config import Settings
 from services.pilots.district_settings.repository import DistrictSettingRepository
-from services.pilots.district_settings.schemas import FIELDS, DistrictSettingsRead, DistrictSettingsUpdate
+from services.pilots.district_settings.schemas import FIELDS, PilotSettingsRead, PilotSettingsUpdate
 from services.pilots.models import DistrictSetting
 from shared.errors import Unprocessable
 
@@ -18,7 +18,7 @@ def defaults(settings: Settings) -> dict[str, float | int]:
     }
 
 
-def _effective(settings: Settings, row: DistrictSetting | None) -> DistrictSettingsRead:
+def _effective(settings: Settings, row: DistrictSetting | None) -> PilotSettingsRead:
     values = defaults(settings)
     overridden = []
     for name in FIELDS:
@@ -26,17 +26,17 @@ def _effective(settings: Settings, row: DistrictSetting | None) -> DistrictSetti
         if value is not None:
             values[name] = value
             overridden.append(name)
-    return DistrictSettingsRead(**values, overridden=overridden)
+    return PilotSettingsRead(**values, overridden=overridden)
 
 
-async def rules_for(session: AsyncSession, *, settings: Settings, district_id: str) -> DistrictSettingsRead:
+async def rules_for(session: AsyncSession, *, settings: Settings, district_id: str) -> PilotSettingsRead:
     """The pilot numbers in force for a district."""
     return _effective(settings, await DistrictSettingRepository(session).get(district_id=district_id))
 
 
 async def update_settings(
-    session: AsyncSession, *, settings: Settings, district_id: str, data: DistrictSettingsUpdate
-) -> DistrictSettingsRead:
+    session: AsyncSession, *, settings: Settings, district_id: str, data: PilotSettingsUpdate
+) -> PilotSettingsRead:
     """Store a district's overrides (only the fields sent); refuses an inconsistent week range."""
     repo = DistrictSettingRepository(session)
     row = await repo.get(district_id=district_id)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pilots.district_settings.schemas import DistrictSettingsRead
+from services.pilots.district_settings.schemas import PilotSettingsRead
 from services.pilots.error_logs.repository import ErrorLogRepository
 from services.pilots.error_logs.schemas import ErrorLogCreate, ErrorPattern
 from services.pilots.events import outbox
@@ -62,7 +62,7 @@ def detect_patterns(
 
 
 async def patterns_for(
-    session: AsyncSession, *, pilot: Pilot, rules: DistrictSettingsRead, class_period: str | None = None
+    session: AsyncSession, *, pilot: Pilot, rules: PilotSettingsRead, class_period: str | None = None
 ) -> list[ErrorPattern]:
     """The recurring-period patterns of a pilot's errors."""
     rows = await ErrorLogRepository(session).occurrences(
@@ -80,7 +80,7 @@ async def log_error(
     session: AsyncSession,
     *,
     principal: Principal,
-    rules: DistrictSettingsRead,
+    rules: PilotSettingsRead,
     pilot: Pilot,
     teacher_ids: Sequence[str],
     data: ErrorLogCreate,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pilots.district_settings.schemas import DistrictSettingsRead
+from services.pilots.district_settings.schemas import PilotSettingsRead
 from services.pilots.models import Observation, ObservationSlot
 from services.pilots.observations.repository import ObservationRepository
 from services.pilots.observations.schemas import (
@@ -81,7 +81,7 @@ async def record_observation(
     session: AsyncSession,
     *,
     principal: Principal,
-    rules: DistrictSettingsRead,
+    rules: PilotSettingsRead,
     pilot: Pilot,
     teacher_ids: Sequence[str],
     data: ObservationCreate,

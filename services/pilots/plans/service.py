@@ -8,7 +8,7 @@ import uuid
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pilots.district_settings.schemas import DistrictSettingsRead
+from services.pilots.district_settings.schemas import PilotSettingsRead
 from services.pilots.events import outbox
 from services.pilots.models import Pilot, PilotTransition
 from services.pilots.observations.service import schedule_slots
@@ -50,7 +50,7 @@ async def create_pilot(
     session: AsyncSession,
     *,
     principal: Principal,
-    rules: DistrictSettingsRead,
+    rules: PilotSettingsRead,
     data: PilotCreate,
     catalog: httpx.AsyncClient | None,
 ) -> Pilot:
@@ -161,7 +161,7 @@ async def start_pilot(
     session: AsyncSession,
     *,
     principal: Principal,
-    rules: DistrictSettingsRead,
+    rules: PilotSettingsRead,
     pilot_id: uuid.UUID,
     start_date: dt.date | None = None,
 ) -> Pilot:
@@ -216,7 +216,7 @@ async def decide_pilot(
     session: AsyncSession,
     *,
     principal: Principal,
-    rules: DistrictSettingsRead,
+    rules: PilotSettingsRead,
     pilot_id: uuid.UUID,
     data: PilotDecisionCreate,
 ) -> Pilot:

@@ -11,7 +11,7 @@ import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pilots.district_settings.schemas import DistrictSettingsRead
+from services.pilots.district_settings.schemas import PilotSettingsRead
 from services.pilots.error_logs.repository import ErrorLogRepository
 from services.pilots.error_logs.service import patterns_for
 from services.pilots.models import Pilot
@@ -57,7 +57,7 @@ async def build_report(
     session: AsyncSession,
     *,
     principal: Principal,
-    rules: DistrictSettingsRead,
+    rules: PilotSettingsRead,
     pilot: Pilot,
     analytics: httpx.AsyncClient | None,
     today: dt.date,
@@ -114,7 +114,7 @@ def _add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-async def rollout_plan(session: AsyncSession, *, rules: DistrictSettingsRead, pilot: Pilot) -> RolloutPlan:
+async def rollout_plan(session: AsyncSession, *, rules: PilotSettingsRead, pilot: Pilot) -> RolloutPlan:
     """The three-year plan of an adopted pilot's tool: each phase gated on quarterly buy-in."""
     if pilot.status != "decided" or pilot.decision != "adopt":
         raise Conflict(

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pilots.district_settings.schemas import DistrictSettingsRead
+from services.pilots.district_settings.schemas import PilotSettingsRead
 from services.pilots.models import Instrument, InstrumentItem, Pilot, SurveyResponse
 from services.pilots.surveys.repository import SurveyRepository
 from services.pilots.surveys.schemas import (
@@ -243,7 +243,7 @@ def tam_results(
     instrument: Instrument,
     items: Sequence[InstrumentItem],
     responses: Sequence[SurveyResponse],
-    rules: DistrictSettingsRead,
+    rules: PilotSettingsRead,
 ) -> list[TamResult]:
     """Per phase: the share of TAM answers at or above the district's threshold, per dimension and overall."""
     dimension_of = {i.code: i.dimension for i in items}
@@ -282,7 +282,7 @@ def tam_results(
 
 
 async def results_for(
-    session: AsyncSession, *, district_id: str, pilot: Pilot, rules: DistrictSettingsRead
+    session: AsyncSession, *, district_id: str, pilot: Pilot, rules: PilotSettingsRead
 ) -> SurveyResults:
     """The pilot's TTIS deltas and TAM acceptance."""
     ttis = await get_instrument(session, district_id=district_id, code=TTIS)
