@@ -37,8 +37,7 @@ async def register_tool(body: ToolCreate, session: SessionDep, principal: CanPro
 async def list_tools(
     session: SessionDep, principal: PrincipalDep, page: PageDep, filters: Annotated[ToolFilters, Query()]
 ) -> Page[ToolRead]:
-    """List the district's tools, newest first, filtered (status, category, subject, grade band, vendor,
-    usage, checklist state, smartphone support, text search `q`)."""
+    """List the district's tools, newest first; every filter is optional, `q` searches the text."""
     rows, total = await ToolRepository(session).list(
         district_id=principal.district_id, filters=filters, limit=page.limit, offset=page.offset
     )
