@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from fastapi import FastAPI
 
 from services.analytics.config import Settings
@@ -10,6 +14,7 @@ from services.analytics.dashboards.router import router as dashboards_router
 from services.analytics.db import Base
 from services.analytics.district.router import router as district_router
 from services.analytics.events import HANDLERS
+from services.analytics.ingest.batcher import IngestBatcher
 from services.analytics.ingest.router import router as webhooks_router
 from services.analytics.integrations.router import router as integrations_router
 from services.analytics.integrations.service import IntegrationCache
@@ -56,4 +61,18 @@ def create_app(
         ],
     )
     app.state.integration_cache = IntegrationCache(settings.integration_cache_ttl_s)
+    batcher = app.state.ingest_batcher = IngestBatcher(
+        runtime.db, workers=settings.ingest_flush_workers, max_group_events=settings.ingest_max_group_events
+    )
+    service_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async with service_lifespan(app) as state:
+            try:
+                yield state
+            finally:
+                await batcher.stop()  # drain queued deliveries before the database closes
+
+    app.router.lifespan_context = lifespan
     return app

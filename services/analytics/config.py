@@ -23,6 +23,12 @@ class Settings(ServiceSettings):
     secret_grace_period_s: int = Field(
         default=86_400, ge=0, description="Old secret stays valid after rotation."
     )
+    ingest_flush_workers: int = Field(
+        default=2, ge=1, le=32, description="Concurrent ingestion transactions."
+    )
+    ingest_max_group_events: int = Field(
+        default=5000, ge=1, description="Most events written in one transaction."
+    )
     integration_cache_ttl_s: float = Field(default=5.0, ge=0, description="How long integrations are cached.")
 
     utilization_threshold: float = Field(

@@ -1,7 +1,9 @@
-"""SQL of ingestion: claim a delivery, insert events, add them to the rollups, each in one statement.
+"""SQL of ingestion: claim deliveries, insert events, add them to the rollups, one statement each.
 
-On PostgreSQL a batch goes in as arrays through `unnest` (one prepared statement whatever the
-batch size, no per-event round trip); on SQLite as multi-row VALUES in chunks.
+A group of deliveries (possibly of several districts) is written at once. On PostgreSQL rows go
+in as arrays through `unnest` (one prepared statement whatever the size, no per-event round
+trip); on SQLite as multi-row VALUES in chunks. Keys are written in sorted order so concurrent
+groups lock rows in the same order (no deadlocks).
 """
 
 from __future__ import annotations
@@ -17,32 +19,47 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.ingest.schemas import Normalized
 from services.analytics.models import UsageDaily, UsageEvent, WebhookDelivery
-from shared.db import insert_ignoring_conflicts
 
-RollupKey = tuple[dt.date, str, str, str, str]
-"""(day, tool_id, user_id, kind, feature) of a usage_daily row."""
+DeliveryKey = tuple[uuid.UUID, str]
+"""(integration_id, webhook_id)."""
+EventRow = tuple[str, uuid.UUID, str, Normalized]
+"""(district_id, integration_id, source, event)."""
+RollupKey = tuple[str, dt.date, str, str, str, str]
+"""(district_id, day, tool_id, user_id, kind, feature) of a usage_daily row."""
+
+_PG_CLAIM = text("""
+INSERT INTO analytics.webhook_delivery (integration_id, webhook_id, district_id, received_at)
+SELECT d.integration_id, d.webhook_id, d.district_id, :received_at
+FROM unnest(CAST(:integration_ids AS uuid[]), CAST(:webhook_ids AS text[]), CAST(:district_ids AS text[]))
+     AS d(integration_id, webhook_id, district_id)
+ON CONFLICT DO NOTHING
+RETURNING integration_id, webhook_id
+""")
 
 _PG_EVENTS = text("""
 INSERT INTO analytics.usage_event (district_id, event_id, integration_id, tool_id, user_id, kind, occurred_at,
                                    class_id, feature, duration_s, source, received_at)
-SELECT :district_id, e.event_id, CAST(:integration_id AS uuid), e.tool_id, e.user_id, e.kind, e.occurred_at,
-       e.class_id, e.feature, e.duration_s, :source, :received_at
-FROM unnest(CAST(:event_ids AS text[]), CAST(:tool_ids AS text[]), CAST(:user_ids AS text[]),
-            CAST(:kinds AS text[]), CAST(:occurred AS timestamptz[]), CAST(:class_ids AS text[]),
-            CAST(:features AS text[]), CAST(:durations AS float8[]))
-     AS e(event_id, tool_id, user_id, kind, occurred_at, class_id, feature, duration_s)
+SELECT e.district_id, e.event_id, e.integration_id, e.tool_id, e.user_id, e.kind, e.occurred_at,
+       e.class_id, e.feature, e.duration_s, e.source, :received_at
+FROM unnest(CAST(:district_ids AS text[]), CAST(:event_ids AS text[]), CAST(:integration_ids AS uuid[]),
+            CAST(:tool_ids AS text[]), CAST(:user_ids AS text[]), CAST(:kinds AS text[]),
+            CAST(:occurred AS timestamptz[]), CAST(:class_ids AS text[]), CAST(:features AS text[]),
+            CAST(:durations AS float8[]), CAST(:sources AS text[]))
+     AS e(district_id, event_id, integration_id, tool_id, user_id, kind, occurred_at, class_id, feature,
+          duration_s, source)
 ON CONFLICT DO NOTHING
-RETURNING event_id
+RETURNING district_id, event_id
 """)
 
 _PG_ROLLUP = text("""
 INSERT INTO analytics.usage_daily (district_id, day, tool_id, user_id, kind, feature, week, month, events,
                                    duration_s)
-SELECT :district_id, r.day, r.tool_id, r.user_id, r.kind, r.feature, r.week, r.month, r.events, r.duration_s
-FROM unnest(CAST(:days AS date[]), CAST(:tool_ids AS text[]), CAST(:user_ids AS text[]),
-            CAST(:kinds AS text[]), CAST(:features AS text[]), CAST(:weeks AS date[]),
-            CAST(:months AS date[]), CAST(:counts AS int[]), CAST(:durations AS float8[]))
-     AS r(day, tool_id, user_id, kind, feature, week, month, events, duration_s)
+SELECT r.district_id, r.day, r.tool_id, r.user_id, r.kind, r.feature, r.week, r.month, r.events, r.duration_s
+FROM unnest(CAST(:district_ids AS text[]), CAST(:days AS date[]), CAST(:tool_ids AS text[]),
+            CAST(:user_ids AS text[]), CAST(:kinds AS text[]), CAST(:features AS text[]),
+            CAST(:weeks AS date[]), CAST(:months AS date[]), CAST(:counts AS int[]),
+            CAST(:durations AS float8[]))
+     AS r(district_id, day, tool_id, user_id, kind, feature, week, month, events, duration_s)
 ON CONFLICT (district_id, day, tool_id, user_id, kind, feature)
 DO UPDATE SET events = usage_daily.events + EXCLUDED.events,
               duration_s = usage_daily.duration_s + EXCLUDED.duration_s
@@ -52,71 +69,78 @@ _SQLITE_CHUNK = 400
 
 
 class IngestRepository:
-    """Writes one delivery's events and rollups."""
+    """Writes groups of deliveries: their ids, events and rollups."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         bind = session.bind
         self.postgres = bind is not None and bind.dialect.name == "postgresql"
 
-    async def claim_delivery(
-        self, *, district_id: str, integration_id: uuid.UUID, webhook_id: str, received_at: dt.datetime
-    ) -> bool:
-        """Record the webhook-id; False when it was already applied (a replay)."""
-        result: Any = await self.session.execute(
-            insert_ignoring_conflicts(
-                self.session,
-                WebhookDelivery.__table__,  # type: ignore[arg-type]
-                [
-                    {
-                        "integration_id": integration_id,
-                        "webhook_id": webhook_id,
-                        "district_id": district_id,
-                        "received_at": received_at,
-                    }
-                ],
-                index_elements=["integration_id", "webhook_id"],
+    async def claim_deliveries(
+        self, deliveries: Sequence[tuple[DeliveryKey, str]], *, received_at: dt.datetime
+    ) -> set[DeliveryKey]:
+        """Record webhook-ids ((key, district) pairs); returns the keys not applied before."""
+        ordered = sorted(set(deliveries))
+        if self.postgres:
+            result = await self.session.execute(
+                _PG_CLAIM,
+                {
+                    "received_at": received_at,
+                    "integration_ids": [k[0][0] for k in ordered],
+                    "webhook_ids": [k[0][1] for k in ordered],
+                    "district_ids": [k[1] for k in ordered],
+                },
             )
-        )
-        return bool(result.rowcount)
+            return {(row[0], row[1]) for row in result}
+        table: Any = WebhookDelivery.__table__
+        claimed: set[DeliveryKey] = set()
+        for start in range(0, len(ordered), _SQLITE_CHUNK):
+            rows = [
+                {"integration_id": k[0], "webhook_id": k[1], "district_id": d, "received_at": received_at}
+                for k, d in ordered[start : start + _SQLITE_CHUNK]
+            ]
+            stmt = (
+                sqlite.insert(table)
+                .values(rows)
+                .on_conflict_do_nothing()
+                .returning(table.c.integration_id, table.c.webhook_id)
+            )
+            claimed.update((row[0], row[1]) for row in await self.session.execute(stmt))
+        return claimed
 
     async def insert_events(
-        self,
-        *,
-        district_id: str,
-        integration_id: uuid.UUID,
-        source: str,
-        received_at: dt.datetime,
-        events: Sequence[Normalized],
-    ) -> set[str]:
-        """Insert events, skipping ids the district already has; returns the ids inserted."""
+        self, rows: Sequence[EventRow], *, received_at: dt.datetime
+    ) -> set[tuple[str, str]]:
+        """Insert events, skipping ids their district already has; returns (district, event_id) inserted."""
+        if not rows:
+            return set()
         if self.postgres:
             result = await self.session.execute(
                 _PG_EVENTS,
                 {
-                    "district_id": district_id,
-                    "integration_id": integration_id,
-                    "source": source,
                     "received_at": received_at,
-                    "event_ids": [e.event_id for e in events],
-                    "tool_ids": [e.tool_id for e in events],
-                    "user_ids": [e.user_id for e in events],
-                    "kinds": [e.kind for e in events],
-                    "occurred": [e.occurred_at for e in events],
-                    "class_ids": [e.class_id for e in events],
-                    "features": [e.feature for e in events],
-                    "durations": [e.duration_s for e in events],
+                    "district_ids": [r[0] for r in rows],
+                    "event_ids": [r[3].event_id for r in rows],
+                    "integration_ids": [r[1] for r in rows],
+                    "tool_ids": [r[3].tool_id for r in rows],
+                    "user_ids": [r[3].user_id for r in rows],
+                    "kinds": [r[3].kind for r in rows],
+                    "occurred": [r[3].occurred_at for r in rows],
+                    "class_ids": [r[3].class_id for r in rows],
+                    "features": [r[3].feature for r in rows],
+                    "durations": [r[3].duration_s for r in rows],
+                    "sources": [r[2] for r in rows],
                 },
             )
-            return {row[0] for row in result}
+            return {(row[0], row[1]) for row in result}
         table: Any = UsageEvent.__table__
-        inserted: set[str] = set()
-        for start in range(0, len(events), _SQLITE_CHUNK):
-            rows = [
+        inserted: set[tuple[str, str]] = set()
+        for start in range(0, len(rows), _SQLITE_CHUNK):
+            values = [
                 {
-                    "district_id": district_id,
+                    "district_id": d,
                     "event_id": e.event_id,
-                    "integration_id": integration_id,
+                    "integration_id": i,
                     "tool_id": e.tool_id,
                     "user_id": e.user_id,
                     "kind": e.kind,
@@ -124,32 +148,37 @@ class IngestRepository:
                     "class_id": e.class_id,
                     "feature": e.feature,
                     "duration_s": e.duration_s,
-                    "source": source,
+                    "source": s,
                     "received_at": received_at,
                 }
-                for e in events[start : start + _SQLITE_CHUNK]
+                for d, i, s, e in rows[start : start + _SQLITE_CHUNK]
             ]
-            stmt = sqlite.insert(table).values(rows).on_conflict_do_nothing().returning(table.c.event_id)
-            inserted.update(row[0] for row in await self.session.execute(stmt))
+            stmt = (
+                sqlite.insert(table)
+                .values(values)
+                .on_conflict_do_nothing()
+                .returning(table.c.district_id, table.c.event_id)
+            )
+            inserted.update((row[0], row[1]) for row in await self.session.execute(stmt))
         return inserted
 
-    async def add_to_rollups(self, *, district_id: str, totals: dict[RollupKey, tuple[int, float]]) -> None:
-        """Add per-(day, tool, user, kind, feature) counts into usage_daily, in key order (no deadlocks)."""
+    async def add_to_rollups(self, totals: dict[RollupKey, tuple[int, float]]) -> None:
+        """Add per-(district, day, tool, user, kind, feature) counts into usage_daily, in key order."""
         keys = sorted(totals)
         if not keys:
             return
-        weeks = [k[0] - dt.timedelta(days=k[0].weekday()) for k in keys]
-        months = [k[0].replace(day=1) for k in keys]
+        weeks = [k[1] - dt.timedelta(days=k[1].weekday()) for k in keys]
+        months = [k[1].replace(day=1) for k in keys]
         if self.postgres:
             await self.session.execute(
                 _PG_ROLLUP,
                 {
-                    "district_id": district_id,
-                    "days": [k[0] for k in keys],
-                    "tool_ids": [k[1] for k in keys],
-                    "user_ids": [k[2] for k in keys],
-                    "kinds": [k[3] for k in keys],
-                    "features": [k[4] for k in keys],
+                    "district_ids": [k[0] for k in keys],
+                    "days": [k[1] for k in keys],
+                    "tool_ids": [k[2] for k in keys],
+                    "user_ids": [k[3] for k in keys],
+                    "kinds": [k[4] for k in keys],
+                    "features": [k[5] for k in keys],
                     "weeks": weeks,
                     "months": months,
                     "counts": [totals[k][0] for k in keys],
@@ -160,14 +189,14 @@ class IngestRepository:
         table: Any = UsageDaily.__table__
         for start in range(0, len(keys), _SQLITE_CHUNK):
             chunk = range(start, min(start + _SQLITE_CHUNK, len(keys)))
-            rows = [
+            values = [
                 {
-                    "district_id": district_id,
-                    "day": keys[i][0],
-                    "tool_id": keys[i][1],
-                    "user_id": keys[i][2],
-                    "kind": keys[i][3],
-                    "feature": keys[i][4],
+                    "district_id": keys[i][0],
+                    "day": keys[i][1],
+                    "tool_id": keys[i][2],
+                    "user_id": keys[i][3],
+                    "kind": keys[i][4],
+                    "feature": keys[i][5],
                     "week": weeks[i],
                     "month": months[i],
                     "events": totals[keys[i]][0],
@@ -175,7 +204,7 @@ class IngestRepository:
                 }
                 for i in chunk
             ]
-            stmt = sqlite.insert(table).values(rows)
+            stmt = sqlite.insert(table).values(values)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["district_id", "day", "tool_id", "user_id", "kind", "feature"],
                 set_={

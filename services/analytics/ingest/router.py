@@ -15,11 +15,10 @@ import jwt
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from services.analytics.deps import IntegrationCacheDep, SettingsDep
+from services.analytics.deps import BatcherDep, DatabaseDep, IntegrationCacheDep, SettingsDep
 from services.analytics.ingest import service, signing
 from services.analytics.ingest.formats import PARSERS
 from services.analytics.ingest.schemas import IngestResult
-from shared.api import SessionDep
 from shared.db import utcnow
 from shared.errors import PayloadTooLarge, Unauthorized, Unprocessable, UnsupportedMediaType
 
@@ -83,9 +82,10 @@ async def receive_webhook(
     fmt: Format,
     request: Request,
     response: Response,
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     cache: IntegrationCacheDep,
+    batcher: BatcherDep,
 ) -> IngestResult:
     """Ingest a signed delivery of usage events (`fmt`: events, caliper, xapi or canvas)."""
     body = await read_body(request, settings.webhook_max_body_bytes)
@@ -93,7 +93,7 @@ async def receive_webhook(
         key_id = uuid.UUID(integration_id)
     except ValueError as exc:
         raise Unauthorized("unknown or disabled integration") from exc
-    integration = await cache.get(session, key_id)
+    integration = await cache.get(db, key_id)
     secrets = integration.secrets(utcnow())
     webhook_id = signing.verify(
         request.headers, body, secrets=secrets, now=time.time(), tolerance_s=settings.webhook_tolerance_s
@@ -102,15 +102,16 @@ async def receive_webhook(
     items, is_batch = PARSERS[fmt](doc, tool_id=integration.tool_id)
     if len(items) > settings.webhook_max_batch_events:
         raise Unprocessable(f"at most {settings.webhook_max_batch_events} events per delivery", field="body")
-    result = await service.ingest(
-        session,
+    events, rejected = service.split_items(items, is_batch=is_batch)
+    delivery = service.Delivery(
         district_id=integration.district_id,
         integration_id=integration.id,
         webhook_id=webhook_id,
         source=fmt,
-        items=items,
-        is_batch=is_batch,
+        events=events,
+        rejected=rejected,
     )
+    result = await batcher.submit(delivery)
     if result.rejected:
         response.status_code = 207
     return result

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.ingest.formats import Item
-from services.analytics.ingest.repository import IngestRepository, RollupKey
+from services.analytics.ingest.repository import DeliveryKey, EventRow, IngestRepository, RollupKey
 from services.analytics.ingest.schemas import IngestResult, Normalized, RejectedEvent
 from shared.db import utcnow
 from shared.errors import Unprocessable
 
 
-def rollup_totals(events: Sequence[Normalized]) -> dict[RollupKey, tuple[int, float]]:
-    """Sum events into usage_daily keys: (day, tool, user, kind, feature) -> (count, seconds)."""
-    totals: dict[RollupKey, tuple[int, float]] = {}
-    for e in events:
-        key = (e.occurred_at.date(), e.tool_id, e.user_id, e.kind, e.feature or "")
-        count, seconds = totals.get(key, (0, 0.0))
-        totals[key] = (count + 1, seconds + (e.duration_s or 0.0))
-    return totals
+@dataclass(slots=True)
+class Delivery:
+    """One verified webhook request: its id, its valid events and the rejected ones."""
+
+    district_id: str
+    integration_id: uuid.UUID
+    webhook_id: str
+    source: str
+    events: list[Normalized]
+    rejected: list[RejectedEvent] = field(default_factory=list)
 
 
 def split_items(items: Sequence[Item], *, is_batch: bool) -> tuple[list[Normalized], list[RejectedEvent]]:
@@ -48,31 +52,51 @@ def split_items(items: Sequence[Item], *, is_batch: bool) -> tuple[list[Normaliz
     )
 
 
-async def ingest(
-    session: AsyncSession,
-    *,
-    district_id: str,
-    integration_id: uuid.UUID,
-    webhook_id: str,
-    source: str,
-    items: Sequence[Item],
-    is_batch: bool,
-) -> IngestResult:
-    """Apply one verified delivery: replays and known event ids change nothing."""
-    good, rejected = split_items(items, is_batch=is_batch)
+def rollup_totals(rows: Sequence[EventRow]) -> dict[RollupKey, tuple[int, float]]:
+    """Sum events into usage_daily keys: (district, day, tool, user, kind, feature) -> (count, seconds)."""
+    totals: dict[RollupKey, tuple[int, float]] = {}
+    for district_id, _, _, e in rows:
+        key = (district_id, e.occurred_at.date(), e.tool_id, e.user_id, e.kind, e.feature or "")
+        count, seconds = totals.get(key, (0, 0.0))
+        totals[key] = (count + 1, seconds + (e.duration_s or 0.0))
+    return totals
+
+
+async def apply_deliveries(session: AsyncSession, deliveries: Sequence[Delivery]) -> list[IngestResult]:
+    """Apply verified deliveries together: replayed webhook-ids and known event ids change nothing."""
     repo = IngestRepository(session)
     now = utcnow()
-    if not await repo.claim_delivery(
-        district_id=district_id, integration_id=integration_id, webhook_id=webhook_id, received_at=now
-    ):
-        return IngestResult(accepted=0, duplicates=0, replay=True)
-    unique: dict[str, Normalized] = {}
-    for event in good:
-        unique.setdefault(event.event_id, event)
-    ordered = [unique[k] for k in sorted(unique)]
-    inserted = await repo.insert_events(
-        district_id=district_id, integration_id=integration_id, source=source, received_at=now, events=ordered
+    claimed = await repo.claim_deliveries(
+        [((d.integration_id, d.webhook_id), d.district_id) for d in deliveries], received_at=now
     )
-    new = [e for e in ordered if e.event_id in inserted]
-    await repo.add_to_rollups(district_id=district_id, totals=rollup_totals(new))
-    return IngestResult(accepted=len(new), duplicates=len(good) - len(new), rejected=rejected)
+    applied: set[DeliveryKey] = set()
+    owner: dict[tuple[str, str], int] = {}
+    rows: list[EventRow] = []
+    for index, d in enumerate(deliveries):
+        key = (d.integration_id, d.webhook_id)
+        if key not in claimed or key in applied:
+            continue
+        applied.add(key)
+        for event in d.events:
+            event_key = (d.district_id, event.event_id)
+            if event_key not in owner:
+                owner[event_key] = index
+                rows.append((d.district_id, d.integration_id, d.source, event))
+    rows.sort(key=lambda r: (r[0], r[3].event_id))
+    inserted = await repo.insert_events(rows, received_at=now)
+    await repo.add_to_rollups(rollup_totals([r for r in rows if (r[0], r[3].event_id) in inserted]))
+    accepted = Counter(owner[k] for k in inserted)
+    results: list[IngestResult] = []
+    seen: set[DeliveryKey] = set()
+    for index, d in enumerate(deliveries):
+        key = (d.integration_id, d.webhook_id)
+        if key not in claimed or key in seen:
+            results.append(IngestResult(accepted=0, duplicates=0, replay=True))
+            continue
+        seen.add(key)
+        results.append(
+            IngestResult(
+                accepted=accepted[index], duplicates=len(d.events) - accepted[index], rejected=d.rejected
+            )
+        )
+    return results

@@ -13,7 +13,7 @@ from services.analytics.ingest.signing import new_secret
 from services.analytics.integrations.repository import IntegrationRepository
 from services.analytics.integrations.schemas import IntegrationCreate
 from services.analytics.models import Integration
-from shared.db import utcnow
+from shared.db import Database, utcnow
 from shared.errors import NotFound, Unauthorized
 
 
@@ -96,12 +96,13 @@ class IntegrationCache:
         """Forget one integration (after it changed in this process)."""
         self._entries.pop(integration_id, None)
 
-    async def get(self, session: AsyncSession, integration_id: uuid.UUID) -> IntegrationKey:
+    async def get(self, db: Database, integration_id: uuid.UUID) -> IntegrationKey:
         """The enabled integration `integration_id`; 401 when unknown or disabled."""
         now = time.monotonic()
         hit = self._entries.get(integration_id)
         if hit is None or now - hit[0] > self.ttl_s:
-            row = await IntegrationRepository(session).by_id(integration_id)
+            async with db.transaction() as session:
+                row = await IntegrationRepository(session).by_id(integration_id)
             key = (
                 None
                 if row is None
