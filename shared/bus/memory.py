@@ -27,6 +27,7 @@ class MemoryBus(Bus):
         self._offsets: dict[tuple[str, str], int] = defaultdict(int)
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
+        self._active: set[tuple[str, str]] = set()
         self._subscriptions: list[tuple[str, tuple[str, ...], MessageHandler]] = []
         self._running = False
         self._redelivery_delay_s = redelivery_delay_s
@@ -46,6 +47,7 @@ class MemoryBus(Bus):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._active.clear()
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         async with self._changed:
@@ -68,6 +70,11 @@ class MemoryBus(Bus):
 
     def _spawn(self, group: str, topics: tuple[str, ...], handler: MessageHandler) -> None:
         for topic in topics:
+            # Like a Kafka partition, a topic has one consumer per group: a second subscriber of the
+            # same group (another replica) stands by instead of handling the same messages at once.
+            if (group, topic) in self._active:
+                continue
+            self._active.add((group, topic))
             self._tasks.append(asyncio.create_task(self._consume(group, topic, handler)))
 
     async def _consume(self, group: str, topic: str, handler: MessageHandler) -> None:

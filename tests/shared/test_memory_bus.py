@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
@@ -104,3 +105,22 @@ async def test_a_restarted_bus_resumes_after_what_was_handled(bus: MemoryBus) ->
     await bus.start()
     await wait_until(lambda: len(seen) == 4, timeout_s=5, what="the fourth")
     assert seen == [0, 1, 2, 3]
+
+
+async def test_two_subscribers_of_one_group_share_the_work_without_duplicates(bus: MemoryBus) -> None:
+    handled: list[tuple[str, int]] = []
+
+    def replica(name: str) -> MessageHandler:
+        async def handler(message: IncomingMessage) -> None:
+            handled.append((name, int(message.value)))
+            await asyncio.sleep(0)  # give the other replica every chance to interleave
+
+        return handler
+
+    bus.subscribe("catalog", ["t"], replica("first"))
+    await bus.start()
+    bus.subscribe("catalog", ["t"], replica("second"))
+    await bus.publish(outgoing("t", 20))
+    await wait_until(lambda: len(handled) >= 20, timeout_s=5, what="twenty messages")
+    await asyncio.sleep(0.05)  # let a would-be duplicate delivery surface before checking
+    assert [n for _, n in handled] == list(range(20))  # each once, in order
