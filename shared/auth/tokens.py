@@ -61,6 +61,7 @@ class _JwksCache:
         self.min_refresh_s = min_refresh_s
         self.clock = clock
         self._keys: dict[str, PyJWK] = {}
+        self._all: list[PyJWK] = []
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
         self._lock = asyncio.Lock()
@@ -71,16 +72,20 @@ class _JwksCache:
     async def key(self, kid: str | None) -> PyJWK:
         if self._age(self._fetched_at) >= self.ttl_s or (kid is not None and kid not in self._keys):
             await self._refresh()
-        if kid is None and len(self._keys) == 1:
-            return next(iter(self._keys.values()))
+        if not self._all:
+            raise Unauthorized("the token issuer's keys cannot be fetched right now")
+        if kid is None and len(self._all) == 1:
+            return self._all[0]  # an IdP with one key may leave out the kid
         if kid is None or kid not in self._keys:
             raise Unauthorized("token signed with a key the issuer does not publish")
         return self._keys[kid]
 
     async def _refresh(self) -> None:
         async with self._lock:
-            # Checked under the lock: concurrent requests that all missed wait for one fetch.
-            if self._age(self._attempted_at) < self.min_refresh_s:
+            # Checked under the lock: concurrent requests that all missed wait for one fetch. Without
+            # any key yet (IdP down at start-up) retry sooner, still not on every request.
+            interval = self.min_refresh_s if self._all else min(self.min_refresh_s, 1.0)
+            if self._age(self._attempted_at) < interval:
                 return
             self._attempted_at = self.clock()
             try:
@@ -89,10 +94,8 @@ class _JwksCache:
                 jwks = PyJWKSet.from_dict(response.json())
             except Exception as exc:
                 log.warning("jwks_fetch_failed", url=self.url, error=repr(exc))
-                if not self._keys:
-                    self._attempted_at = None  # nothing to serve from: let the next request try again
-                    raise Unauthorized("the token issuer's keys cannot be fetched right now") from exc
-                return
+                return  # keep serving the keys we have (if any)
+            self._all = list(jwks.keys)
             self._keys = {k.key_id: k for k in jwks.keys if k.key_id}
             self._fetched_at = self._attempted_at
 

@@ -34,6 +34,7 @@ from shared.service import build_verifier
 AUDIENCE = "edtech-platform"
 ISSUER_A = "https://idp.district-a.example"  # one district's own IdP: RSA keys, role map
 ISSUER_B = "https://sso.shared-portal.example"  # shared portal: EC key, district from a claim
+ISSUER_C = "https://login.district-c.example"  # publishes one key without a kid
 
 RSA_1 = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 RSA_2 = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -57,9 +58,11 @@ class FakeIdP:
     fetches: Counter[str] = field(default_factory=Counter)
 
     def reset(self) -> None:
+        keyless = {k: v for k, v in jwk(RSA_2, "-").items() if k != "kid"}
         self.jwks = {
             "/a/jwks.json": {"keys": [jwk(RSA_1, "rsa-1")]},
             "/b/jwks.json": {"keys": [jwk(EC_1, "ec-1")]},
+            "/c/jwks.json": {"keys": [keyless]},
         }
         self.fetches.clear()
 
@@ -150,6 +153,12 @@ async def setup(idp: FakeIdP) -> AsyncIterator[Setup]:
             jwks_url=f"{idp.base_url}/b/jwks.json",
             algorithms=["ES256"],
             district_claim="district",
+        ),
+        IssuerConfig(
+            issuer=ISSUER_C,
+            audience=AUDIENCE,
+            jwks_url=f"{idp.base_url}/c/jwks.json",
+            district_id="district-c",
         ),
     ]
     verifier = TokenVerifier(issuers, clock=clock)
@@ -293,10 +302,25 @@ async def test_jwks_expires_after_its_ttl(setup: Setup) -> None:
     assert setup.idp.fetches["/a/jwks.json"] == 2
 
 
-async def test_an_unreachable_idp_is_401_not_500(setup: Setup) -> None:
-    setup.idp.jwks.pop("/a/jwks.json")
-    r = await setup.client.get("/me", headers=bearer(sign()))
-    assert r.status_code == 401 and "cannot be fetched" in r.json()["detail"]
+async def test_an_unreachable_idp_is_401_not_500_and_not_hammered(setup: Setup) -> None:
+    document = setup.idp.jwks.pop("/a/jwks.json")
+    for _ in range(10):
+        r = await setup.client.get("/me", headers=bearer(sign()))
+        assert r.status_code == 401 and "cannot be fetched" in r.json()["detail"]
+    assert setup.idp.fetches["/a/jwks.json"] == 1
+    setup.idp.jwks["/a/jwks.json"] = document  # the IdP is back
+    setup.clock.now += 2
+    assert (await setup.client.get("/me", headers=bearer(sign()))).status_code == 200
+    assert setup.idp.fetches["/a/jwks.json"] == 2
+
+
+async def test_a_single_key_without_kid_verifies_tokens_without_kid(setup: Setup) -> None:
+    token = jwt.encode(claims(iss=ISSUER_C), RSA_2, algorithm="RS256")
+    r = await setup.client.get("/me", headers=bearer(token))
+    assert r.status_code == 200, r.text
+    assert r.json()["district_id"] == "district-c"
+    forged = jwt.encode(claims(iss=ISSUER_C), GHOST, algorithm="RS256")
+    assert (await setup.client.get("/me", headers=bearer(forged))).status_code == 401
 
 
 async def test_dev_tokens_are_accepted_only_when_enabled(dev_issuer: DevIssuer, dev_key_file: str) -> None:
