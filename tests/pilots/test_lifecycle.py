@@ -212,3 +212,19 @@ async def test_other_district_gets_404_everywhere(
     r = await pilots.post(PILOTS, json=plan(tool_id), headers=stranger)
     assert r.status_code == 409  # the tool is not in the other district's catalog
     assert (await pilots.get(PILOTS, headers=stranger)).json()["total"] == 0
+
+
+async def test_start_may_move_the_start_date(
+    pilots_app: FastAPI, pilots: httpx.AsyncClient, auth: TokenFactory, district: str
+) -> None:
+    tool_id = await catalog_tool(pilots_app, district)
+    pid = (await pilots.post(PILOTS, json=plan(tool_id), headers=auth("edtech"))).json()["id"]
+    r = await pilots.post(f"{PILOTS}/{pid}/start", json={"start_date": "soon"}, headers=auth("edtech"))
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "start_date")
+    r = await pilots.post(f"{PILOTS}/{pid}/start", json={"start_date": "2026-03-09"}, headers=auth("edtech"))
+    assert r.status_code == 200, r.text
+    assert (r.json()["start_date"], r.json()["end_date"]) == ("2026-03-09", "2026-04-05")
+    first = (await pilots.get(f"{PILOTS}/{pid}/schedule", params={"limit": 1}, headers=auth("edtech"))).json()
+    assert first["items"][0]["scheduled_on"] == "2026-03-10"
+    [started] = await outbox_events(pilots_app, str(tool_id))
+    assert (started.data["start_date"], started.data["end_date"]) == ("2026-03-09", "2026-04-05")

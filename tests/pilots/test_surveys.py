@@ -167,3 +167,43 @@ async def test_teachers_answer_only_their_own_complete_surveys(
     assert (await answer(pilots, auth, pid, "teacher-a", "TTIS", "pre", ttis(3))).status_code == 201
     r = await answer(pilots, auth, pid, "teacher-a", "TTIS", "pre", ttis(4))
     assert r.status_code == 409
+
+
+async def test_a_district_edits_an_instrument_until_it_is_answered(
+    pilots_app: FastAPI, pilots: httpx.AsyncClient, auth: TokenFactory, district: str
+) -> None:
+    pid = (await started_pilot(pilots_app, pilots, auth, district))["id"]
+    tam = {
+        "name": "TAM (short)",
+        "scale_min": 1,
+        "scale_max": 5,
+        "phases": ["post"],
+        "items": [
+            {"code": "pu", "dimension": "perceived_usefulness", "text": "Useful for my class."},
+            {
+                "code": "hard",
+                "dimension": "ease_of_use",
+                "text": "It is hard to use.",
+                "reverse_scored": True,
+            },
+        ],
+    }
+    r = await pilots.put("/api/pilots/instruments/TAM", json=tam, headers=auth("edtech"))
+    assert r.status_code == 200, r.text
+    assert [i["code"] for i in r.json()["items"]] == ["pu", "hard"]
+    r = await pilots.put("/api/pilots/instruments/TAM", json={**tam, "scale_max": 1}, headers=auth("edtech"))
+    assert r.status_code == 422
+
+    r = await answer(pilots, auth, pid, "teacher-a", "TAM", "post", {"pu": 4, "hard": 2})
+    assert r.status_code == 201, r.text
+    assert (r.json()["score"], r.json()["dimension_scores"]) == (
+        4.0,
+        {"perceived_usefulness": 4.0, "ease_of_use": 4.0},
+    )
+    [result] = (await pilots.get(f"{PILOTS}/{pid}/surveys/results", headers=auth("edtech"))).json()["tam"]
+    assert result["overall"] == {"answers": 2, "positive": 2, "share_positive": 1.0}  # "hard" = 2 counts as 4
+
+    r = await pilots.put("/api/pilots/instruments/TAM", json=tam, headers=auth("edtech"))
+    assert r.status_code == 409
+    other = await pilots.get("/api/pilots/instruments/TAM", headers=auth("edtech", district_id="elsewhere"))
+    assert len(other.json()["items"]) == 10  # the other district keeps the standard TAM

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, func, select
+from sqlalchemy import CursorResult, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pilots.models import Instrument, InstrumentItem, SurveyResponse
@@ -28,6 +28,22 @@ class SurveyRepository:
         )
         result = cast(CursorResult[Any], await self.session.execute(statement))
         return bool(result.rowcount)
+
+    async def delete_items(self, *, instrument_id: uuid.UUID) -> None:
+        """Remove an instrument's items (before replacing them)."""
+        await self.session.execute(
+            delete(InstrumentItem).where(InstrumentItem.instrument_id == instrument_id)
+        )
+
+    async def has_responses(self, *, instrument_id: uuid.UUID) -> bool:
+        """Whether anyone answered the instrument yet."""
+        return bool(
+            await self.session.scalar(
+                select(func.count())
+                .select_from(SurveyResponse)
+                .where(SurveyResponse.instrument_id == instrument_id)
+            )
+        )
 
     async def add_items(self, items: Sequence[InstrumentItem]) -> None:
         """Stage an instrument's items."""

@@ -14,6 +14,7 @@ from services.pilots.surveys.repository import SurveyRepository
 from services.pilots.surveys.schemas import (
     InstrumentCreate,
     InstrumentRead,
+    InstrumentUpdate,
     SurveyResponseCreate,
     SurveyResponseRead,
     SurveyResults,
@@ -68,6 +69,18 @@ async def create_instrument(
 async def get_instrument(code: str, session: SessionDep, principal: Reader) -> InstrumentRead:
     """One instrument of the district with its items."""
     instrument = await service.get_instrument(session, district_id=principal.district_id, code=code)
+    items = await SurveyRepository(session).items(instrument_ids=[instrument.id])
+    return service.instrument_read(instrument, items.get(instrument.id, []))
+
+
+@router.put("/instruments/{code}", response_model=InstrumentRead)
+async def replace_instrument(
+    code: str, body: InstrumentUpdate, session: SessionDep, principal: Planner
+) -> InstrumentRead:
+    """Change an instrument's scale, phases and items (TTIS and TAM included) until someone answers it."""
+    instrument = await service.replace_instrument(
+        session, district_id=principal.district_id, code=code, data=body
+    )
     items = await SurveyRepository(session).items(instrument_ids=[instrument.id])
     return service.instrument_read(instrument, items.get(instrument.id, []))
 

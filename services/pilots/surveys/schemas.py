@@ -21,12 +21,11 @@ class InstrumentItemCreate(BaseModel):
     reverse_scored: bool = False
 
 
-class InstrumentCreate(BaseModel):
-    """A district's own survey instrument: its scale, phases and items."""
+class InstrumentUpdate(BaseModel):
+    """An instrument's content: name, scale, phases and items (replaces the items as a whole)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(min_length=1, max_length=32, pattern=CODE)
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     scale_min: int = Field(default=1, ge=0, le=10)
@@ -36,13 +35,19 @@ class InstrumentCreate(BaseModel):
     items: list[InstrumentItemCreate] = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")
-    def _consistent(self) -> InstrumentCreate:
+    def _consistent(self) -> InstrumentUpdate:
         if self.scale_max <= self.scale_min:
             raise ValueError("scale_max must be above scale_min")
         codes = [i.code for i in self.items]
         if len(set(codes)) != len(codes):
             raise ValueError("item codes must be unique")
         return self
+
+
+class InstrumentCreate(InstrumentUpdate):
+    """A district's own survey instrument: its code, scale, phases and items."""
+
+    code: str = Field(min_length=1, max_length=32, pattern=CODE)
 
 
 class InstrumentItemRead(BaseModel):

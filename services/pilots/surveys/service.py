@@ -16,6 +16,7 @@ from services.pilots.surveys.schemas import (
     InstrumentCreate,
     InstrumentItemRead,
     InstrumentRead,
+    InstrumentUpdate,
     SurveyResponseCreate,
     SurveyResults,
     TamDimension,
@@ -97,6 +98,33 @@ async def create_instrument(session: AsyncSession, *, district_id: str, data: In
     if not inserted:
         raise Conflict(f"the district already has an instrument with code {data.code!r}", field="code")
     return await get_instrument(session, district_id=district_id, code=data.code)
+
+
+async def replace_instrument(
+    session: AsyncSession, *, district_id: str, code: str, data: InstrumentUpdate
+) -> Instrument:
+    """Change an instrument's scale, phases and items while nobody has answered it (409 after)."""
+    instrument = await get_instrument(session, district_id=district_id, code=code)
+    repo = SurveyRepository(session)
+    if await repo.has_responses(instrument_id=instrument.id):
+        raise Conflict(f"{code} has been answered already; add a new instrument instead", field="code")
+    for name in ("name", "description", "scale_min", "scale_max", "scale_labels", "phases"):
+        setattr(instrument, name, getattr(data, name))
+    await repo.delete_items(instrument_id=instrument.id)
+    await repo.add_items(
+        [
+            InstrumentItem(
+                instrument_id=instrument.id,
+                code=i.code,
+                dimension=i.dimension,
+                text=i.text,
+                position=n,
+                reverse_scored=i.reverse_scored,
+            )
+            for n, i in enumerate(data.items)
+        ]
+    )
+    return instrument
 
 
 async def get_instrument(session: AsyncSession, *, district_id: str, code: str) -> Instrument:
