@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -62,7 +63,7 @@ def ratio(on_task: int, present: int) -> float | None:
     return round(on_task / present, 4) if present else None
 
 
-def to_read(observation: Observation, slot_id: object | None) -> ObservationRead:
+def to_read(observation: Observation, slot_id: uuid.UUID | None) -> ObservationRead:
     """An observation as a response body."""
     picrat = None
     if observation.picrat_student and observation.picrat_teacher:
