@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.catalog.config import Settings
 from services.catalog.district_settings.repository import DistrictSettingRepository
 from services.catalog.district_settings.schemas import DistrictSettingsRead, DistrictSettingsUpdate
-from services.catalog.models import DistrictSetting
 
 FIELDS = ("cost_limit_per_student", "retirement_notice_days", "fatigue_limit", "renewal_window_days")
 
@@ -40,9 +39,7 @@ async def update_settings(
 ) -> DistrictSettingsRead:
     """Set (or reset with null) the given values; cost points computed from licenses follow the new limit."""
     repo = DistrictSettingRepository(session)
-    row = await repo.get(district_id=district_id)
-    if row is None:
-        row = await repo.add(DistrictSetting(district_id=district_id, updated_by=actor))
+    row = await repo.get_or_create(district_id=district_id, actor=actor)
     for name, value in data.model_dump(exclude_unset=True).items():
         setattr(
             row,
