@@ -33,15 +33,23 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
 
-    environment: Literal["development", "test", "production"] = "development"
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", description="`production` refuses the dev issuer and SQLite; JSON logs."
+    )
 
-    auth_issuers: list[IssuerConfig] = Field(default_factory=list)
+    auth_issuers: list[IssuerConfig] = Field(
+        default_factory=list, description="Trusted OIDC issuers, a JSON list (see Authentication)."
+    )
     auth_dev_issuer: bool = Field(default=False, description="Trust (and, on the gateway, mint) dev tokens.")
-    auth_dev_key_file: str = "./var/dev-issuer-key.pem"
-    auth_dev_issuer_url: str = "http://127.0.0.1:8000/auth/dev"
-    auth_dev_audience: str = "edtech-platform"
+    auth_dev_key_file: str = Field(
+        default="./var/dev-issuer-key.pem", description="PEM key of the dev issuer (created if missing)."
+    )
+    auth_dev_issuer_url: str = Field(
+        default="http://127.0.0.1:8000/auth/dev", description="`iss` of dev tokens (the gateway's URL)."
+    )
+    auth_dev_audience: str = Field(default="edtech-platform", description="`aud` of dev tokens.")
 
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_json: bool | None = Field(default=None, description="JSON logs; defaults to on in production.")
 
     @model_validator(mode="after")
@@ -62,21 +70,27 @@ class ServiceSettings(CommonSettings):
     database_url: str = Field(
         default="", description="sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
     )
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_echo: bool = False
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections kept per process.")
+    db_echo: bool = Field(default=False, description="Log every SQL statement.")
 
-    bus_backend: Literal["kafka", "memory"] = "memory"
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    kafka_enable_idempotence: bool = True
-    kafka_acks: Literal["all", "1", "0"] = "all"
-    kafka_topic_partitions: int = Field(default=6, ge=1)
-    kafka_replication_factor: int = Field(default=1, ge=1)
+    bus_backend: Literal["kafka", "memory"] = Field(
+        default="memory", description="`kafka`, or `memory` (in-process, embedded default only)."
+    )
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", description="Kafka brokers, host:port,...")
+    kafka_enable_idempotence: bool = Field(
+        default=True, description="Idempotent producer (on for Apache Kafka; off for Tansu)."
+    )
+    kafka_acks: Literal["all", "1", "0"] = Field(default="all", description="Producer acknowledgements.")
+    kafka_topic_partitions: int = Field(default=6, ge=1, description="Partitions of topics created here.")
+    kafka_replication_factor: int = Field(default=1, ge=1, description="Replication of topics created here.")
 
     workers_enabled: bool = Field(default=True, description="Run the outbox relay and event consumers.")
-    outbox_poll_interval_s: float = Field(default=0.5, gt=0)
-    outbox_batch_size: int = Field(default=200, ge=1)
-    consumer_max_attempts: int = Field(default=3, ge=1)
-    consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
+    outbox_poll_interval_s: float = Field(
+        default=0.5, gt=0, description="Relay poll interval (commits here wake it at once)."
+    )
+    outbox_batch_size: int = Field(default=200, ge=1, description="Events relayed per pass.")
+    consumer_max_attempts: int = Field(default=3, ge=1, description="Tries before a dead letter.")
+    consumer_retry_backoff_s: float = Field(default=0.2, ge=0, description="First retry delay (doubles).")
 
     @model_validator(mode="after")
     def _refuse_sqlite_in_production(self) -> ServiceSettings:

@@ -23,8 +23,8 @@ class Settings(ServiceSettings):
 
     default_min_teachers: int = Field(default=3, ge=1, description="Fewest volunteer teachers in a pilot.")
     default_weeks: int = Field(default=4, ge=1, description="A pilot's length when the plan names none.")
-    default_min_weeks: int = Field(default=4, ge=1)
-    default_max_weeks: int = Field(default=6, ge=1)
+    default_min_weeks: int = Field(default=4, ge=1, description="Shortest pilot allowed, in weeks.")
+    default_max_weeks: int = Field(default=6, ge=1, description="Longest pilot allowed, in weeks.")
     default_observations_per_week: int = Field(default=2, ge=1, le=5, description="Per teacher.")
     default_interval_minutes: int = Field(default=5, ge=1, description="Time-on-task sampling interval.")
     default_error_pattern_days: int = Field(
@@ -38,4 +38,4 @@ class Settings(ServiceSettings):
         default=0.85, gt=0, le=1, description="Share of positive TAM answers."
     )
     default_early_adopters: int = Field(default=5, ge=1, description="Teachers in rollout year 1.")
-    default_coaching_cycle_weeks: int = Field(default=4, ge=1)
+    default_coaching_cycle_weeks: int = Field(default=4, ge=1, description="Length of a coaching cycle, in weeks.")
