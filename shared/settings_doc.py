@@ -29,10 +29,7 @@ def env_names(process: str) -> list[str]:
 
 
 def _default(field: Any) -> str:
-    if field.default_factory is not None:
-        value = field.default_factory()
-    else:
-        value = field.default
+    value = field.default_factory() if field.default_factory is not None else field.default
     if value in ("", None, [], {}):
         return "-"
     return f"`{json.dumps(value, default=str) if not isinstance(value, str) else value}`"

@@ -38,4 +38,6 @@ class Settings(ServiceSettings):
         default=0.85, gt=0, le=1, description="Share of positive TAM answers."
     )
     default_early_adopters: int = Field(default=5, ge=1, description="Teachers in rollout year 1.")
-    default_coaching_cycle_weeks: int = Field(default=4, ge=1, description="Length of a coaching cycle, in weeks.")
+    default_coaching_cycle_weeks: int = Field(
+        default=4, ge=1, description="Length of a coaching cycle, in weeks."
+    )
