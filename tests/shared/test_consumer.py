@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -14,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bus import IncomingMessage, MemoryBus, OutgoingMessage
+from shared.bus import IncomingMessage, MemoryBus, MessageHandler, OutgoingMessage
+from shared.bus.kafka import KafkaBus
 from shared.consumer import DatabaseUnavailable, EventConsumer, Handler
 from shared.db import Database
 from shared.events import CloudEvent
@@ -213,6 +215,79 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_kee
     assert headers[1]["dlq_error"].startswith("ValidationError") and "seq" in headers[1]["dlq_error"]
     assert headers[2]["dlq_error"] == "RuntimeError: cannot apply seq 4"
     assert [r.key for r in dead[:3]] == [b"x"] * 3
+
+
+async def test_two_replicas_in_one_group_apply_each_event_once_in_order(
+    test_schema: TestSchema, kafka_bootstrap: str
+) -> None:
+    topic = f"shared-test.replicas.{uuid.uuid4().hex[:8]}"
+    group = f"replicas-{uuid.uuid4().hex[:8]}"
+    keys = ("a", "b", "d", "f")  # keys that land on both partitions of a two-partition topic
+    handled_by: dict[str, set[str]] = {"r1": set(), "r2": set()}
+    replicas: list[tuple[Database, KafkaBus]] = []
+    for name, seen in handled_by.items():
+        db = test_schema.database()
+        bus = kafka_bus(kafka_bootstrap, client_id=name, partitions=2)
+        consumer = EventConsumer(group=group, db=db, inbox=test_schema.inbox, bus=bus,
+                                 handlers={probe_model(topic): recording_handler(test_schema)})  # fmt: skip
+        bus.subscribe(group, consumer.topics, _noting_keys(consumer, seen))
+        replicas.append((db, bus))
+    publisher = kafka_bus(kafka_bootstrap, partitions=2)
+    events = {key: [probe_event(topic, key, seq) for seq in range(15)] for key in keys}
+
+    async def publish(seqs: range) -> None:
+        await publisher.publish(
+            [as_message(events[key][seq], topic, key=key) for seq in seqs for key in keys]
+        )
+
+    async def applied(n: int) -> bool:
+        return len([item for _, item in await effect_items(test_schema) if item != "warm-up"]) >= n
+
+    try:
+        for _, bus in replicas:
+            await bus.start()
+
+        async def both_assigned() -> bool:  # warm-up events until the group has settled on both replicas
+            await publisher.publish(
+                [as_message(probe_event(topic, "warm-up", 0), topic, key=k) for k in keys]
+            )
+            await asyncio.sleep(0.2)
+            return all(handled_by.values())
+
+        await wait_until(both_assigned, timeout_s=20, what="both replicas to hold a partition")
+        await publish(range(8))
+        await wait_until(lambda: applied(32), timeout_s=20, what="the first 32 effects")
+        await replicas[1][1].stop()  # a replica leaves: the other takes over its partition
+        await publish(range(8, 15))
+        await wait_until(lambda: applied(60), timeout_s=30, what="all sixty effects")
+    finally:
+        for db, bus in replicas:
+            await bus.stop()
+            await db.dispose()
+        await publisher.stop()
+    assert handled_by["r1"] == set(keys)  # r1 ended up with both partitions
+    async with test_schema.db.transaction() as session:
+        e = test_schema.effect
+        rows = (await session.execute(select(e.c.item_id, e.c.seq, e.c.event_id).order_by(e.c.id))).all()
+    main = [r for r in rows if r.item_id != "warm-up"]
+    assert len(main) == 60 and len({r.event_id for r in main}) == 60  # each event applied once
+    for key in keys:
+        assert [r.seq for r in main if r.item_id == key] == list(range(15))  # in order per key
+
+
+def _noting_keys(consumer: EventConsumer, seen: set[str]) -> MessageHandler:
+    async def handler(message: IncomingMessage) -> None:
+        seen.add(message.key or "")
+        await consumer.handle_message(message)
+
+    return handler
+
+
+async def effect_items(schema: TestSchema) -> list[tuple[str, str]]:
+    """(event id, item id) of every stored effect."""
+    async with schema.db.transaction() as session:
+        e = schema.effect
+        return [(r.event_id, r.item_id) for r in await session.execute(select(e.c.event_id, e.c.item_id))]
 
 
 async def test_a_database_outage_is_not_a_poison_message(test_schema: TestSchema) -> None:
