@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator, event, text
+from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -160,3 +161,15 @@ def insert_ignoring_conflicts(
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
     module: Any = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(index_elements))
+
+
+async def try_advisory_lock(session: AsyncSession, name: str) -> bool:
+    """Take a transaction-scoped lock named `name`, or return False at once if another holds it.
+
+    Lets one replica of a service run a job (or relay) while the others stand by; on SQLite (one
+    process) it always succeeds.
+    """
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return True
+    key = zlib.crc32(name.encode())
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(key))))

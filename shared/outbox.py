@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import zlib
 from typing import Any
 
 import orjson
@@ -15,7 +14,7 @@ from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus.base import Bus, OutgoingMessage
-from shared.db import Database, JSONType, UTCDateTime, utcnow
+from shared.db import Database, JSONType, UTCDateTime, try_advisory_lock, utcnow
 from shared.events.contracts import EventPayload
 from shared.events.envelope import CloudEvent
 from shared.observability import current_correlation_id
@@ -117,7 +116,7 @@ class OutboxRelay:
         self.max_backoff_s = max_backoff_s
         self.retention = retention
         self._wake = asyncio.Event()
-        self._lock_key = zlib.crc32(f"outbox:{db.schema}".encode())
+        self._lock_name = f"outbox:{db.schema}"
         self._task: asyncio.Task[None] | None = None
         db.on_commit(self._after_commit)
 
@@ -172,10 +171,8 @@ class OutboxRelay:
         """One pass: publish up to a batch of pending events, mark them published. Returns the count."""
         t = self.table
         async with self.db.transaction() as session:
-            if not self.db.is_sqlite:
-                got = await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key)))
-                if not got:
-                    return 0
+            if not await try_advisory_lock(session, self._lock_name):
+                return 0
             rows = (
                 await session.execute(
                     select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)

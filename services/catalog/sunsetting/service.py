@@ -23,7 +23,7 @@ from services.catalog.sunsetting.repository import SunsettingRepository
 from services.catalog.sunsetting.schemas import RetirementCreate
 from services.catalog.tools.repository import ToolRepository
 from services.catalog.tools.service import get_tool, transition
-from shared.db import utcnow
+from shared.db import try_advisory_lock, utcnow
 from shared.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
@@ -166,9 +166,11 @@ async def retirement_job(runtime: ServiceRuntime) -> None:
     while True:
         try:
             async with runtime.db.transaction() as session:
-                retired, _ = await retire_due(session, now=utcnow())
-            if retired:
-                log.info("tools_retired", count=len(retired))
+                # One replica at a time; the others find the work done at their next pass.
+                if await try_advisory_lock(session, "catalog:retirement-job"):
+                    retired, _ = await retire_due(session, now=utcnow())
+                    if retired:
+                        log.info("tools_retired", count=len(retired))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
