@@ -8,6 +8,8 @@ Consumed (each applied once per event id by the shared consumer; handlers also t
 * `pilot-started`: the tool moves to `piloting`; if its state or gates refuse (e.g. privacy failed),
   the refusal is stored as a review flag instead of failing the event.
 * `pilot-completed`: `adopt` -> `adopted`, `reject` -> `rejected`, `extend` keeps `piloting`.
+* `pilot-cancelled`: when no other pilot of the tool still runs, the tool returns to
+  `approved_for_pilot`; otherwise it stays `piloting` and is flagged for review.
 * `utilization-dropped`: the tool becomes a removal candidate (flag with the event's data, including
   the teachers to notify).
 * `license-dormant`: the tool is flagged for review (flag with the event's data).
@@ -31,6 +33,7 @@ from shared.events import (
     ErrorLogged,
     EventPayload,
     LicenseDormant,
+    PilotCancelled,
     PilotCompleted,
     PilotStarted,
     UtilizationDropped,
@@ -57,7 +60,7 @@ async def _tool_exists(session: AsyncSession, event: CloudEvent, tool_id: Any) -
 async def _move_or_flag(
     session: AsyncSession,
     event: CloudEvent,
-    payload: PilotStarted | PilotCompleted,
+    payload: PilotStarted | PilotCompleted | PilotCancelled,
     to_status: str,
     reason: str,
 ) -> None:
@@ -111,6 +114,34 @@ async def on_pilot_completed(event: CloudEvent, payload: PilotCompleted, session
     why = f": {payload.rationale}" if payload.rationale else ""
     await _move_or_flag(
         session, event, payload, to_status, f"pilot {payload.pilot_id} decided {payload.decision}{why}"
+    )
+
+
+async def on_pilot_cancelled(event: CloudEvent, payload: PilotCancelled, session: AsyncSession) -> None:
+    """A pilot was called off: back to `approved_for_pilot` unless another pilot still runs."""
+    from services.catalog.sunsetting.service import add_flag
+    from services.catalog.tools.repository import ToolRepository
+
+    tool = await ToolRepository(session).get(district_id=event.districtid, tool_id=payload.tool_id)
+    if tool is None or tool.status != "piloting":
+        return
+    why = f": {payload.reason}" if payload.reason else ""
+    if payload.active_pilots_remaining == 0:
+        await _move_or_flag(
+            session, event, payload, "approved_for_pilot", f"pilot {payload.pilot_id} cancelled{why}"
+        )
+        return
+    await add_flag(
+        session,
+        district_id=event.districtid,
+        tool_id=payload.tool_id,
+        kind="review",
+        source="pilot_cancelled",
+        actor=PILOTS_ACTOR,
+        event_id=event.id,
+        note=f"pilot {payload.pilot_id} cancelled{why}; "
+        f"{payload.active_pilots_remaining} other pilot(s) still running",
+        data=payload.model_dump(mode="json"),
     )
 
 
@@ -168,6 +199,7 @@ async def on_error_logged(event: CloudEvent, payload: ErrorLogged, session: Asyn
 HANDLERS: dict[type[EventPayload], Handler] = {
     PilotStarted: on_pilot_started,
     PilotCompleted: on_pilot_completed,
+    PilotCancelled: on_pilot_cancelled,
     UtilizationDropped: on_utilization_dropped,
     LicenseDormant: on_license_dormant,
     ErrorLogged: on_error_logged,

@@ -117,6 +117,22 @@ class PilotCompleted(_ToolKeyed):
         return f"pilots/{self.pilot_id}"
 
 
+class PilotCancelled(_ToolKeyed):
+    """A pilot was called off before a decision; nothing was concluded about the tool."""
+
+    name = "pilot.cancelled"
+    topic = topics.PILOTS_LIFECYCLE
+
+    pilot_id: uuid.UUID
+    reason: str | None = None
+    cancelled_at: dt.datetime
+    was_started: bool
+    active_pilots_remaining: int = Field(ge=0, description="The tool's other pilots still running.")
+
+    def subject(self) -> str:
+        return f"pilots/{self.pilot_id}"
+
+
 class ErrorLogged(_ToolKeyed):
     """A technical failure during classroom use (from a pilot or an LMS report)."""
 
@@ -171,6 +187,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ToolStatusChanged,
         PilotStarted,
         PilotCompleted,
+        PilotCancelled,
         ErrorLogged,
         UtilizationDropped,
         LicenseDormant,

@@ -8,7 +8,7 @@ import uuid
 import httpx
 from fastapi import FastAPI
 
-from shared.events import ErrorLogged, LicenseDormant, PilotCompleted, PilotStarted
+from shared.events import ErrorLogged, LicenseDormant, PilotCancelled, PilotCompleted, PilotStarted
 from tests.catalog.helpers import BASE, approved_tool, deliver, message, outbox_events, register
 from tests.fixtures.auth import TokenFactory
 
@@ -158,3 +158,31 @@ async def test_events_of_another_district_or_unknown_tool_are_ignored(
     assert r["total_errors"] == 0
     other = auth("edtech", district_id=f"other-{uuid.uuid4().hex[:6]}")
     assert (await api.get(f"{BASE}/tools/{tool['id']}/reliability", headers=other)).status_code == 404
+
+
+def cancelled(tool_id: str, remaining: int) -> PilotCancelled:
+    return PilotCancelled(
+        tool_id=uuid.UUID(tool_id),
+        pilot_id=uuid.uuid4(),
+        reason="teacher left",
+        cancelled_at=dt.datetime(2026, 1, 20, tzinfo=dt.UTC),
+        was_started=True,
+        active_pilots_remaining=remaining,
+    )
+
+
+async def test_pilot_cancelled_returns_the_tool_only_when_no_pilot_remains(
+    api: httpx.AsyncClient, auth: TokenFactory, app: FastAPI, district: str
+) -> None:
+    tool = await approved_tool(api, auth)
+    await deliver(app, message(started(tool["id"]), district))
+    await deliver(app, message(cancelled(tool["id"], remaining=1), district), times=2)
+    assert await status_of(api, auth, tool["id"]) == "piloting"
+    flags = (await api.get(f"{BASE}/tools/{tool['id']}/flags", headers=auth("edtech"))).json()["items"]
+    assert len(flags) == 1 and "1 other pilot(s) still running" in flags[0]["note"]
+
+    await deliver(app, message(cancelled(tool["id"], remaining=0), district), times=2)
+    assert await status_of(api, auth, tool["id"]) == "approved_for_pilot"
+    history = (await api.get(f"{BASE}/tools/{tool['id']}/history", headers=auth("edtech"))).json()
+    assert [h["to_status"] for h in history][-2:] == ["piloting", "approved_for_pilot"]
+    assert "cancelled: teacher left" in history[-1]["reason"]

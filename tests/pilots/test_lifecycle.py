@@ -228,3 +228,23 @@ async def test_start_may_move_the_start_date(
     assert first["items"][0]["scheduled_on"] == "2026-03-10"
     [started] = await outbox_events(pilots_app, str(tool_id))
     assert (started.data["start_date"], started.data["end_date"]) == ("2026-03-09", "2026-04-05")
+
+
+async def test_cancel_publishes_pilot_cancelled_with_the_pilots_still_running(
+    pilots_app: FastAPI, pilots: httpx.AsyncClient, auth: TokenFactory, district: str
+) -> None:
+    tool_id = await catalog_tool(pilots_app, district)
+    first = (await pilots.post(PILOTS, json=plan(tool_id), headers=auth("edtech"))).json()["id"]
+    second = (await pilots.post(PILOTS, json=plan(tool_id), headers=auth("edtech"))).json()["id"]
+    for pid in (first, second):
+        assert (await pilots.post(f"{PILOTS}/{pid}/start", headers=auth("edtech"))).status_code == 200
+
+    await pilots.post(f"{PILOTS}/{first}/cancel", json={"reason": "school closed"}, headers=auth("edtech"))
+    one_left = (await outbox_events(pilots_app, str(tool_id)))[-1]
+    await pilots.post(f"{PILOTS}/{second}/cancel", json={}, headers=auth("edtech"))
+    none_left = (await outbox_events(pilots_app, str(tool_id)))[-1]
+
+    assert one_left.type == "org.edtech.pilot.cancelled.v1"
+    assert (one_left.data["pilot_id"], one_left.data["reason"]) == (first, "school closed")
+    assert (one_left.data["was_started"], one_left.data["active_pilots_remaining"]) == (True, 1)
+    assert (none_left.data["pilot_id"], none_left.data["active_pilots_remaining"]) == (second, 0)

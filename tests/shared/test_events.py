@@ -15,6 +15,7 @@ from shared.events import (
     ErrorLogged,
     EventPayload,
     LicenseDormant,
+    PilotCancelled,
     PilotCompleted,
     PilotStarted,
     ToolRegistered,
@@ -61,6 +62,14 @@ EXAMPLES: list[tuple[EventPayload, str, str, str]] = [
     (
         PilotCompleted(tool_id=TOOL, pilot_id=PILOT, decision="adopt", decided_at=NOW),
         "org.edtech.pilot.completed.v1",
+        topics.PILOTS_LIFECYCLE,
+        f"pilots/{PILOT}",
+    ),
+    (
+        PilotCancelled(
+            tool_id=TOOL, pilot_id=PILOT, cancelled_at=NOW, was_started=True, active_pilots_remaining=0
+        ),
+        "org.edtech.pilot.cancelled.v1",
         topics.PILOTS_LIFECYCLE,
         f"pilots/{PILOT}",
     ),

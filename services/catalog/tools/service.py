@@ -31,7 +31,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "proposed": frozenset({"vetting", "rejected"}),
     "vetting": frozenset({"approved_for_pilot", "rejected"}),
     "approved_for_pilot": frozenset({"piloting", "rejected"}),
-    "piloting": frozenset({"adopted", "rejected"}),
+    "piloting": frozenset({"adopted", "rejected", "approved_for_pilot"}),  # the last: pilots called off
     "adopted": frozenset({"sunsetting"}),
     "sunsetting": frozenset({"retired", "adopted"}),
     "retired": frozenset(),

@@ -55,6 +55,19 @@ class PilotRepository:
         )
         return rows.all(), int(total or 0)
 
+    async def count_running(self, *, district_id: str, tool_id: uuid.UUID) -> int:
+        """How many of a tool's pilots are running (active or being evaluated)."""
+        total = await self.session.scalar(
+            select(func.count())
+            .select_from(Pilot)
+            .where(
+                Pilot.district_id == district_id,
+                Pilot.tool_id == tool_id,
+                Pilot.status.in_(("active", "evaluating")),
+            )
+        )
+        return int(total or 0)
+
     async def add(self, pilot: Pilot, teacher_ids: Sequence[str]) -> Pilot:
         """Stage a new pilot with its teachers."""
         self.session.add(pilot)

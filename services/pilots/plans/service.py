@@ -20,7 +20,7 @@ from shared.auth import Principal
 from shared.config import Role
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events import PilotCompleted, PilotStarted
+from shared.events import PilotCancelled, PilotCompleted, PilotStarted
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "planned": frozenset({"active", "cancelled"}),
@@ -280,9 +280,27 @@ async def decide_pilot(
 async def cancel_pilot(
     session: AsyncSession, *, principal: Principal, pilot_id: uuid.UUID, reason: str | None
 ) -> Pilot:
-    """Cancel a pilot that is not decided yet (no event: nothing was concluded)."""
+    """Cancel a pilot that is not decided yet and publish `pilot-cancelled` (with how many of the
+    tool's pilots still run, so the catalog knows whether the tool is still being piloted)."""
     pilot = await get_pilot(session, principal=principal, pilot_id=pilot_id, for_update=True)
+    was_started = pilot.status in ("active", "evaluating")
     await _move(session, pilot, "cancelled", actor=principal.subject, reason=reason or "cancelled")
+    await session.flush()
+    remaining = await PilotRepository(session).count_running(
+        district_id=pilot.district_id, tool_id=pilot.tool_id
+    )
+    await outbox.add(
+        session,
+        PilotCancelled(
+            tool_id=pilot.tool_id,
+            pilot_id=pilot.id,
+            reason=reason,
+            cancelled_at=utcnow(),
+            was_started=was_started,
+            active_pilots_remaining=remaining,
+        ),
+        district_id=pilot.district_id,
+    )
     return pilot
 
 
