@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import structlog
 import uvicorn
 from fastapi import FastAPI
 
@@ -115,6 +116,7 @@ async def serve(*, host: str, port: int, data_dir: str, demo: bool) -> None:
             transport = httpx.ASGITransport(app=platform.gateway)
             async with httpx.AsyncClient(transport=transport, base_url=platform.base_url) as client:
                 summary = await load_demo_district(client)
+            structlog.contextvars.clear_contextvars()
             print(f"demo district loaded: {summary}", flush=True)
         config = uvicorn.Config(platform.gateway, host=host, port=port, log_config=None, lifespan="off")
         server = uvicorn.Server(config)
