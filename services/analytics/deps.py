@@ -7,41 +7,25 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.analytics.config import Settings
-from services.analytics.ingest.batcher import IngestBatcher
 from services.analytics.integrations.service import IntegrationCache
 from shared.api import require_roles
 from shared.auth import Principal
-from shared.db import Database
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The running service's settings."""
     settings: Settings = request.app.state.runtime.settings
     return settings
 
 
-def get_integration_cache(request: Request) -> IntegrationCache:
+async def get_integration_cache(request: Request) -> IntegrationCache:
     """The process-wide integration cache."""
     cache: IntegrationCache = request.app.state.integration_cache
     return cache
 
 
-def get_database(request: Request) -> Database:
-    """The service's database (for work outside the request transaction)."""
-    db: Database = request.app.state.runtime.db
-    return db
-
-
-def get_batcher(request: Request) -> IngestBatcher:
-    """The process-wide ingestion batcher."""
-    batcher: IngestBatcher = request.app.state.ingest_batcher
-    return batcher
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IntegrationCacheDep = Annotated[IntegrationCache, Depends(get_integration_cache)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
-BatcherDep = Annotated[IngestBatcher, Depends(get_batcher)]
 Manager = Annotated[Principal, Depends(require_roles("edtech", "admin"))]
 """Who configures analytics: the district's technologists and administrators."""
 Viewer = Annotated[Principal, Depends(require_roles("edtech", "admin", "specialist", "teacher"))]

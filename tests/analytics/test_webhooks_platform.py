@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -203,3 +204,23 @@ async def test_integrations_are_managed_by_edtech_and_scoped(
         headers=auth("edtech", district_id="elsewhere"),
     )
     assert other.status_code == 404
+
+
+async def test_concurrent_deliveries_are_grouped_without_losing_or_doubling(
+    post_signed: Poster, analytics_app: tuple[FastAPI, httpx.AsyncClient], district: str
+) -> None:
+    singles = [post_signed("events", event(event_id=f"c{i}", user_id=f"u{i % 5}")) for i in range(60)]
+    same_event = [post_signed("events", event(event_id="shared")) for _ in range(4)]
+    same_webhook = [post_signed("events", [event(event_id=f"w{i}")], webhook_id="msg_same") for i in range(3)]
+    answers = await asyncio.gather(*singles, *same_event, *same_webhook)
+    assert all(a.status_code == 200 for a in answers)
+    bodies = [a.json() for a in answers]
+    assert all(b["accepted"] == 1 for b in bodies[:60])
+    assert sorted(b["accepted"] for b in bodies[60:64]) == [0, 0, 0, 1]
+    assert sorted(b["replay"] for b in bodies[64:]) == [False, True, True]
+    assert await count_events(analytics_app[0], district) == 60 + 1 + 1
+    async with analytics_app[0].state.runtime.db.transaction() as session:
+        total = await session.scalar(
+            select(func.sum(UsageDaily.events)).where(UsageDaily.district_id == district)
+        )
+    assert total == 62
