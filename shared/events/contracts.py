@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.events import topics
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+UTCTimestamp = Annotated[dt.datetime, AfterValidator(_as_utc)]
+"""A moment in a payload, always aware UTC (a naive value is read as UTC rather than refused, so
+one careless producer cannot turn its events into dead letters for every consumer)."""
+
 
 ToolStatus = Literal[
     "proposed", "vetting", "approved_for_pilot", "piloting", "adopted", "sunsetting", "retired", "rejected"
@@ -81,7 +91,7 @@ class ToolStatusChanged(_ToolKeyed):
     to_status: ToolStatus
     reason: str | None = None
     actor: str | None = None
-    changed_at: dt.datetime
+    changed_at: UTCTimestamp
 
 
 class PilotStarted(_ToolKeyed):
@@ -110,7 +120,7 @@ class PilotCompleted(_ToolKeyed):
     pilot_id: uuid.UUID
     decision: PilotDecision
     rationale: str | None = None
-    decided_at: dt.datetime
+    decided_at: UTCTimestamp
     new_end_date: dt.date | None = None
 
     def subject(self) -> str:
@@ -125,7 +135,7 @@ class PilotCancelled(_ToolKeyed):
 
     pilot_id: uuid.UUID
     reason: str | None = None
-    cancelled_at: dt.datetime
+    cancelled_at: UTCTimestamp
     was_started: bool
     active_pilots_remaining: int = Field(ge=0, description="The tool's other pilots still running.")
 
@@ -141,7 +151,7 @@ class ErrorLogged(_ToolKeyed):
 
     error_id: uuid.UUID
     pilot_id: uuid.UUID | None = None
-    occurred_at: dt.datetime
+    occurred_at: UTCTimestamp
     class_period: str | None = None
     severity: Severity
     platform: str | None = None

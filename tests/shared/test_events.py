@@ -222,3 +222,22 @@ def test_payloads_are_immutable_and_validated() -> None:
 
 def test_dead_letter_topic_is_per_group() -> None:
     assert topics.dead_letter_topic("catalog") == "edtech.dlq.catalog.v1"
+
+
+def test_payload_timestamps_are_utc() -> None:
+    paris = dt.timezone(dt.timedelta(hours=1))
+    local = ErrorLogged(
+        tool_id=TOOL,
+        error_id=uuid.uuid4(),
+        occurred_at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=paris),
+        severity="low",
+        description="slow",
+    )
+    assert local.occurred_at == dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+    assert local.occurred_at.utcoffset() == dt.timedelta(0)
+    naive = PilotCompleted(
+        tool_id=TOOL, pilot_id=PILOT, decision="reject", decided_at=dt.datetime(2026, 3, 2, 8)
+    )
+    assert naive.decided_at == dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)  # read as UTC, not refused
+    event = CloudEvent.wrap(local, source="/edtech/test", district_id="district-1")
+    assert CloudEvent.from_bytes(event.to_bytes()).payload() == local
