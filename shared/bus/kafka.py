@@ -55,6 +55,8 @@ class KafkaBus(Bus):
         self._running = False
 
     async def start(self) -> None:
+        if self._running:
+            return  # a second start must not add a second consumer per subscription
         self._running = True
         for group, topics, handler in self._subscriptions:
             self._spawn(group, topics, handler)
