@@ -178,10 +178,28 @@ class KafkaBus(Bus):
         )
         try:
             await consumer.start()
+            retry_in = 0.2
             while self._running:
                 batches = await consumer.getmany(timeout_ms=200)
+                failed: Exception | None = None
                 for tp, records in batches.items():
-                    await self._handle_partition(consumer, tp, records, handler)
+                    if failed is not None:
+                        consumer.seek(tp, records[0].offset)  # not handled this round: read it again
+                        continue
+                    try:
+                        await self._handle_partition(consumer, tp, records, handler)
+                    except KafkaError:
+                        raise  # the consumer itself is in trouble (a commit after a rebalance): restart it
+                    except Exception as exc:
+                        failed = exc  # sought back to the failed message: redelivered after a pause
+                if failed is None:
+                    retry_in = 0.2
+                    continue
+                # Retry in place rather than leave and rejoin the group: a rejoin rebalances every
+                # replica (and takes seconds), for what is usually a database blip.
+                log.warning("kafka_handler_failed", group=group, error=repr(failed), retry_in_s=retry_in)
+                await asyncio.sleep(retry_in)
+                retry_in = min(retry_in * 2, self._max_backoff_s)
         finally:
             with contextlib.suppress(Exception):
                 await consumer.stop()
