@@ -228,8 +228,13 @@ async def test_two_replicas_in_one_group_apply_each_event_once_in_order(
     for name, seen in handled_by.items():
         db = test_schema.database()
         bus = kafka_bus(kafka_bootstrap, client_id=name, partitions=2)
-        consumer = EventConsumer(group=group, db=db, inbox=test_schema.inbox, bus=bus,
-                                 handlers={probe_model(topic): recording_handler(test_schema)})  # fmt: skip
+        consumer = EventConsumer(
+            group=group,
+            db=db,
+            inbox=test_schema.inbox,
+            bus=bus,
+            handlers={probe_model(topic): recording_handler(test_schema)},
+        )
         bus.subscribe(group, consumer.topics, _noting_keys(consumer, seen))
         replicas.append((db, bus))
     publisher = kafka_bus(kafka_bootstrap, partitions=2)
@@ -299,9 +304,14 @@ async def test_a_database_outage_is_not_a_poison_message(test_schema: TestSchema
     )
     bus = MemoryBus(redelivery_delay_s=0.05)
     consumer = EventConsumer(
-        group="g", db=db, inbox=test_schema.inbox, bus=bus, max_attempts=2, retry_backoff_s=0.01,
+        group="g",
+        db=db,
+        inbox=test_schema.inbox,
+        bus=bus,
+        max_attempts=2,
+        retry_backoff_s=0.01,
         handlers={probe_model(topic): recording_handler(test_schema)},
-    )  # fmt: skip
+    )
     raised: list[Exception] = []
 
     async def deliver(message: IncomingMessage) -> None:

@@ -123,8 +123,9 @@ async def test_committed_events_are_published_in_order_per_key(
 async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll(
     test_schema: TestSchema, kafka_bootstrap: str, topic: str, relays: list[OutboxRelay]
 ) -> None:
-    relay = OutboxRelay(test_schema.db, test_schema.outbox, kafka_bus(kafka_bootstrap), service="t",
-                        poll_interval_s=60)  # fmt: skip
+    relay = OutboxRelay(
+        test_schema.db, test_schema.outbox, kafka_bus(kafka_bootstrap), service="t", poll_interval_s=60
+    )
     relays.append(relay)
     relay.start()
     for seq in range(5):
