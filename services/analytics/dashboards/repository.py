@@ -1,4 +1,8 @@
-"""Dashboard queries: all read the rollups (usage_daily, error_daily) joined with the roster."""
+"""Dashboard queries: all read the rollups (usage_daily/_weekly/_monthly, error_daily) and the roster.
+
+Each query reads the coarsest rollup that answers it exactly: the monthly one for ranges of whole
+months, the weekly one for whole weeks, the daily one otherwise (and for a teacher's few users).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
+from sqlalchemy import ColumnElement, and_, distinct, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -18,6 +22,8 @@ from services.analytics.models import (
     RosterUserAttribute,
     ToolInfo,
     UsageDaily,
+    UsageMonthly,
+    UsageWeekly,
 )
 
 UNASSIGNED = "unassigned"
@@ -36,21 +42,57 @@ class Scope:
     teacher_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A rollup to read: its model, the column its dates filter on, and the column to group periods by."""
+
+    model: Any
+    date: Any
+    period: Any
+
+
+def _month_aligned(start: dt.date, end: dt.date) -> bool:
+    return start.day == 1 and (end + dt.timedelta(days=1)).day == 1
+
+
+def _week_aligned(start: dt.date, end: dt.date) -> bool:
+    return start.weekday() == 0 and end.weekday() == 6
+
+
+def source(scope: Scope, period: str | None = None, *, open_start: bool = False) -> Source:
+    """The coarsest rollup that answers `scope` exactly, grouped by `period` (week/month) if asked."""
+    start = dt.date(1970, 1, 1) if open_start else scope.start
+    if scope.teacher_id is None:
+        if period != "week" and _month_aligned(start, scope.end):
+            return Source(UsageMonthly, UsageMonthly.month, UsageMonthly.month)
+        if period != "month" and _week_aligned(start, scope.end):
+            return Source(UsageWeekly, UsageWeekly.week, UsageWeekly.week)
+    group = UsageDaily.month if period == "month" else UsageDaily.week
+    return Source(UsageDaily, UsageDaily.day, group)
+
+
 class DashboardRepository:
     """Read-only queries for dashboards and signals."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _where(self, s: Scope, *, dated: bool = True) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = [UsageDaily.district_id == s.district_id, UsageDaily.day <= s.end]
+    async def tune(self) -> None:
+        """Give this transaction's aggregations memory enough to hash instead of spilling (PostgreSQL)."""
+        bind = self.session.bind
+        if bind is not None and bind.dialect.name == "postgresql":
+            await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+    def _where(self, s: Scope, src: Source, *, dated: bool = True) -> list[ColumnElement[bool]]:
+        m = src.model
+        where: list[ColumnElement[bool]] = [m.district_id == s.district_id, src.date <= s.end]
         if dated:
-            where.append(UsageDaily.day >= s.start)
+            where.append(src.date >= s.start)
         if s.tool_id:
-            where.append(UsageDaily.tool_id == s.tool_id)
+            where.append(m.tool_id == s.tool_id)
         if s.school_id:
             where.append(
-                UsageDaily.user_id.in_(
+                m.user_id.in_(
                     select(RosterUserAttribute.user_id).where(
                         RosterUserAttribute.district_id == s.district_id,
                         RosterUserAttribute.kind == "school",
@@ -66,79 +108,78 @@ class DashboardRepository:
             students = select(members.user_id).where(
                 members.district_id == s.district_id, members.class_id.in_(classes)
             )
-            where.append(or_(UsageDaily.user_id.in_(students), UsageDaily.user_id == s.teacher_id))
+            where.append(or_(m.user_id.in_(students), m.user_id == s.teacher_id))
         return where
 
     @staticmethod
-    def _attribute(kind: str) -> tuple[Any, Any]:
+    def _attribute(src: Source, kind: str) -> tuple[Any, Any]:
         attr = aliased(RosterUserAttribute)
-        on = and_(
-            attr.district_id == UsageDaily.district_id, attr.user_id == UsageDaily.user_id, attr.kind == kind
-        )
+        m = src.model
+        on = and_(attr.district_id == m.district_id, attr.user_id == m.user_id, attr.kind == kind)
         return attr, on
 
     async def logins(self, s: Scope, *, period: str, group: str) -> Sequence[Any]:
         """(period_start, group, logins, active_users) per week or month and grade or subject."""
-        attr, on = self._attribute(group)
-        period_col = UsageDaily.week if period == "week" else UsageDaily.month
+        src = source(s, period)
+        m = src.model
+        attr, on = self._attribute(src, group)
         label = func.coalesce(attr.value, UNASSIGNED)
         stmt = (
-            select(period_col, label, func.sum(UsageDaily.events), func.count(distinct(UsageDaily.user_id)))
-            .select_from(UsageDaily)
+            select(src.period, label, func.sum(m.events), func.count(distinct(m.user_id)))
+            .select_from(m)
             .outerjoin(attr, on)
-            .where(*self._where(s), UsageDaily.kind == "login")
-            .group_by(period_col, label)
-            .order_by(period_col, label)
+            .where(*self._where(s, src), m.kind == "login")
+            .group_by(src.period, label)
+            .order_by(src.period, label)
         )
         return (await self.session.execute(stmt)).all()
 
     async def kind_totals(self, s: Scope, kinds: Sequence[str], *, by_subject: bool) -> Sequence[Any]:
         """(subject or None, kind, events) for the given kinds."""
+        src = source(s)
+        m = src.model
         if not by_subject:
             stmt = (
-                select(UsageDaily.kind, func.sum(UsageDaily.events))
-                .where(*self._where(s), UsageDaily.kind.in_(kinds))
-                .group_by(UsageDaily.kind)
+                select(m.kind, func.sum(m.events))
+                .where(*self._where(s, src), m.kind.in_(kinds))
+                .group_by(m.kind)
             )
             return [(None, kind, n) for kind, n in (await self.session.execute(stmt)).all()]
-        attr, on = self._attribute("subject")
+        attr, on = self._attribute(src, "subject")
         label = func.coalesce(attr.value, UNASSIGNED)
         stmt = (
-            select(label, UsageDaily.kind, func.sum(UsageDaily.events))
-            .select_from(UsageDaily)
+            select(label, m.kind, func.sum(m.events))
+            .select_from(m)
             .outerjoin(attr, on)
-            .where(*self._where(s), UsageDaily.kind.in_(kinds))
-            .group_by(label, UsageDaily.kind)
+            .where(*self._where(s, src), m.kind.in_(kinds))
+            .group_by(label, m.kind)
         )
         return (await self.session.execute(stmt)).all()
 
     async def features(self, s: Scope) -> Sequence[Any]:
         """(feature, week, events, distinct users) of feature use."""
+        src = source(s, "week")
+        m = src.model
         stmt = (
-            select(
-                UsageDaily.feature,
-                UsageDaily.week,
-                func.sum(UsageDaily.events),
-                func.count(distinct(UsageDaily.user_id)),
-            )
-            .where(*self._where(s), UsageDaily.kind == "feature_used")
-            .group_by(UsageDaily.feature, UsageDaily.week)
-            .order_by(UsageDaily.feature, UsageDaily.week)
+            select(m.feature, src.period, func.sum(m.events), func.count(distinct(m.user_id)))
+            .where(*self._where(s, src), m.kind == "feature_used")
+            .group_by(m.feature, src.period)
+            .order_by(m.feature, src.period)
         )
         return (await self.session.execute(stmt)).all()
 
     async def active_users(
         self, s: Scope, *, teachers_only: bool = False, dated: bool = True
     ) -> dict[str, set[str]]:
-        """Users (or rostered teachers) with any usage, by tool."""
+        """Users (or rostered teachers) with any usage, by tool (`dated=False`: ever, up to the end)."""
+        src = source(s, open_start=not dated)
+        m = src.model
         stmt = (
-            select(UsageDaily.tool_id, UsageDaily.user_id)
-            .distinct()
-            .where(*self._where(s, dated=dated), UsageDaily.tool_id != "")
+            select(m.tool_id, m.user_id).distinct().where(*self._where(s, src, dated=dated), m.tool_id != "")
         )
         if teachers_only:
             stmt = stmt.where(
-                UsageDaily.user_id.in_(
+                m.user_id.in_(
                     select(RosterUser.sourced_id).where(
                         RosterUser.district_id == s.district_id, RosterUser.role == "teacher"
                     )
@@ -196,25 +237,26 @@ class DashboardRepository:
         return (await self.session.execute(stmt)).all()
 
     async def user_usage(self, s: Scope, user_ids: Sequence[str]) -> Sequence[Any]:
-        """(user_id, kind, events, seconds, active days) of some users."""
+        """(user_id, kind, events, seconds) of some users, from the daily rollup."""
+        src = Source(UsageDaily, UsageDaily.day, UsageDaily.week)
         stmt = (
             select(
                 UsageDaily.user_id,
                 UsageDaily.kind,
                 func.sum(UsageDaily.events),
                 func.sum(UsageDaily.duration_s),
-                func.count(distinct(UsageDaily.day)),
             )
-            .where(*self._where(s), UsageDaily.user_id.in_(list(user_ids)))
+            .where(*self._where(s, src), UsageDaily.user_id.in_(list(user_ids)))
             .group_by(UsageDaily.user_id, UsageDaily.kind)
         )
         return (await self.session.execute(stmt)).all()
 
     async def active_days(self, s: Scope, user_ids: Sequence[str]) -> dict[str, int]:
         """Distinct days with any usage, per user."""
+        src = Source(UsageDaily, UsageDaily.day, UsageDaily.week)
         stmt = (
             select(UsageDaily.user_id, func.count(distinct(UsageDaily.day)))
-            .where(*self._where(s), UsageDaily.user_id.in_(list(user_ids)))
+            .where(*self._where(s, src), UsageDaily.user_id.in_(list(user_ids)))
             .group_by(UsageDaily.user_id)
         )
         return {u: int(n) for u, n in (await self.session.execute(stmt)).all()}

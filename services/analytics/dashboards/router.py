@@ -33,8 +33,8 @@ from shared.errors import Unprocessable
 router = APIRouter(prefix="/dashboards", tags=["dashboards"])
 reports = APIRouter(prefix="/reports", tags=["dashboards"])
 
-From = Annotated[dt.date | None, Query(alias="from", description="First day (default: 12 weeks ago).")]
-To = Annotated[dt.date | None, Query(alias="to", description="Last day, inclusive (default: today).")]
+From = Annotated[dt.date | None, Query(alias="from", description="First day (default: 12 whole weeks back).")]
+To = Annotated[dt.date | None, Query(alias="to", description="Last day, inclusive (default: this Sunday).")]
 ToolQ = Annotated[uuid.UUID | None, Query(description="Only this tool.")]
 SchoolQ = Annotated[str | None, Query(max_length=255, description="Only users of this school (sourcedId).")]
 MAX_DAYS = 3 * 366
@@ -50,7 +50,8 @@ def make_scope(
     default_days: int = 84,
 ) -> Scope:
     """The caller's scope: its district, the dates, filters, and a teacher's own classes."""
-    end = end or dt.datetime.now(dt.UTC).date()
+    today = dt.datetime.now(dt.UTC).date()
+    end = end or today + dt.timedelta(days=6 - today.weekday())  # whole weeks read the weekly rollup
     start = start or end - dt.timedelta(days=default_days - 1)
     if start > end:
         raise Unprocessable("`from` is after `to`", field="from")

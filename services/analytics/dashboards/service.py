@@ -31,6 +31,12 @@ from services.analytics.models import TamResponse
 ACTIVE_STATUSES = frozenset({"piloting", "adopted", "sunsetting"})
 
 
+async def _repo(session: AsyncSession) -> DashboardRepository:
+    repo = DashboardRepository(session)
+    await repo.tune()
+    return repo
+
+
 def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
@@ -45,7 +51,7 @@ def current_window(settings: DistrictSettingsRead, today: dt.date) -> tuple[dt.d
 
 async def logins(session: AsyncSession, scope: Scope, *, period: str, group: str) -> LoginReport:
     """Login frequency per week or month by grade level or subject."""
-    rows = await DashboardRepository(session).logins(scope, period=period, group=group)
+    rows = await (await _repo(session)).logins(scope, period=period, group=group)
     return LoginReport(
         start=scope.start,
         end=scope.end,
@@ -66,7 +72,7 @@ async def logins(session: AsyncSession, scope: Scope, *, period: str, group: str
 
 async def submissions(session: AsyncSession, scope: Scope) -> SubmissionReport:
     """Digital submission rates (submitted / started) against the paper baselines."""
-    repo = DashboardRepository(session)
+    repo = await _repo(session)
     kinds = ("assignment_started", "assignment_submitted")
     baselines = {b.subject: b.rate for b in await DistrictRepository(session).baselines(scope.district_id)}
 
@@ -108,7 +114,7 @@ async def features(session: AsyncSession, scope: Scope) -> FeatureHeatmap:
     """Feature x week heatmap of events and distinct users."""
     weeks = _weeks(scope.start, scope.end)
     cells: dict[str, dict[dt.date, tuple[int, int]]] = {}
-    for feature, week, n, users in await DashboardRepository(session).features(scope):
+    for feature, week, n, users in await (await _repo(session)).features(scope):
         cells.setdefault(feature, {})[week] = (int(n), int(users))
     return FeatureHeatmap(
         start=scope.start,
@@ -132,7 +138,7 @@ async def features(session: AsyncSession, scope: Scope) -> FeatureHeatmap:
 
 async def licenses(session: AsyncSession, scope: Scope) -> LicenseReport:
     """Active seats (distinct users of the tool in the window) vs seats bought, dormant seats and cost."""
-    repo = DashboardRepository(session)
+    repo = await _repo(session)
     names = await repo.tools(scope.district_id)
     active = await repo.active_users(replace(scope, school_id=None, teacher_id=None))
     rows = []
@@ -185,7 +191,7 @@ def buy_in(responses: list[TamResponse], settings: DistrictSettingsRead) -> BuyI
 
 async def teachers(session: AsyncSession, scope: Scope, settings: DistrictSettingsRead) -> TeacherReport:
     """Per tool: active teachers / licensed (or rostered) teachers, adoption to date, TAM buy-in."""
-    repo = DashboardRepository(session)
+    repo = await _repo(session)
     district = DistrictRepository(session)
     names = await repo.tools(scope.district_id)
     lic = {x.tool_id: x for x in await district.licenses(scope.district_id, scope.tool_id)}
@@ -230,7 +236,7 @@ async def teachers(session: AsyncSession, scope: Scope, settings: DistrictSettin
 
 async def errors(session: AsyncSession, scope: Scope) -> list[ErrorRow]:
     """Technical errors per tool, week and severity."""
-    repo = DashboardRepository(session)
+    repo = await _repo(session)
     names = await repo.tools(scope.district_id)
     return [
         ErrorRow(tool_id=t, tool_name=names.get(t, (None, None))[0], week=w, severity=sev, errors=int(n))

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.ingest.schemas import Normalized
-from services.analytics.models import UsageDaily, UsageEvent, WebhookDelivery
+from services.analytics.models import UsageDaily, UsageEvent, UsageMonthly, UsageWeekly, WebhookDelivery
 
 DeliveryKey = tuple[uuid.UUID, str]
 """(integration_id, webhook_id)."""
@@ -64,6 +64,23 @@ ON CONFLICT (district_id, day, tool_id, user_id, kind, feature)
 DO UPDATE SET events = usage_daily.events + EXCLUDED.events,
               duration_s = usage_daily.duration_s + EXCLUDED.duration_s
 """)
+
+# Table and column names below are two fixed literals, never input.
+_PG_PERIOD_ROLLUP = {
+    period: text(f"""
+INSERT INTO analytics.usage_{table} (district_id, {period}, tool_id, user_id, kind, feature, events,
+                                     duration_s)
+SELECT r.district_id, r.period, r.tool_id, r.user_id, r.kind, r.feature, r.events, r.duration_s
+FROM unnest(CAST(:district_ids AS text[]), CAST(:periods AS date[]), CAST(:tool_ids AS text[]),
+            CAST(:user_ids AS text[]), CAST(:kinds AS text[]), CAST(:features AS text[]),
+            CAST(:counts AS int[]), CAST(:durations AS float8[]))
+     AS r(district_id, period, tool_id, user_id, kind, feature, events, duration_s)
+ON CONFLICT (district_id, {period}, tool_id, user_id, kind, feature)
+DO UPDATE SET events = usage_{table}.events + EXCLUDED.events,
+              duration_s = usage_{table}.duration_s + EXCLUDED.duration_s
+""")  # noqa: S608
+    for period, table in (("week", "weekly"), ("month", "monthly"))
+}
 
 _SQLITE_CHUNK = 400
 
@@ -163,10 +180,25 @@ class IngestRepository:
         return inserted
 
     async def add_to_rollups(self, totals: dict[RollupKey, tuple[int, float]]) -> None:
-        """Add per-(district, day, tool, user, kind, feature) counts into usage_daily, in key order."""
-        keys = sorted(totals)
-        if not keys:
+        """Add per-(district, day, tool, user, kind, feature) counts into the day, week and month rollups."""
+        if not totals:
             return
+        await self._upsert_daily(totals)
+        weekly: dict[RollupKey, tuple[int, float]] = {}
+        monthly: dict[RollupKey, tuple[int, float]] = {}
+        for (district, day, tool, user, kind, feature), (count, seconds) in totals.items():
+            for target, period in (
+                (weekly, day - dt.timedelta(days=day.weekday())),
+                (monthly, day.replace(day=1)),
+            ):
+                key = (district, period, tool, user, kind, feature)
+                old = target.get(key, (0, 0.0))
+                target[key] = (old[0] + count, old[1] + seconds)
+        await self._upsert_period(UsageWeekly, "week", weekly)
+        await self._upsert_period(UsageMonthly, "month", monthly)
+
+    async def _upsert_daily(self, totals: dict[RollupKey, tuple[int, float]]) -> None:
+        keys = sorted(totals)
         weeks = [k[1] - dt.timedelta(days=k[1].weekday()) for k in keys]
         months = [k[1].replace(day=1) for k in keys]
         if self.postgres:
@@ -186,27 +218,72 @@ class IngestRepository:
                 },
             )
             return
-        table: Any = UsageDaily.__table__
-        for start in range(0, len(keys), _SQLITE_CHUNK):
-            chunk = range(start, min(start + _SQLITE_CHUNK, len(keys)))
-            values = [
+        await self._sqlite_upsert(
+            UsageDaily,
+            [
                 {
-                    "district_id": keys[i][0],
-                    "day": keys[i][1],
-                    "tool_id": keys[i][2],
-                    "user_id": keys[i][3],
-                    "kind": keys[i][4],
-                    "feature": keys[i][5],
-                    "week": weeks[i],
-                    "month": months[i],
-                    "events": totals[keys[i]][0],
-                    "duration_s": totals[keys[i]][1],
+                    "district_id": k[0],
+                    "day": k[1],
+                    "tool_id": k[2],
+                    "user_id": k[3],
+                    "kind": k[4],
+                    "feature": k[5],
+                    "week": w,
+                    "month": m,
+                    "events": totals[k][0],
+                    "duration_s": totals[k][1],
                 }
-                for i in chunk
-            ]
-            stmt = sqlite.insert(table).values(values)
+                for k, w, m in zip(keys, weeks, months, strict=True)
+            ],
+            "day",
+        )
+
+    async def _upsert_period(
+        self,
+        model: type[UsageWeekly] | type[UsageMonthly],
+        period: str,
+        totals: dict[RollupKey, tuple[int, float]],
+    ) -> None:
+        keys = sorted(totals)
+        if self.postgres:
+            await self.session.execute(
+                _PG_PERIOD_ROLLUP[period],
+                {
+                    "district_ids": [k[0] for k in keys],
+                    "periods": [k[1] for k in keys],
+                    "tool_ids": [k[2] for k in keys],
+                    "user_ids": [k[3] for k in keys],
+                    "kinds": [k[4] for k in keys],
+                    "features": [k[5] for k in keys],
+                    "counts": [totals[k][0] for k in keys],
+                    "durations": [totals[k][1] for k in keys],
+                },
+            )
+            return
+        await self._sqlite_upsert(
+            model,
+            [
+                {
+                    "district_id": k[0],
+                    period: k[1],
+                    "tool_id": k[2],
+                    "user_id": k[3],
+                    "kind": k[4],
+                    "feature": k[5],
+                    "events": totals[k][0],
+                    "duration_s": totals[k][1],
+                }
+                for k in keys
+            ],
+            period,
+        )
+
+    async def _sqlite_upsert(self, model: Any, rows: list[dict[str, Any]], period: str) -> None:
+        table: Any = model.__table__
+        for start in range(0, len(rows), _SQLITE_CHUNK):
+            stmt = sqlite.insert(table).values(rows[start : start + _SQLITE_CHUNK])
             stmt = stmt.on_conflict_do_update(
-                index_elements=["district_id", "day", "tool_id", "user_id", "kind", "feature"],
+                index_elements=["district_id", period, "tool_id", "user_id", "kind", "feature"],
                 set_={
                     "events": table.c.events + stmt.excluded.events,
                     "duration_s": table.c.duration_s + stmt.excluded.duration_s,

@@ -57,7 +57,7 @@ async def pilot_usage(
     )
     repo = DashboardRepository(session)
     per: dict[str, dict[str, float]] = {t: {} for t in cohort.teacher_ids}
-    for user, kind, events, seconds, _ in await repo.user_usage(scope, cohort.teacher_ids):
+    for user, kind, events, seconds in await repo.user_usage(scope, cohort.teacher_ids):
         stats = per[user]
         stats["events"] = stats.get("events", 0) + int(events)
         stats[kind] = stats.get(kind, 0) + int(events)
