@@ -66,6 +66,8 @@ class LocalCluster:
                     "OUTBOX_POLL_INTERVAL_S": "0.2",
                 }
             )
+            if not self.kafka_idempotence:  # the Tansu test broker: short group sessions, fast joins
+                own.update({"KAFKA_SESSION_TIMEOUT_MS": "2000", "KAFKA_HEARTBEAT_INTERVAL_MS": "300"})
         if service == "pilots":
             own.update({"CATALOG_URL": self.url("catalog"), "ANALYTICS_URL": self.url("analytics")})
         env = dict(os.environ)
@@ -113,7 +115,9 @@ class LocalCluster:
             while True:
                 process = self.processes.get(service)
                 if process is not None and process.poll() is not None:
-                    raise RuntimeError(f"{service} exited with {process.returncode}:\n{self.log_tail(service)}")
+                    raise RuntimeError(
+                        f"{service} exited with {process.returncode}:\n{self.log_tail(service)}"
+                    )
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(f"{self.url(service)}/health/ready", timeout=2).status_code == 200:
                         break

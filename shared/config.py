@@ -84,6 +84,13 @@ class ServiceSettings(CommonSettings):
     kafka_topic_partitions: int = Field(default=6, ge=1, description="Partitions of topics created here.")
     kafka_replication_factor: int = Field(default=1, ge=1, description="Replication of topics created here.")
 
+    kafka_session_timeout_ms: int | None = Field(
+        default=None, ge=100, description="Consumer group session timeout (aiokafka's default when unset)."
+    )
+    kafka_heartbeat_interval_ms: int | None = Field(
+        default=None, ge=10, description="Consumer heartbeat interval (aiokafka's default when unset)."
+    )
+
     workers_enabled: bool = Field(default=True, description="Run the outbox relay and event consumers.")
     outbox_poll_interval_s: float = Field(
         default=0.5, gt=0, description="Relay poll interval (commits here wake it at once)."

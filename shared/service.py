@@ -58,6 +58,14 @@ class ServiceRuntime:
             enable_idempotence=settings.kafka_enable_idempotence,
             partitions=settings.kafka_topic_partitions,
             replication_factor=settings.kafka_replication_factor,
+            consumer_options={
+                k: v
+                for k, v in (
+                    ("session_timeout_ms", settings.kafka_session_timeout_ms),
+                    ("heartbeat_interval_ms", settings.kafka_heartbeat_interval_ms),
+                )
+                if v is not None
+            },
         )
         self.relay = OutboxRelay(
             self.db,

@@ -76,6 +76,13 @@ class TansuBroker:
         wait_for_port("127.0.0.1", self.port)
         return self
 
+    def kill(self) -> None:
+        """Kill the broker at once, as a crash would (its in-memory topics are gone)."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
     def stop(self) -> None:
         """Stop the broker (its in-memory topics are gone)."""
         if self.process and self.process.poll() is None:
