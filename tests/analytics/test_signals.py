@@ -135,3 +135,37 @@ async def test_threshold_is_per_district_and_unused_window_publishes_nothing(
     )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "utilization_threshold"
+
+
+async def test_district_inputs_are_listed_per_district(
+    analytics: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    tool = str(uuid.uuid4())
+    r = await analytics.put(
+        f"/api/analytics/licenses/{tool}",
+        headers=auth("admin"),
+        json={
+            "seats_purchased": 30,
+            "cost_per_seat": 4.5,
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+        },
+    )
+    assert r.status_code == 200, r.text
+    await analytics.put(
+        "/api/analytics/baselines/submission-rate/ela", json={"rate": 0.6}, headers=auth("admin")
+    )
+    licenses = (await analytics.get("/api/analytics/licenses", headers=auth("edtech"))).json()
+    assert (licenses["total"], licenses["items"][0]["seats_purchased"]) == (1, 30)
+    baselines = (
+        await analytics.get("/api/analytics/baselines/submission-rate", headers=auth("edtech"))
+    ).json()
+    assert [(b["subject"], b["rate"]) for b in baselines["items"]] == [("ela", 0.6)]
+    other = await analytics.get("/api/analytics/licenses", headers=auth("edtech", district_id="elsewhere"))
+    assert other.json()["total"] == 0
+    bad = await analytics.put(
+        f"/api/analytics/licenses/{tool}",
+        headers=auth("admin"),
+        json={"seats_purchased": 3, "starts_on": "2026-05-01", "ends_on": "2026-01-01"},
+    )
+    assert bad.status_code == 422

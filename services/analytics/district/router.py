@@ -20,7 +20,7 @@ from services.analytics.district.schemas import (
     TamResponseCreate,
     TamResponseRead,
 )
-from shared.api import SessionDep
+from shared.api import Page, PageDep, SessionDep
 
 router = APIRouter(tags=["district inputs"])
 
@@ -55,11 +55,19 @@ async def put_license(
     )
 
 
-@router.get("/licenses", response_model=list[LicenseRead])
-async def list_licenses(session: SessionDep, principal: Manager) -> list[LicenseRead]:
-    """The district's licenses."""
-    rows = await DistrictRepository(session).licenses(principal.district_id)
-    return [LicenseRead.model_validate(r) for r in rows]
+@router.get("/licenses", response_model=Page[LicenseRead])
+async def list_licenses(session: SessionDep, principal: Manager, page: PageDep) -> Page[LicenseRead]:
+    """The district's licenses, by tool (one per tool, so the page is cut in memory)."""
+    rows = [
+        LicenseRead.model_validate(r)
+        for r in await DistrictRepository(session).licenses(principal.district_id)
+    ]
+    return Page(
+        items=rows[page.offset : page.offset + page.limit],
+        total=len(rows),
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.put("/baselines/submission-rate/{subject}", response_model=BaselineRead)
@@ -71,13 +79,19 @@ async def put_baseline(
     return BaselineRead.model_validate(row)
 
 
-@router.get("/baselines/submission-rate", response_model=list[BaselineRead])
-async def list_baselines(session: SessionDep, principal: Manager) -> list[BaselineRead]:
-    """The district's paper-based submission baselines."""
-    return [
+@router.get("/baselines/submission-rate", response_model=Page[BaselineRead])
+async def list_baselines(session: SessionDep, principal: Manager, page: PageDep) -> Page[BaselineRead]:
+    """The district's paper-based submission baselines, by subject."""
+    rows = [
         BaselineRead.model_validate(r)
         for r in await DistrictRepository(session).baselines(principal.district_id)
     ]
+    return Page(
+        items=rows[page.offset : page.offset + page.limit],
+        total=len(rows),
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.post("/tam-responses", status_code=status.HTTP_201_CREATED, response_model=TamResponseRead)
