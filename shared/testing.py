@@ -95,14 +95,14 @@ class TansuBroker:
         self.process = None
 
 
-def create_database(admin_url: str, name: str) -> str:
-    """Create (or recreate) database `name` on the server of `admin_url`; returns its async URL."""
+def _psql(admin_url: str, *statements: str, check: bool = True) -> str:
+    """Run SQL statements with psql against the server of `admin_url`; returns what it printed."""
     url = make_url(admin_url)
     psql = shutil.which("psql")
     if psql is None:
-        raise RuntimeError("psql is needed to create the test database")
+        raise RuntimeError("psql is needed to manage databases")
     env = {**os.environ, "PGPASSWORD": url.password or ""}
-    base = [
+    command = [
         psql,
         "-h",
         url.host or "127.0.0.1",
@@ -112,43 +112,31 @@ def create_database(admin_url: str, name: str) -> str:
         url.username or "postgres",
         "-d",
         url.database or "postgres",
-        "-q",
+        "-tAq",
         "-v",
         "ON_ERROR_STOP=1",
     ]
-    subprocess.run(
-        [*base, "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "-c", f'CREATE DATABASE "{name}"'],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    for statement in statements:
+        command += ["-c", statement]
+    return subprocess.run(command, check=check, env=env, capture_output=True, text=True).stdout.strip()
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """Create (or recreate) database `name` on the server of `admin_url`; returns its async URL."""
+    _psql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    url = make_url(admin_url)
     return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
 
 
 def drop_database(admin_url: str, name: str) -> None:
     """Drop database `name` (best effort)."""
-    url = make_url(admin_url)
-    psql = shutil.which("psql") or "psql"
-    env = {**os.environ, "PGPASSWORD": url.password or ""}
-    subprocess.run(
-        [
-            psql,
-            "-h",
-            url.host or "127.0.0.1",
-            "-p",
-            str(url.port or 5432),
-            "-U",
-            url.username or "postgres",
-            "-d",
-            url.database or "postgres",
-            "-q",
-            "-c",
-            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-        ],
-        check=False,
-        env=env,
-        capture_output=True,
-    )
+    _psql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', check=False)
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """Create database `name` if it does not exist yet (keeps an existing one as it is)."""
+    if _psql(admin_url, f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
+        _psql(admin_url, f'CREATE DATABASE "{name}"')
 
 
 @contextlib.contextmanager
@@ -163,33 +151,3 @@ def broker_from_env() -> Iterator[str]:
         yield broker.bootstrap_servers
     finally:
         broker.stop()
-
-
-def ensure_database(admin_url: str, name: str) -> None:
-    """Create database `name` if it does not exist yet (keeps an existing one as it is)."""
-    url = make_url(admin_url)
-    psql = shutil.which("psql")
-    if psql is None:
-        raise RuntimeError("psql is needed to create the database")
-    env = {**os.environ, "PGPASSWORD": url.password or ""}
-    base = [
-        psql,
-        "-h",
-        url.host or "127.0.0.1",
-        "-p",
-        str(url.port or 5432),
-        "-U",
-        url.username or "postgres",
-        "-d",
-        url.database or "postgres",
-        "-tAq",
-    ]
-    exists = subprocess.run(
-        [*base, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-        check=True,
-        env=env,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    if exists != "1":
-        subprocess.run([*base, "-c", f'CREATE DATABASE "{name}"'], check=True, env=env, capture_output=True)

@@ -26,6 +26,7 @@ from services.catalog.vendors.repository import VendorRepository
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import ToolRegistered, ToolStatusChanged
+from shared.lifecycle import Lifecycle
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "proposed": frozenset({"vetting", "rejected"}),
@@ -37,6 +38,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "retired": frozenset(),
     "rejected": frozenset(),
 }
+LIFECYCLE = Lifecycle("tool", TRANSITIONS)
 
 PRIVACY_BLOCKED = frozenset({"approved_for_pilot", "piloting", "adopted"})
 
@@ -169,14 +171,7 @@ async def transition(
     tool = await repo.get(district_id=district_id, tool_id=tool_id, for_update=True)
     if tool is None:
         raise NotFound(f"tool {tool_id} not found")
-    allowed = TRANSITIONS[tool.status]
-    if to_status not in allowed:
-        names = ", ".join(sorted(allowed)) or "none"
-        raise Conflict(
-            f"a {tool.status} tool cannot move to {to_status}; allowed: {names}",
-            current_status=tool.status,
-            allowed=sorted(allowed),
-        )
+    LIFECYCLE.check(tool.status, to_status)
     await _check_gates(session, tool=tool, to_status=to_status, override_reason=override_reason)
     from_status, tool.status = tool.status, to_status
     now = utcnow()

@@ -21,6 +21,7 @@ from shared.config import Role
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import PilotCancelled, PilotCompleted, PilotStarted
+from shared.lifecycle import Lifecycle
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "planned": frozenset({"active", "cancelled"}),
@@ -29,6 +30,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "decided": frozenset(),
     "cancelled": frozenset(),
 }
+LIFECYCLE = Lifecycle("pilot", TRANSITIONS)
 """Allowed moves; `evaluating -> active` is an `extend` decision."""
 
 STAFF_ROLES: tuple[Role, ...] = ("edtech", "specialist", "admin")
@@ -134,14 +136,7 @@ async def _move(
     reason: str | None,
     decision: str | None = None,
 ) -> None:
-    allowed = TRANSITIONS[pilot.status]
-    if to_status not in allowed:
-        raise Conflict(
-            f"a {pilot.status} pilot cannot move to {to_status}; "
-            f"allowed: {', '.join(sorted(allowed)) or 'none'}",
-            current_status=pilot.status,
-            allowed=sorted(allowed),
-        )
+    LIFECYCLE.check(pilot.status, to_status)
     from_status, pilot.status = pilot.status, to_status
     await PilotRepository(session).add_transition(
         PilotTransition(
