@@ -16,6 +16,7 @@ from services.analytics.district.router import router as district_router
 from services.analytics.events import HANDLERS
 from services.analytics.ingest.batcher import IngestBatcher
 from services.analytics.ingest.router import router as webhooks_router
+from services.analytics.ingest.service import purge_deliveries_job
 from services.analytics.integrations.router import router as integrations_router
 from services.analytics.integrations.service import IntegrationCache
 from services.analytics.pilots.router import router as pilots_router
@@ -41,7 +42,7 @@ def create_app(
         handlers=HANDLERS,
         bus=bus,
         verifier=verifier,
-        jobs=[signals_job],
+        jobs=[signals_job, purge_deliveries_job],
     )
     app = create_service_app(
         runtime,

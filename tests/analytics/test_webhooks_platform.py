@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 import uuid
 from typing import Any
@@ -11,7 +12,9 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from services.analytics.models import UsageDaily, UsageEvent
+from services.analytics.ingest.repository import IngestRepository
+from services.analytics.models import UsageDaily, UsageEvent, WebhookDelivery
+from shared.db import utcnow
 from tests.analytics.conftest import Poster, sign_request
 from tests.fixtures.auth import TokenFactory
 
@@ -224,3 +227,20 @@ async def test_concurrent_deliveries_are_grouped_without_losing_or_doubling(
             select(func.sum(UsageDaily.events)).where(UsageDaily.district_id == district)
         )
     assert total == 62
+
+
+async def test_old_webhook_ids_are_purged(
+    post_signed: Poster, analytics_app: tuple[FastAPI, httpx.AsyncClient], integration: dict[str, Any]
+) -> None:
+    await post_signed("events", event(), webhook_id="msg_old")
+    runtime = analytics_app[0].state.runtime
+    key = (uuid.UUID(integration["id"]), "msg_old")
+    async with runtime.db.transaction() as session:
+        assert await session.get(WebhookDelivery, key) is not None
+        await IngestRepository(session).purge_deliveries(before=utcnow() - dt.timedelta(minutes=1))
+        assert await session.get(WebhookDelivery, key) is not None
+        assert (
+            await IngestRepository(session).purge_deliveries(before=utcnow() + dt.timedelta(seconds=1)) >= 1
+        )
+    async with runtime.db.transaction() as session:
+        assert await session.get(WebhookDelivery, key) is None

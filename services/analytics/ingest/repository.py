@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -124,6 +124,13 @@ class IngestRepository:
             )
             claimed.update((row[0], row[1]) for row in await self.session.execute(stmt))
         return claimed
+
+    async def purge_deliveries(self, *, before: dt.datetime) -> int:
+        """Forget webhook-ids received before `before` (older timestamps are refused as stale anyway)."""
+        result: Any = await self.session.execute(
+            delete(WebhookDelivery).where(WebhookDelivery.received_at < before)
+        )
+        return int(result.rowcount or 0)
 
     async def insert_events(
         self, rows: Sequence[EventRow], *, received_at: dt.datetime

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.analytics.config import Settings
 from services.analytics.ingest.formats import Item
 from services.analytics.ingest.repository import DeliveryKey, EventRow, IngestRepository, RollupKey
 from services.analytics.ingest.schemas import IngestResult, Normalized, RejectedEvent
 from shared.db import utcnow
 from shared.errors import Unprocessable
+
+if TYPE_CHECKING:
+    from shared.service import ServiceRuntime
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -100,3 +110,20 @@ async def apply_deliveries(session: AsyncSession, deliveries: Sequence[Delivery]
             )
         )
     return results
+
+
+async def purge_deliveries_job(runtime: ServiceRuntime) -> None:
+    """Background job: drop remembered webhook-ids once their timestamps would be refused as stale."""
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    keep = max(dt.timedelta(days=1), dt.timedelta(seconds=4 * settings.webhook_tolerance_s))
+    while True:
+        await asyncio.sleep(min(3600.0, keep.total_seconds()))
+        try:
+            async with runtime.db.transaction() as session:
+                purged = await IngestRepository(session).purge_deliveries(before=utcnow() - keep)
+            log.info("webhook_deliveries_purged", count=purged)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("webhook_delivery_purge_failed", error=repr(exc))
