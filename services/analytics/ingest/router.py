@@ -74,10 +74,56 @@ def decode_body(fmt: str, media_type: str, body: bytes, secrets: list[str]) -> A
         raise Unprocessable(f"the body is not valid JSON: {exc}", field="body") from exc
 
 
+_SIGNATURE_HEADERS = [
+    {
+        "name": "webhook-id",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "Unique per delivery; a repeat is answered 200 with `replay: true` and no effect.",
+    },
+    {
+        "name": "webhook-timestamp",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "integer"},
+        "description": "Unix seconds; refused (401) beyond the tolerance (default 300 s).",
+    },
+    {
+        "name": "webhook-signature",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "`v1,<base64 HMAC-SHA256 of '{id}.{timestamp}.{body}'>`, space-separated list.",
+    },
+]
+_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "description": "events: a PlatformEvent, an array of them or "
+                '{"events": [...]}; caliper: an envelope; xapi: a statement '
+                "or an array; canvas: a live event or an array"
+            }
+        },
+        "application/jwt": {
+            "schema": {"type": "string", "description": "canvas only: HS256 JWT of a live event"}
+        },
+    },
+}
+
+
 @router.post(
     "/{integration_id}/{fmt}",
     response_model=IngestResult,
-    responses={207: {"model": IngestResult, "description": "Some events were rejected"}},
+    responses={
+        207: {"model": IngestResult, "description": "Some events were rejected"},
+        401: {"description": "Bad or stale signature, unknown or disabled integration"},
+        413: {"description": "Body over the cap"},
+        415: {"description": "Not JSON"},
+    },
+    openapi_extra={"parameters": _SIGNATURE_HEADERS, "requestBody": _BODY},
 )
 async def receive_webhook(integration_id: str, fmt: Format, request: Request) -> Response:
     """Ingest a signed delivery of usage events (`fmt`: events, caliper, xapi or canvas)."""
