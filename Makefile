@@ -48,8 +48,9 @@ test: venv postgres ## Run the whole test suite (PostgreSQL and a Kafka-protocol
 bench: venv postgres ## Measure ingestion and the event path; prints figures against their baselines
 	$(BIN)/python -m bench
 
-compose-config: ## Validate docker-compose.yml (needs the docker CLI)
-	docker compose config --quiet
+compose-config: ## Validate docker-compose.yml with `docker compose config` (adds the compose plugin if missing)
+	@bash deploy/scripts/install-compose-plugin.sh >/dev/null
+	docker compose config --quiet && echo "docker-compose.yml: valid"
 
 clean: ## Remove the virtual environment, local databases and caches
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools var .pytest_cache .mypy_cache .ruff_cache
