@@ -1,9 +1,11 @@
-"""SQL of ingestion: claim deliveries, insert events, add them to the rollups, one statement each.
+"""SQL of ingestion: claim deliveries, insert their events, maintain the rollups.
 
-A group of deliveries (possibly of several districts) is written at once. On PostgreSQL rows go
-in as arrays through `unnest` (one prepared statement whatever the size, no per-event round
-trip); on SQLite as multi-row VALUES in chunks. Keys are written in sorted order so concurrent
-groups lock rows in the same order (no deadlocks).
+A group of deliveries (possibly of several districts) is written at once. On PostgreSQL that is
+ONE statement: arrays go in through `unnest` and data-modifying CTEs claim the webhook-ids, insert
+the events of claimed deliveries (ON CONFLICT DO NOTHING) and add what was inserted to the daily,
+weekly and monthly rollups, whatever the group size. On SQLite (the embedded default) the same
+steps run one by one as multi-row VALUES in chunks. Rows are written in key order so concurrent
+groups lock them in the same order (no deadlocks).
 """
 
 from __future__ import annotations
@@ -27,62 +29,80 @@ EventRow = tuple[str, uuid.UUID, str, Normalized]
 RollupKey = tuple[str, dt.date, str, str, str, str]
 """(district_id, day, tool_id, user_id, kind, feature) of a usage_daily row."""
 
-_PG_CLAIM = text("""
-INSERT INTO analytics.webhook_delivery (integration_id, webhook_id, district_id, received_at)
-SELECT d.integration_id, d.webhook_id, d.district_id, :received_at
-FROM unnest(CAST(:integration_ids AS uuid[]), CAST(:webhook_ids AS text[]), CAST(:district_ids AS text[]))
-     AS d(integration_id, webhook_id, district_id)
-ON CONFLICT DO NOTHING
-RETURNING integration_id, webhook_id
-""")
 
-_PG_EVENTS = text("""
-INSERT INTO analytics.usage_event (district_id, event_id, integration_id, tool_id, user_id, kind, occurred_at,
-                                   class_id, feature, duration_s, source, received_at)
-SELECT e.district_id, e.event_id, e.integration_id, e.tool_id, e.user_id, e.kind, e.occurred_at,
-       e.class_id, e.feature, e.duration_s, e.source, :received_at
-FROM unnest(CAST(:district_ids AS text[]), CAST(:event_ids AS text[]), CAST(:integration_ids AS uuid[]),
-            CAST(:tool_ids AS text[]), CAST(:user_ids AS text[]), CAST(:kinds AS text[]),
-            CAST(:occurred AS timestamptz[]), CAST(:class_ids AS text[]), CAST(:features AS text[]),
-            CAST(:durations AS float8[]), CAST(:sources AS text[]))
-     AS e(district_id, event_id, integration_id, tool_id, user_id, kind, occurred_at, class_id, feature,
-          duration_s, source)
-ON CONFLICT DO NOTHING
-RETURNING district_id, event_id
+_PG_GROUP = text("""
+WITH claimed AS (
+    INSERT INTO analytics.webhook_delivery (integration_id, webhook_id, district_id, received_at)
+    SELECT d.integration_id, d.webhook_id, d.district_id, :received_at
+    FROM unnest(CAST(:d_integration_ids AS uuid[]), CAST(:d_webhook_ids AS text[]),
+                CAST(:d_district_ids AS text[])) AS d(integration_id, webhook_id, district_id)
+    ORDER BY 1, 2
+    ON CONFLICT DO NOTHING
+    RETURNING integration_id, webhook_id
+), inserted AS (
+    INSERT INTO analytics.usage_event (district_id, event_id, integration_id, tool_id, user_id, kind,
+                                       occurred_at, class_id, feature, duration_s, source, received_at)
+    SELECT e.district_id, e.event_id, e.integration_id, e.tool_id, e.user_id, e.kind, e.occurred_at,
+           e.class_id, e.feature, e.duration_s, e.source, :received_at
+    FROM unnest(CAST(:integration_ids AS uuid[]), CAST(:webhook_ids AS text[]), CAST(:district_ids AS text[]),
+                CAST(:event_ids AS text[]), CAST(:tool_ids AS text[]), CAST(:user_ids AS text[]),
+                CAST(:kinds AS text[]), CAST(:occurred AS timestamptz[]), CAST(:class_ids AS text[]),
+                CAST(:features AS text[]), CAST(:durations AS float8[]), CAST(:sources AS text[]))
+         AS e(integration_id, webhook_id, district_id, event_id, tool_id, user_id, kind, occurred_at,
+              class_id, feature, duration_s, source)
+    JOIN claimed c ON c.integration_id = e.integration_id AND c.webhook_id = e.webhook_id
+    ORDER BY e.district_id, e.event_id
+    ON CONFLICT DO NOTHING
+    RETURNING district_id, event_id, tool_id, user_id, kind, occurred_at, feature, duration_s
+), src AS (
+    SELECT district_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, tool_id, user_id, kind,
+           coalesce(feature, '') AS feature, coalesce(duration_s, 0) AS duration_s
+    FROM inserted
+), daily AS (
+    INSERT INTO analytics.usage_daily AS t (district_id, day, tool_id, user_id, kind, feature, week, month,
+                                            events, duration_s)
+    SELECT district_id, day, tool_id, user_id, kind, feature, date_trunc('week', day::timestamp)::date,
+           date_trunc('month', day::timestamp)::date, count(*), sum(duration_s)
+    FROM src GROUP BY district_id, day, tool_id, user_id, kind, feature ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (district_id, day, tool_id, user_id, kind, feature)
+    DO UPDATE SET events = t.events + EXCLUDED.events, duration_s = t.duration_s + EXCLUDED.duration_s
+), weekly AS (
+    INSERT INTO analytics.usage_weekly AS t (district_id, week, tool_id, user_id, kind, feature, events,
+                                             duration_s)
+    SELECT district_id, date_trunc('week', day::timestamp)::date AS week, tool_id, user_id, kind, feature,
+           count(*), sum(duration_s)
+    FROM src GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (district_id, week, tool_id, user_id, kind, feature)
+    DO UPDATE SET events = t.events + EXCLUDED.events, duration_s = t.duration_s + EXCLUDED.duration_s
+), monthly AS (
+    INSERT INTO analytics.usage_monthly AS t (district_id, month, tool_id, user_id, kind, feature, events,
+                                              duration_s)
+    SELECT district_id, date_trunc('month', day::timestamp)::date AS month, tool_id, user_id, kind, feature,
+           count(*), sum(duration_s)
+    FROM src GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (district_id, month, tool_id, user_id, kind, feature)
+    DO UPDATE SET events = t.events + EXCLUDED.events, duration_s = t.duration_s + EXCLUDED.duration_s
+)
+SELECT 'claimed' AS what, integration_id::text AS a, webhook_id AS b FROM claimed
+UNION ALL
+SELECT 'inserted', district_id, event_id FROM inserted
 """)
-
-_PG_ROLLUP = text("""
-INSERT INTO analytics.usage_daily (district_id, day, tool_id, user_id, kind, feature, week, month, events,
-                                   duration_s)
-SELECT r.district_id, r.day, r.tool_id, r.user_id, r.kind, r.feature, r.week, r.month, r.events, r.duration_s
-FROM unnest(CAST(:district_ids AS text[]), CAST(:days AS date[]), CAST(:tool_ids AS text[]),
-            CAST(:user_ids AS text[]), CAST(:kinds AS text[]), CAST(:features AS text[]),
-            CAST(:weeks AS date[]), CAST(:months AS date[]), CAST(:counts AS int[]),
-            CAST(:durations AS float8[]))
-     AS r(district_id, day, tool_id, user_id, kind, feature, week, month, events, duration_s)
-ON CONFLICT (district_id, day, tool_id, user_id, kind, feature)
-DO UPDATE SET events = usage_daily.events + EXCLUDED.events,
-              duration_s = usage_daily.duration_s + EXCLUDED.duration_s
-""")
-
-# Table and column names below are two fixed literals, never input.
-_PG_PERIOD_ROLLUP = {
-    period: text(f"""
-INSERT INTO analytics.usage_{table} (district_id, {period}, tool_id, user_id, kind, feature, events,
-                                     duration_s)
-SELECT r.district_id, r.period, r.tool_id, r.user_id, r.kind, r.feature, r.events, r.duration_s
-FROM unnest(CAST(:district_ids AS text[]), CAST(:periods AS date[]), CAST(:tool_ids AS text[]),
-            CAST(:user_ids AS text[]), CAST(:kinds AS text[]), CAST(:features AS text[]),
-            CAST(:counts AS int[]), CAST(:durations AS float8[]))
-     AS r(district_id, period, tool_id, user_id, kind, feature, events, duration_s)
-ON CONFLICT (district_id, {period}, tool_id, user_id, kind, feature)
-DO UPDATE SET events = usage_{table}.events + EXCLUDED.events,
-              duration_s = usage_{table}.duration_s + EXCLUDED.duration_s
-""")  # noqa: S608
-    for period, table in (("week", "weekly"), ("month", "monthly"))
-}
 
 _SQLITE_CHUNK = 400
+
+
+GroupEvent = tuple[DeliveryKey, str, str, Normalized]
+"""(delivery key, district_id, source, event) of a group being written."""
+
+
+def daily_totals(rows: Sequence[EventRow]) -> dict[RollupKey, tuple[int, float]]:
+    """Sum events into usage_daily keys: (district, day, tool, user, kind, feature) -> (count, seconds)."""
+    totals: dict[RollupKey, tuple[int, float]] = {}
+    for district_id, _, _, e in rows:
+        key = (district_id, e.occurred_at.date(), e.tool_id, e.user_id, e.kind, e.feature or "")
+        count, seconds = totals.get(key, (0, 0.0))
+        totals[key] = (count + 1, seconds + (e.duration_s or 0.0))
+    return totals
 
 
 class IngestRepository:
@@ -93,22 +113,11 @@ class IngestRepository:
         bind = session.bind
         self.postgres = bind is not None and bind.dialect.name == "postgresql"
 
-    async def claim_deliveries(
+    async def _claim_deliveries(
         self, deliveries: Sequence[tuple[DeliveryKey, str]], *, received_at: dt.datetime
     ) -> set[DeliveryKey]:
         """Record webhook-ids ((key, district) pairs); returns the keys not applied before."""
         ordered = sorted(set(deliveries))
-        if self.postgres:
-            result = await self.session.execute(
-                _PG_CLAIM,
-                {
-                    "received_at": received_at,
-                    "integration_ids": [k[0][0] for k in ordered],
-                    "webhook_ids": [k[0][1] for k in ordered],
-                    "district_ids": [k[1] for k in ordered],
-                },
-            )
-            return {(row[0], row[1]) for row in result}
         table: Any = WebhookDelivery.__table__
         claimed: set[DeliveryKey] = set()
         for start in range(0, len(ordered), _SQLITE_CHUNK):
@@ -125,6 +134,68 @@ class IngestRepository:
             claimed.update((row[0], row[1]) for row in await self.session.execute(stmt))
         return claimed
 
+    async def write_group(
+        self,
+        deliveries: Sequence[tuple[DeliveryKey, str]],
+        events: Sequence[GroupEvent],
+        *,
+        received_at: dt.datetime,
+    ) -> tuple[set[DeliveryKey], set[tuple[str, str]]]:
+        """Claim the deliveries, insert the events of claimed ones, maintain the rollups.
+
+        Returns the delivery keys claimed now (others are replays) and the (district, event_id) inserted.
+        On PostgreSQL this is one statement (data-modifying CTEs) whatever the group size.
+        """
+        if not self.postgres:
+            return await self._write_group_stepwise(deliveries, events, received_at=received_at)
+        ordered = sorted(set(deliveries))
+        result = await self.session.execute(
+            _PG_GROUP,
+            {
+                "received_at": received_at,
+                "d_integration_ids": [k[0][0] for k in ordered],
+                "d_webhook_ids": [k[0][1] for k in ordered],
+                "d_district_ids": [k[1] for k in ordered],
+                "integration_ids": [g[0][0] for g in events],
+                "webhook_ids": [g[0][1] for g in events],
+                "district_ids": [g[1] for g in events],
+                "event_ids": [g[3].event_id for g in events],
+                "tool_ids": [g[3].tool_id for g in events],
+                "user_ids": [g[3].user_id for g in events],
+                "kinds": [g[3].kind for g in events],
+                "occurred": [g[3].occurred_at for g in events],
+                "class_ids": [g[3].class_id for g in events],
+                "features": [g[3].feature for g in events],
+                "durations": [g[3].duration_s for g in events],
+                "sources": [g[2] for g in events],
+            },
+        )
+        claimed: set[DeliveryKey] = set()
+        inserted: set[tuple[str, str]] = set()
+        for what, a, b in result:
+            if what == "claimed":
+                claimed.add((uuid.UUID(a), b))
+            else:
+                inserted.add((a, b))
+        return claimed, inserted
+
+    async def _write_group_stepwise(
+        self,
+        deliveries: Sequence[tuple[DeliveryKey, str]],
+        events: Sequence[GroupEvent],
+        *,
+        received_at: dt.datetime,
+    ) -> tuple[set[DeliveryKey], set[tuple[str, str]]]:
+        claimed = await self._claim_deliveries(deliveries, received_at=received_at)
+        rows: dict[tuple[str, str], EventRow] = {}
+        for key, district_id, source, event in events:
+            if key in claimed:
+                rows.setdefault((district_id, event.event_id), (district_id, key[0], source, event))
+        ordered = [rows[k] for k in sorted(rows)]
+        inserted = await self._insert_events(ordered, received_at=received_at)
+        await self._add_to_rollups(daily_totals([r for r in ordered if (r[0], r[3].event_id) in inserted]))
+        return claimed, inserted
+
     async def purge_deliveries(self, *, before: dt.datetime) -> int:
         """Forget webhook-ids received before `before` (older timestamps are refused as stale anyway)."""
         result: Any = await self.session.execute(
@@ -132,31 +203,12 @@ class IngestRepository:
         )
         return int(result.rowcount or 0)
 
-    async def insert_events(
+    async def _insert_events(
         self, rows: Sequence[EventRow], *, received_at: dt.datetime
     ) -> set[tuple[str, str]]:
         """Insert events, skipping ids their district already has; returns (district, event_id) inserted."""
         if not rows:
             return set()
-        if self.postgres:
-            result = await self.session.execute(
-                _PG_EVENTS,
-                {
-                    "received_at": received_at,
-                    "district_ids": [r[0] for r in rows],
-                    "event_ids": [r[3].event_id for r in rows],
-                    "integration_ids": [r[1] for r in rows],
-                    "tool_ids": [r[3].tool_id for r in rows],
-                    "user_ids": [r[3].user_id for r in rows],
-                    "kinds": [r[3].kind for r in rows],
-                    "occurred": [r[3].occurred_at for r in rows],
-                    "class_ids": [r[3].class_id for r in rows],
-                    "features": [r[3].feature for r in rows],
-                    "durations": [r[3].duration_s for r in rows],
-                    "sources": [r[2] for r in rows],
-                },
-            )
-            return {(row[0], row[1]) for row in result}
         table: Any = UsageEvent.__table__
         inserted: set[tuple[str, str]] = set()
         for start in range(0, len(rows), _SQLITE_CHUNK):
@@ -186,7 +238,7 @@ class IngestRepository:
             inserted.update((row[0], row[1]) for row in await self.session.execute(stmt))
         return inserted
 
-    async def add_to_rollups(self, totals: dict[RollupKey, tuple[int, float]]) -> None:
+    async def _add_to_rollups(self, totals: dict[RollupKey, tuple[int, float]]) -> None:
         """Add per-(district, day, tool, user, kind, feature) counts into the day, week and month rollups."""
         if not totals:
             return
@@ -208,23 +260,6 @@ class IngestRepository:
         keys = sorted(totals)
         weeks = [k[1] - dt.timedelta(days=k[1].weekday()) for k in keys]
         months = [k[1].replace(day=1) for k in keys]
-        if self.postgres:
-            await self.session.execute(
-                _PG_ROLLUP,
-                {
-                    "district_ids": [k[0] for k in keys],
-                    "days": [k[1] for k in keys],
-                    "tool_ids": [k[2] for k in keys],
-                    "user_ids": [k[3] for k in keys],
-                    "kinds": [k[4] for k in keys],
-                    "features": [k[5] for k in keys],
-                    "weeks": weeks,
-                    "months": months,
-                    "counts": [totals[k][0] for k in keys],
-                    "durations": [totals[k][1] for k in keys],
-                },
-            )
-            return
         await self._sqlite_upsert(
             UsageDaily,
             [
@@ -252,21 +287,6 @@ class IngestRepository:
         totals: dict[RollupKey, tuple[int, float]],
     ) -> None:
         keys = sorted(totals)
-        if self.postgres:
-            await self.session.execute(
-                _PG_PERIOD_ROLLUP[period],
-                {
-                    "district_ids": [k[0] for k in keys],
-                    "periods": [k[1] for k in keys],
-                    "tool_ids": [k[2] for k in keys],
-                    "user_ids": [k[3] for k in keys],
-                    "kinds": [k[4] for k in keys],
-                    "features": [k[5] for k in keys],
-                    "counts": [totals[k][0] for k in keys],
-                    "durations": [totals[k][1] for k in keys],
-                },
-            )
-            return
         await self._sqlite_upsert(
             model,
             [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.config import Settings
 from services.analytics.ingest.formats import Item
-from services.analytics.ingest.repository import DeliveryKey, EventRow, IngestRepository, RollupKey
+from services.analytics.ingest.repository import DeliveryKey, IngestRepository
 from services.analytics.ingest.schemas import IngestResult, Normalized, RejectedEvent
 from shared.db import utcnow
 from shared.errors import Unprocessable
@@ -62,52 +61,32 @@ def split_items(items: Sequence[Item], *, is_batch: bool) -> tuple[list[Normaliz
     )
 
 
-def rollup_totals(rows: Sequence[EventRow]) -> dict[RollupKey, tuple[int, float]]:
-    """Sum events into usage_daily keys: (district, day, tool, user, kind, feature) -> (count, seconds)."""
-    totals: dict[RollupKey, tuple[int, float]] = {}
-    for district_id, _, _, e in rows:
-        key = (district_id, e.occurred_at.date(), e.tool_id, e.user_id, e.kind, e.feature or "")
-        count, seconds = totals.get(key, (0, 0.0))
-        totals[key] = (count + 1, seconds + (e.duration_s or 0.0))
-    return totals
-
-
 async def apply_deliveries(session: AsyncSession, deliveries: Sequence[Delivery]) -> list[IngestResult]:
     """Apply verified deliveries together: replayed webhook-ids and known event ids change nothing."""
-    repo = IngestRepository(session)
-    now = utcnow()
-    claimed = await repo.claim_deliveries(
-        [((d.integration_id, d.webhook_id), d.district_id) for d in deliveries], received_at=now
+    first: dict[DeliveryKey, int] = {}
+    for index, d in enumerate(deliveries):
+        first.setdefault((d.integration_id, d.webhook_id), index)
+    unique = [deliveries[i] for i in sorted(first.values())]
+    claimed, inserted = await IngestRepository(session).write_group(
+        [((d.integration_id, d.webhook_id), d.district_id) for d in unique],
+        [((d.integration_id, d.webhook_id), d.district_id, d.source, e) for d in unique for e in d.events],
+        received_at=utcnow(),
     )
-    applied: set[DeliveryKey] = set()
-    owner: dict[tuple[str, str], int] = {}
-    rows: list[EventRow] = []
-    for index, d in enumerate(deliveries):
-        key = (d.integration_id, d.webhook_id)
-        if key not in claimed or key in applied:
-            continue
-        applied.add(key)
-        for event in d.events:
-            event_key = (d.district_id, event.event_id)
-            if event_key not in owner:
-                owner[event_key] = index
-                rows.append((d.district_id, d.integration_id, d.source, event))
-    rows.sort(key=lambda r: (r[0], r[3].event_id))
-    inserted = await repo.insert_events(rows, received_at=now)
-    await repo.add_to_rollups(rollup_totals([r for r in rows if (r[0], r[3].event_id) in inserted]))
-    accepted = Counter(owner[k] for k in inserted)
     results: list[IngestResult] = []
-    seen: set[DeliveryKey] = set()
+    attributed: set[tuple[str, str]] = set()
     for index, d in enumerate(deliveries):
         key = (d.integration_id, d.webhook_id)
-        if key not in claimed or key in seen:
+        if first[key] != index or key not in claimed:
             results.append(IngestResult(accepted=0, duplicates=0, replay=True))
             continue
-        seen.add(key)
+        accepted = 0
+        for event in d.events:
+            event_key = (d.district_id, event.event_id)
+            if event_key in inserted and event_key not in attributed:
+                attributed.add(event_key)
+                accepted += 1
         results.append(
-            IngestResult(
-                accepted=accepted[index], duplicates=len(d.events) - accepted[index], rejected=d.rejected
-            )
+            IngestResult(accepted=accepted, duplicates=len(d.events) - accepted, rejected=d.rejected)
         )
     return results
 
