@@ -27,8 +27,10 @@ async def run(sections: set[str], workdir: Path) -> list[tuple[str, list[Row]]]:
             from bench.ingest import ingestion
 
             results.append(("Webhook ingestion (analytics)", await ingestion(cluster, database_url, workdir)))
-        rss = [Row(f"peak RSS of {name}", f"{peak_rss_mb(p.pid):.0f} MB", "< 300 MB",
-                   peak_rss_mb(p.pid) < 300) for name, p in cluster.processes.items()]
+        rss = [
+            Row(f"peak RSS of {name}", f"{peak_rss_mb(p.pid):.0f} MB", "< 300 MB", peak_rss_mb(p.pid) < 300)
+            for name, p in cluster.processes.items()
+        ]
         results.append(("Memory", rss))
     return results
 
@@ -36,8 +38,9 @@ async def run(sections: set[str], workdir: Path) -> list[tuple[str, list[Row]]]:
 def main() -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", choices=["path", "ingest"], action="append",
-                        help="run only these sections (default: all)")
+    parser.add_argument(
+        "--only", choices=["path", "ingest"], action="append", help="run only these sections (default: all)"
+    )
     args = parser.parse_args()
     sections = set(args.only or ["path", "ingest"])
     with tempfile.TemporaryDirectory(prefix="edtech-bench-") as tmp:

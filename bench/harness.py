@@ -68,10 +68,13 @@ def bench_cluster(workdir: Path, **extra_env: str) -> Iterator[tuple[LocalCluste
     broker = None if external else TansuBroker().start()
     bootstrap = external or (broker.bootstrap_servers if broker else "")
     cluster = LocalCluster(
-        database_url=database_url, kafka_bootstrap=bootstrap,
+        database_url=database_url,
+        kafka_bootstrap=bootstrap,
         ports={s: free_port() for s in ("gateway", "catalog", "pilots", "analytics")},
-        dev_key_file=str(workdir / "dev-key.pem"), log_dir=str(workdir / "logs"),
-        kafka_idempotence=bool(external), extra_env=dict(extra_env),
+        dev_key_file=str(workdir / "dev-key.pem"),
+        log_dir=str(workdir / "logs"),
+        kafka_idempotence=bool(external),
+        extra_env=dict(extra_env),
     )
     try:
         cluster.migrate()

@@ -24,8 +24,10 @@ async def dev_headers(client: httpx.AsyncClient, district: str, *roles: str) -> 
 async def gateway_hop(cluster: LocalCluster, *, requests: int = 1500) -> list[Row]:
     """p50 of the same GET through the gateway and directly against the service, interleaved."""
     district = f"bench-{uuid.uuid4().hex[:6]}"
-    async with httpx.AsyncClient(base_url=cluster.url("gateway")) as gw, \
-            httpx.AsyncClient(base_url=cluster.url("catalog")) as direct:
+    async with (
+        httpx.AsyncClient(base_url=cluster.url("gateway")) as gw,
+        httpx.AsyncClient(base_url=cluster.url("catalog")) as direct,
+    ):
         headers = await dev_headers(gw, district, "edtech")
         await gw.post("/api/catalog/tools", json={"name": "Bench tool"}, headers=headers)
         path = "/api/catalog/tools?limit=1"
@@ -63,9 +65,11 @@ async def event_path(cluster: LocalCluster, database_url: str, *, events: int = 
                 r.raise_for_status()
                 tool_id = r.json()["id"]
                 event_id = await conn.fetchval(
-                    "SELECT event_id FROM catalog.outbox_event WHERE key = $1 ORDER BY id LIMIT 1", tool_id)
+                    "SELECT event_id FROM catalog.outbox_event WHERE key = $1 ORDER BY id LIMIT 1", tool_id
+                )
                 while not await conn.fetchval(
-                        "SELECT 1 FROM pilots.processed_event WHERE event_id = $1", event_id):
+                    "SELECT 1 FROM pilots.processed_event WHERE event_id = $1", event_id
+                ):
                     if timed() - started > 10:
                         raise TimeoutError(f"event {event_id} not consumed by pilots after 10 s")
                     await asyncio.sleep(0.002)
