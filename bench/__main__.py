@@ -27,6 +27,10 @@ async def run(sections: set[str], workdir: Path) -> list[tuple[str, list[Row]]]:
             from bench.ingest import ingestion
 
             results.append(("Webhook ingestion (analytics)", await ingestion(cluster, database_url, workdir)))
+        if "dashboards" in sections:
+            from bench.dashboards import dashboards
+
+            results.append(("Dashboards (analytics)", await dashboards(cluster, database_url, workdir)))
         rss = [
             Row(f"peak RSS of {name}", f"{peak_rss_mb(p.pid):.0f} MB", "< 300 MB", peak_rss_mb(p.pid) < 300)
             for name, p in cluster.processes.items()
@@ -42,7 +46,7 @@ def main() -> int:
         "--only", choices=["path", "ingest"], action="append", help="run only these sections (default: all)"
     )
     args = parser.parse_args()
-    sections = set(args.only or ["path", "ingest"])
+    sections = set(args.only or ["path", "ingest", "dashboards"])
     with tempfile.TemporaryDirectory(prefix="edtech-bench-") as tmp:
         results = asyncio.run(run(sections, Path(tmp)))
     missed = []
