@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+MAX_OFFSET = 1_000_000_000
+"""Deeper pages are refused with 422 (an offset past a bigint would otherwise reach the database)."""
+
 _bearer = HTTPBearer(auto_error=False, description="OIDC access or ID token from the district's IdP")
 
 
@@ -67,12 +70,12 @@ class PageParams(BaseModel):
     """`limit` and `offset` of a list request."""
 
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> PageParams:
     """Parse the paging query parameters shared by every list endpoint."""
     return PageParams(limit=limit, offset=offset)

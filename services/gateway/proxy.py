@@ -119,13 +119,23 @@ class ApiProxy:
         forward_headers.append((CORRELATION_HEADER.encode(), (current_correlation_id() or "").encode()))
         client = scope.get("client")
         forward_headers.append((b"x-forwarded-for", (client[0] if client else "").encode()))
+        # Forward the path exactly as the client encoded it; the service validates what it means.
+        raw_path = scope.get("raw_path") or path.encode()
         query = scope.get("query_string", b"")
-        url = self.bases[service] + path + ("?" + query.decode("latin-1") if query else "")
+        url = (
+            self.bases[service]
+            + raw_path.decode("latin-1")
+            + ("?" + query.decode("latin-1") if query else "")
+        )
         try:
             upstream = await self.client.request(scope["method"], url, content=body, headers=forward_headers)
         except httpx.TimeoutException as exc:
             raise ProblemError(
                 f"the {service} service did not answer in time", status=504, slug="gateway-timeout"
+            ) from exc
+        except httpx.InvalidURL as exc:
+            raise ProblemError(
+                f"the request URL cannot be forwarded: {exc}", status=400, slug="bad-request"
             ) from exc
         except httpx.TransportError as exc:
             raise ProblemError(

@@ -172,3 +172,11 @@ async def test_bad_input_names_the_field(api: httpx.AsyncClient, auth: TokenFact
         f"{BASE}/tools", json={"name": "X", "vendor_id": str(uuid.uuid4())}, headers=auth("edtech")
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "vendor_id"
+
+
+async def test_an_offset_past_any_page_is_422_not_a_database_error(
+    api: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    r = await api.get(f"{BASE}/tools", params={"offset": 480562513634689286144}, headers=auth("edtech"))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "offset"

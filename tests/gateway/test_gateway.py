@@ -165,3 +165,21 @@ def _walk_refs(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for value in node:
             yield from _walk_refs(value)
+
+
+async def test_odd_characters_in_paths_are_forwarded_encoded_not_a_500(
+    gateway_factory: Any, service_app: AppFactory, auth: TokenFactory
+) -> None:
+    recorder = Recorder()
+    async with service_app("catalog") as (catalog, _):
+        transports = {
+            "analytics": httpx.ASGITransport(app=echo_app(recorder)),
+            "catalog": httpx.ASGITransport(app=catalog),
+        }
+        async with gateway_factory(transports=transports) as gw:
+            echoed = await gw.get("/api/analytics/x%0D%C3%94%3C%1Dy", headers=auth("edtech"))
+            invalid_id = await gw.get("/api/catalog/tools/q%C3%91%0D%1DE%24", headers=auth("edtech"))
+    assert echoed.status_code == 200
+    assert recorder.requests[0]["path"] == "/api/analytics/x\r\u00d4<\x1dy"
+    assert invalid_id.status_code == 422
+    assert invalid_id.json()["errors"][0]["field"] == "tool_id"
