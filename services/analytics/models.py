@@ -128,6 +128,58 @@ class UsageMonthly(Base):
     duration_s: Mapped[float] = mapped_column(Float)
 
 
+class UsagePresence(Base):
+    """Days (bit d-1 of a month mask) a user used a tool: distinct active users over any date range."""
+
+    __tablename__ = "usage_presence"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    days: Mapped[int] = mapped_column(Integer)
+
+
+class UsageSeen(Base):
+    """A user first seen in a week or month for a tool ('' = any tool) and a login or feature.
+
+    Inserted ON CONFLICT DO NOTHING at ingestion: only newly inserted rows add distinct users to the
+    group counts. `feature` is '' for logins (any feature), the feature for `feature_used`.
+    """
+
+    __tablename__ = "usage_seen"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    period_start: Mapped[dt.date] = mapped_column(primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(200), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
+
+
+class UsageCount(Base):
+    """Pre-aggregated counters per week or month, tool ('' = all), school ('' = all) and group.
+
+    `dim` is grade, subject (user groups; `unassigned` when the roster says nothing), all, or feature
+    (value = the feature, for `feature_used`). `users` counts distinct users for logins (grade,
+    subject, all) and feature use (feature); it stays 0 for other kinds.
+    """
+
+    __tablename__ = "usage_count"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    school_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period_start: Mapped[dt.date] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+    users: Mapped[int] = mapped_column(Integer)
+
+
 class RosterOrg(Base):
     """A OneRoster org (district, school)."""
 
@@ -198,6 +250,18 @@ class RosterUserAttribute(Base):
     district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ID, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class RosterUserGroup(Base):
+    """Derived after each import: the counter groups of a user (school '' = all; dim grade/subject/all)."""
+
+    __tablename__ = "roster_user_group"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 
@@ -313,13 +377,17 @@ __all__ = [
     "RosterOrg",
     "RosterUser",
     "RosterUserAttribute",
+    "RosterUserGroup",
     "SignalEmission",
     "SubmissionBaseline",
     "TamResponse",
     "ToolInfo",
+    "UsageCount",
     "UsageDaily",
     "UsageEvent",
     "UsageMonthly",
+    "UsagePresence",
+    "UsageSeen",
     "UsageWeekly",
     "WebhookDelivery",
 ]

@@ -1,7 +1,10 @@
-"""Dashboard queries: all read the rollups (usage_daily/_weekly/_monthly, error_daily) and the roster.
+"""Dashboard queries: they read the aggregates (usage_count, usage_presence), the per-user rollups
+(usage_daily/_weekly/_monthly, error_daily) and the roster.
 
-Each query reads the coarsest rollup that answers it exactly: the monthly one for ranges of whole
-months, the weekly one for whole weeks, the daily one otherwise (and for a teacher's few users).
+Whole weeks and months of district-wide figures read the group counters (`counts`, a few hundred
+rows); distinct active users over any range read the presence masks (`active_counts`). The per-user
+queries (`logins`, `kind_totals`, `features`) answer the partial weeks at a range's edges and a
+teacher's own classes, from the coarsest rollup that answers them exactly.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from services.analytics.models import (
     RosterUser,
     RosterUserAttribute,
     ToolInfo,
+    UsageCount,
     UsageDaily,
     UsageMonthly,
+    UsagePresence,
     UsageWeekly,
 )
 
@@ -189,6 +194,100 @@ class DashboardRepository:
         for tool_id, user_id in (await self.session.execute(stmt)).all():
             out.setdefault(tool_id, set()).add(user_id)
         return out
+
+    async def counts(
+        self, s: Scope, *, period: str, first: dt.date, last: dt.date, dim: str, kinds: Sequence[str]
+    ) -> Sequence[Any]:
+        """(period_start, value, kind, events, users) counters of whole periods starting in [first, last]."""
+        c = UsageCount
+        stmt = (
+            select(c.period_start, c.value, c.kind, c.events, c.users)
+            .where(
+                c.district_id == s.district_id,
+                c.period == period,
+                c.tool_id == (s.tool_id or ""),
+                c.school_id == (s.school_id or ""),
+                c.dim == dim,
+                c.kind.in_(list(kinds)),
+                c.period_start >= first,
+                c.period_start <= last,
+            )
+            .order_by(c.period_start, c.value, c.kind)
+        )
+        return (await self.session.execute(stmt)).all()
+
+    async def count_totals(
+        self, s: Scope, *, first: dt.date, last: dt.date, dim: str, kinds: Sequence[str]
+    ) -> Sequence[Any]:
+        """(value, kind, events) summed over the whole weeks starting in [first, last]."""
+        c = UsageCount
+        stmt = (
+            select(c.value, c.kind, func.sum(c.events))
+            .where(
+                c.district_id == s.district_id,
+                c.period == "week",
+                c.tool_id == (s.tool_id or ""),
+                c.school_id == (s.school_id or ""),
+                c.dim == dim,
+                c.kind.in_(list(kinds)),
+                c.period_start >= first,
+                c.period_start <= last,
+            )
+            .group_by(c.value, c.kind)
+        )
+        return (await self.session.execute(stmt)).all()
+
+    async def active_counts(
+        self, s: Scope, *, teachers_only: bool = False, dated: bool = True
+    ) -> dict[str, int]:
+        """Distinct users (or rostered teachers) with any usage per tool, from the presence masks.
+
+        `dated=False`: ever, up to the end. Exact for any range: whole months match any mask, the
+        first and last month match the bits of their days in range.
+        """
+        p = UsagePresence
+        start = s.start if dated else dt.date(1970, 1, 1)
+        first, last = start.replace(day=1), s.end.replace(day=1)
+
+        def bits(month: dt.date) -> int:
+            lo = start.day if month == first else 1
+            hi = s.end.day if month == last else 31
+            return ((1 << hi) - 1) ^ ((1 << (lo - 1)) - 1)
+
+        if first == last:
+            dates: ColumnElement[bool] = and_(p.month == first, p.days.op("&")(bits(first)) != 0)
+        else:
+            dates = or_(
+                and_(p.month == first, p.days.op("&")(bits(first)) != 0),
+                and_(p.month > first, p.month < last),
+                and_(p.month == last, p.days.op("&")(bits(last)) != 0),
+            )
+        stmt = (
+            select(p.tool_id, func.count(distinct(p.user_id)))
+            .where(p.district_id == s.district_id, p.tool_id != "", dates)
+            .group_by(p.tool_id)
+        )
+        if s.tool_id:
+            stmt = stmt.where(p.tool_id == s.tool_id)
+        if teachers_only:
+            stmt = stmt.where(
+                p.user_id.in_(
+                    select(RosterUser.sourced_id).where(
+                        RosterUser.district_id == s.district_id, RosterUser.role == "teacher"
+                    )
+                )
+            )
+        if s.school_id:
+            stmt = stmt.where(p.user_id.in_(self._school_users(s)))
+        return {t: int(n) for t, n in (await self.session.execute(stmt)).all()}
+
+    @staticmethod
+    def _school_users(s: Scope) -> Any:
+        return select(RosterUserAttribute.user_id).where(
+            RosterUserAttribute.district_id == s.district_id,
+            RosterUserAttribute.kind == "school",
+            RosterUserAttribute.value == s.school_id,
+        )
 
     async def teacher_count(self, district_id: str, school_id: str | None) -> int:
         """Enabled rostered teachers of the district (or one school)."""

@@ -1,9 +1,15 @@
-"""Dashboard figures computed from the rollups: logins, submissions, features, licenses, teachers."""
+"""Dashboard figures: logins, submissions, features, licenses, teachers, errors, the monthly report.
+
+A range is split into its whole weeks (or months), read from the group counters, and the partial
+periods at its edges, read from the per-user rollups; distinct active users over a range come from
+the presence masks. A teacher's own classes always read the per-user rollups (few users).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +47,39 @@ def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
+def split(scope: Scope, period: str) -> tuple[tuple[dt.date, dt.date] | None, list[Scope]]:
+    """The whole weeks/months inside the scope (first and last period start) and the partial edges."""
+    day = dt.timedelta(days=1)
+    if period == "week":
+        first = scope.start + dt.timedelta(days=(7 - scope.start.weekday()) % 7)
+        last_end = scope.end - dt.timedelta(days=(scope.end.weekday() + 1) % 7)
+        last_start = last_end - dt.timedelta(days=6)
+    else:
+        first = (
+            scope.start if scope.start.day == 1 else (scope.start.replace(day=28) + 4 * day).replace(day=1)
+        )
+        last_end = scope.end if (scope.end + day).day == 1 else scope.end.replace(day=1) - day
+        last_start = last_end.replace(day=1)
+    if scope.teacher_id is not None or first > last_end:
+        return None, [scope]
+    edges = []
+    if scope.start < first:
+        edges.append(replace(scope, end=first - day))
+    if last_end < scope.end:
+        edges.append(replace(scope, start=last_end + day))
+    return (first, last_start), edges
+
+
+async def _active(
+    repo: DashboardRepository, scope: Scope, *, teachers_only: bool = False, dated: bool = True
+) -> dict[str, int]:
+    """Distinct active users (or teachers) per tool: presence masks, or a teacher's rollup rows."""
+    if scope.teacher_id is None:
+        return await repo.active_counts(scope, teachers_only=teachers_only, dated=dated)
+    users = await repo.active_users(scope, teachers_only=teachers_only, dated=dated)
+    return {tool: len(ids) for tool, ids in users.items()}
+
+
 def current_window(settings: DistrictSettingsRead, today: dt.date) -> tuple[dt.date, dt.date]:
     """The evaluation window (term) containing `today`: anchored, `evaluation_window_days` long."""
     days = settings.evaluation_window_days
@@ -51,7 +90,19 @@ def current_window(settings: DistrictSettingsRead, today: dt.date) -> tuple[dt.d
 
 async def logins(session: AsyncSession, scope: Scope, *, period: str, group: str) -> LoginReport:
     """Login frequency per week or month by grade level or subject."""
-    rows = await (await _repo(session)).logins(scope, period=period, group=group)
+    repo = await _repo(session)
+    whole, edges = split(scope, period)
+    rows: list[tuple[dt.date, str, int, int]] = []
+    for edge in edges:
+        rows.extend(
+            (p, g, int(n), int(u)) for p, g, n, u in await repo.logins(edge, period=period, group=group)
+        )
+    if whole:
+        counted = await repo.counts(
+            scope, period=period, first=whole[0], last=whole[1], dim=group, kinds=("login",)
+        )
+        rows.extend((p, g, int(n), int(u)) for p, g, _, n, u in counted)
+    rows.sort(key=lambda r: (r[0], r[1]))
     return LoginReport(
         start=scope.start,
         end=scope.end,
@@ -61,9 +112,9 @@ async def logins(session: AsyncSession, scope: Scope, *, period: str, group: str
             LoginRow(
                 period_start=p,
                 group=g,
-                logins=int(n),
-                active_users=int(u),
-                logins_per_user=round(int(n) / int(u), 4) if u else 0.0,
+                logins=n,
+                active_users=u,
+                logins_per_user=round(n / u, 4) if u else 0.0,
             )
             for p, g, n, u in rows
         ],
@@ -89,10 +140,19 @@ async def submissions(session: AsyncSession, scope: Scope) -> SubmissionReport:
             difference=diff,
         )
 
-    overall = {kind: int(n) for _, kind, n in await repo.kind_totals(scope, kinds, by_subject=False)}
+    whole, edges = split(scope, "week")
+    overall: dict[str, int] = {}
     per: dict[str, dict[str, int]] = {}
-    for subject, kind, n in await repo.kind_totals(scope, kinds, by_subject=True):
-        per.setdefault(subject, {})[kind] = int(n)
+    for by_subject, totals in ((False, overall), (True, None)):
+        found: list[Any] = []
+        for edge in edges:
+            found.extend(await repo.kind_totals(edge, kinds, by_subject=by_subject))
+        if whole:
+            dim = "subject" if by_subject else "all"
+            found.extend(await repo.count_totals(scope, first=whole[0], last=whole[1], dim=dim, kinds=kinds))
+        for subject, kind, n in found:
+            target = totals if totals is not None else per.setdefault(subject, {})
+            target[kind] = target.get(kind, 0) + int(n)
     return SubmissionReport(
         start=scope.start,
         end=scope.end,
@@ -113,8 +173,18 @@ def _weeks(start: dt.date, end: dt.date) -> list[dt.date]:
 async def features(session: AsyncSession, scope: Scope) -> FeatureHeatmap:
     """Feature x week heatmap of events and distinct users."""
     weeks = _weeks(scope.start, scope.end)
+    repo = await _repo(session)
+    whole, edges = split(scope, "week")
+    found: list[Any] = []
+    for edge in edges:
+        found.extend(await repo.features(edge))
+    if whole:
+        counted = await repo.counts(
+            scope, period="week", first=whole[0], last=whole[1], dim="feature", kinds=("feature_used",)
+        )
+        found.extend((feature, week, n, users) for week, feature, _, n, users in counted)
     cells: dict[str, dict[dt.date, tuple[int, int]]] = {}
-    for feature, week, n, users in await (await _repo(session)).features(scope):
+    for feature, week, n, users in found:
         cells.setdefault(feature, {})[week] = (int(n), int(users))
     return FeatureHeatmap(
         start=scope.start,
@@ -140,10 +210,10 @@ async def licenses(session: AsyncSession, scope: Scope) -> LicenseReport:
     """Active seats (distinct users of the tool in the window) vs seats bought, dormant seats and cost."""
     repo = await _repo(session)
     names = await repo.tools(scope.district_id)
-    active = await repo.active_users(replace(scope, school_id=None, teacher_id=None))
+    active = await _active(repo, replace(scope, school_id=None, teacher_id=None))
     rows = []
     for lic in await DistrictRepository(session).licenses(scope.district_id, scope.tool_id):
-        used = len(active.get(lic.tool_id, ()))
+        used = active.get(lic.tool_id, 0)
         dormant = max(0, lic.seats_purchased - used)
         rows.append(
             LicenseRow(
@@ -195,8 +265,8 @@ async def teachers(session: AsyncSession, scope: Scope, settings: DistrictSettin
     district = DistrictRepository(session)
     names = await repo.tools(scope.district_id)
     lic = {x.tool_id: x for x in await district.licenses(scope.district_id, scope.tool_id)}
-    active = await repo.active_users(scope, teachers_only=True)
-    ever = await repo.active_users(scope, teachers_only=True, dated=False)
+    active = await _active(repo, scope, teachers_only=True)
+    ever = await _active(repo, scope, teachers_only=True, dated=False)
     rostered = await repo.teacher_count(scope.district_id, scope.school_id)
     tools = {t for t, (_, status) in names.items() if status in ACTIVE_STATUSES} | set(lic) | set(active)
     if scope.tool_id:
@@ -211,7 +281,7 @@ async def teachers(session: AsyncSession, scope: Scope, settings: DistrictSettin
         seats = lic[tool].teacher_seats if tool in lic else None
         licensed = seats is not None and not scope.school_id
         base = seats if licensed and seats is not None else rostered
-        n_active, n_ever = len(active.get(tool, ())), len(ever.get(tool, ()))
+        n_active, n_ever = active.get(tool, 0), ever.get(tool, 0)
         utilization = _ratio(n_active, base)
         name, status = names.get(tool, (None, None))
         rows.append(

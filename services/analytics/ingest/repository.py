@@ -3,9 +3,10 @@
 A group of deliveries (possibly of several districts) is written at once. On PostgreSQL that is
 ONE statement: arrays go in through `unnest` and data-modifying CTEs claim the webhook-ids, insert
 the events of claimed deliveries (ON CONFLICT DO NOTHING) and add what was inserted to the daily,
-weekly and monthly rollups, whatever the group size. On SQLite (the embedded default) the same
-steps run one by one as multi-row VALUES in chunks. Rows are written in key order so concurrent
-groups lock them in the same order (no deadlocks).
+weekly and monthly rollups and to the dashboard aggregates (presence masks, first-seen rows and
+group counters: see dashboards/aggregates.py), whatever the group size. On SQLite (the embedded
+default) the same steps run one by one as multi-row VALUES in chunks. Rows are written in key
+order so concurrent groups lock them in the same order (no deadlocks).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import delete, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.analytics.dashboards.aggregates import add_to_aggregates
 from services.analytics.ingest.schemas import Normalized
 from services.analytics.models import UsageDaily, UsageEvent, UsageMonthly, UsageWeekly, WebhookDelivery
 
@@ -82,6 +84,61 @@ WITH claimed AS (
     FROM src GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (district_id, month, tool_id, user_id, kind, feature)
     DO UPDATE SET events = t.events + EXCLUDED.events, duration_s = t.duration_s + EXCLUDED.duration_s
+), presence AS (
+    INSERT INTO analytics.usage_presence AS t (district_id, month, tool_id, user_id, days)
+    SELECT district_id, date_trunc('month', day::timestamp)::date, tool_id, user_id,
+           bit_or(1 << (extract(day FROM day)::int - 1))
+    FROM src GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (district_id, month, tool_id, user_id) DO UPDATE SET days = t.days | EXCLUDED.days
+), per AS (
+    SELECT s.district_id, p.period, p.period_start, t.tool_id, s.user_id, s.kind, s.feature
+    FROM src s
+    CROSS JOIN LATERAL (VALUES ('week', date_trunc('week', s.day::timestamp)::date),
+                               ('month', date_trunc('month', s.day::timestamp)::date))
+         AS p(period, period_start)
+    CROSS JOIN LATERAL (VALUES (s.tool_id), ('')) AS t(tool_id)
+), seen AS (
+    INSERT INTO analytics.usage_seen (district_id, period, period_start, tool_id, kind, feature, user_id)
+    SELECT DISTINCT district_id, period, period_start, tool_id, kind,
+           CASE WHEN kind = 'login' THEN '' ELSE feature END, user_id
+    FROM per WHERE kind IN ('login', 'feature_used') ORDER BY 1, 2, 3, 4, 5, 6, 7
+    ON CONFLICT DO NOTHING
+    RETURNING district_id, period, period_start, tool_id, kind, feature, user_id
+), movers AS (
+    SELECT DISTINCT district_id, user_id FROM src
+), grp AS (
+    SELECT u.district_id, u.user_id, g.school_id, g.dim, g.value
+    FROM movers u
+    JOIN analytics.roster_user_group g ON g.district_id = u.district_id AND g.user_id = u.user_id
+    UNION ALL
+    SELECT u.district_id, u.user_id, '', d.dim, d.value
+    FROM movers u
+    CROSS JOIN (VALUES ('grade', 'unassigned'), ('subject', 'unassigned'), ('all', '')) AS d(dim, value)
+    WHERE NOT EXISTS (SELECT 1 FROM analytics.roster_user_group x
+                      WHERE x.district_id = u.district_id AND x.user_id = u.user_id)
+), hits AS (
+    SELECT p.district_id, p.period, p.period_start, p.tool_id, g.school_id, g.dim, g.value, p.kind,
+           1 AS events, 0 AS users
+    FROM per p JOIN grp g ON g.district_id = p.district_id AND g.user_id = p.user_id
+    UNION ALL
+    SELECT p.district_id, p.period, p.period_start, p.tool_id, g.school_id, 'feature', p.feature, p.kind, 1, 0
+    FROM per p JOIN grp g ON g.district_id = p.district_id AND g.user_id = p.user_id AND g.dim = 'all'
+    WHERE p.kind = 'feature_used'
+    UNION ALL
+    SELECT s.district_id, s.period, s.period_start, s.tool_id, g.school_id, g.dim, g.value, s.kind, 0, 1
+    FROM seen s JOIN grp g ON g.district_id = s.district_id AND g.user_id = s.user_id
+    WHERE s.kind = 'login'
+    UNION ALL
+    SELECT s.district_id, s.period, s.period_start, s.tool_id, g.school_id, 'feature', s.feature, s.kind, 0, 1
+    FROM seen s JOIN grp g ON g.district_id = s.district_id AND g.user_id = s.user_id AND g.dim = 'all'
+    WHERE s.kind = 'feature_used'
+), counts AS (
+    INSERT INTO analytics.usage_count AS t (district_id, period, tool_id, school_id, dim, kind, period_start,
+                                            value, events, users)
+    SELECT district_id, period, tool_id, school_id, dim, kind, period_start, value, sum(events), sum(users)
+    FROM hits GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+    ON CONFLICT (district_id, period, tool_id, school_id, dim, kind, period_start, value)
+    DO UPDATE SET events = t.events + EXCLUDED.events, users = t.users + EXCLUDED.users
 )
 SELECT 'claimed' AS what, integration_id::text AS a, webhook_id AS b FROM claimed
 UNION ALL
@@ -193,7 +250,15 @@ class IngestRepository:
                 rows.setdefault((district_id, event.event_id), (district_id, key[0], source, event))
         ordered = [rows[k] for k in sorted(rows)]
         inserted = await self._insert_events(ordered, received_at=received_at)
-        await self._add_to_rollups(daily_totals([r for r in ordered if (r[0], r[3].event_id) in inserted]))
+        fresh = [r for r in ordered if (r[0], r[3].event_id) in inserted]
+        await self._add_to_rollups(daily_totals(fresh))
+        await add_to_aggregates(
+            self.session,
+            [
+                (d, e.occurred_at.date(), e.tool_id, e.user_id, e.kind, e.feature or "")
+                for d, _, _, e in fresh
+            ],
+        )
         return claimed, inserted
 
     async def purge_deliveries(self, *, before: dt.datetime) -> int:

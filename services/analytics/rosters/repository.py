@@ -15,6 +15,7 @@ from services.analytics.models import (
     RosterOrg,
     RosterUser,
     RosterUserAttribute,
+    RosterUserGroup,
 )
 
 RosterModel = type[RosterOrg] | type[RosterClass] | type[RosterUser] | type[RosterEnrollment]
@@ -84,5 +85,18 @@ class RosterRepository:
         )
         values = [{"district_id": district_id, "user_id": u, "kind": k, "value": v} for u, k, v in rows]
         table: Any = RosterUserAttribute.__table__
+        for start in range(0, len(values), 1000):
+            await self.session.execute(table.insert(), values[start : start + 1000])
+
+    async def replace_groups(
+        self, district_id: str, rows: Iterable[tuple[str, tuple[str, str, str]]]
+    ) -> None:
+        """Replace the district's derived (user, (school, dim, value)) counter groups."""
+        await self.session.execute(delete(RosterUserGroup).where(RosterUserGroup.district_id == district_id))
+        values = [
+            {"district_id": district_id, "user_id": u, "school_id": s, "dim": d, "value": v}
+            for u, (s, d, v) in rows
+        ]
+        table: Any = RosterUserGroup.__table__
         for start in range(0, len(values), 1000):
             await self.session.execute(table.insert(), values[start : start + 1000])

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.analytics.dashboards.aggregates import rebuild_counts, user_groups
 from services.analytics.models import RosterClass, RosterEnrollment, RosterOrg, RosterUser
 from services.analytics.rosters.repository import RosterModel, RosterRepository
 from services.analytics.rosters.schemas import RosterImportRead, RowError
@@ -252,7 +253,7 @@ async def import_roster(
 
 
 async def rebuild_attributes(repo: RosterRepository, district_id: str) -> None:
-    """Derive each user's grade levels, subjects and schools from the roster."""
+    """Derive each user's grade levels, subjects, schools and counter groups; recount the group counters."""
     attributes: set[tuple[str, str, str]] = set()
     own_grades: dict[str, list[str]] = {}
     for user_id, school_id, grades in await repo.users(district_id):
@@ -266,3 +267,6 @@ async def rebuild_attributes(repo: RosterRepository, district_id: str) -> None:
         if not own_grades.get(user_id):
             attributes.update((user_id, "grade", g) for g in grades or [])
     await repo.replace_attributes(district_id, sorted(attributes))
+    users = {u for u, *_ in await repo.users(district_id)}
+    await repo.replace_groups(district_id, user_groups(attributes, users))
+    await rebuild_counts(repo.session, district_id)

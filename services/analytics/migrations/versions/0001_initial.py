@@ -2,7 +2,7 @@
 
 Revision ID: 0001_analytics
 Revises:
-Create Date: 2026-11-24 01:29:24.493944
+Create Date: 2026-11-24 01:41:15.590384
 """
 
 from collections.abc import Sequence
@@ -245,6 +245,18 @@ def upgrade() -> None:
         schema="analytics",
     )
     op.create_table(
+        "roster_user_group",
+        sa.Column("district_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=255), nullable=False),
+        sa.Column("school_id", sa.String(length=255), nullable=False),
+        sa.Column("dim", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "district_id", "user_id", "school_id", "dim", "value", name=op.f("pk_roster_user_group")
+        ),
+        schema="analytics",
+    )
+    op.create_table(
         "signal_emission",
         sa.Column("district_id", sa.String(length=64), nullable=False),
         sa.Column("tool_id", sa.String(length=64), nullable=False),
@@ -296,6 +308,31 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("updated_at", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("district_id", "tool_id", name=op.f("pk_tool_info")),
+        schema="analytics",
+    )
+    op.create_table(
+        "usage_count",
+        sa.Column("district_id", sa.String(length=64), nullable=False),
+        sa.Column("period", sa.String(length=8), nullable=False),
+        sa.Column("tool_id", sa.String(length=64), nullable=False),
+        sa.Column("school_id", sa.String(length=255), nullable=False),
+        sa.Column("dim", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("events", sa.Integer(), nullable=False),
+        sa.Column("users", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "district_id",
+            "period",
+            "tool_id",
+            "school_id",
+            "dim",
+            "kind",
+            "period_start",
+            "value",
+            name=op.f("pk_usage_count"),
+        ),
         schema="analytics",
     )
     op.create_table(
@@ -376,6 +413,37 @@ def upgrade() -> None:
         schema="analytics",
     )
     op.create_table(
+        "usage_presence",
+        sa.Column("district_id", sa.String(length=64), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("tool_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=255), nullable=False),
+        sa.Column("days", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("district_id", "month", "tool_id", "user_id", name=op.f("pk_usage_presence")),
+        schema="analytics",
+    )
+    op.create_table(
+        "usage_seen",
+        sa.Column("district_id", sa.String(length=64), nullable=False),
+        sa.Column("period", sa.String(length=8), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("tool_id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("feature", sa.String(length=200), nullable=False),
+        sa.Column("user_id", sa.String(length=255), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "district_id",
+            "period",
+            "period_start",
+            "tool_id",
+            "kind",
+            "feature",
+            "user_id",
+            name=op.f("pk_usage_seen"),
+        ),
+        schema="analytics",
+    )
+    op.create_table(
         "usage_weekly",
         sa.Column("district_id", sa.String(length=64), nullable=False),
         sa.Column("week", sa.Date(), nullable=False),
@@ -416,6 +484,8 @@ def downgrade() -> None:
         op.f("ix_usage_weekly_district_id_kind_week"), table_name="usage_weekly", schema="analytics"
     )
     op.drop_table("usage_weekly", schema="analytics")
+    op.drop_table("usage_seen", schema="analytics")
+    op.drop_table("usage_presence", schema="analytics")
     op.drop_index(
         op.f("ix_usage_monthly_district_id_kind_month"), table_name="usage_monthly", schema="analytics"
     )
@@ -427,6 +497,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_usage_daily_district_id_user_id"), table_name="usage_daily", schema="analytics")
     op.drop_index(op.f("ix_usage_daily_district_id_kind_day"), table_name="usage_daily", schema="analytics")
     op.drop_table("usage_daily", schema="analytics")
+    op.drop_table("usage_count", schema="analytics")
     op.drop_table("tool_info", schema="analytics")
     op.drop_index(
         op.f("ix_tam_response_district_id_tool_id_responded_at"),
@@ -436,6 +507,7 @@ def downgrade() -> None:
     op.drop_table("tam_response", schema="analytics")
     op.drop_table("submission_baseline", schema="analytics")
     op.drop_table("signal_emission", schema="analytics")
+    op.drop_table("roster_user_group", schema="analytics")
     op.drop_index(
         op.f("ix_roster_user_attribute_district_id_kind_value"),
         table_name="roster_user_attribute",
