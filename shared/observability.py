@@ -7,6 +7,7 @@ import sys
 import time
 import uuid
 from contextvars import ContextVar
+from typing import Any
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -80,20 +81,69 @@ def bind_correlation_id(value: str | None) -> str:
     return cid
 
 
+_QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+_SAMPLED_ROUTES: dict[str, int] = {}
+_SLOW_MS: dict[str, float] = {}
+_CORRELATION_KEY = CORRELATION_HEADER.lower().encode()
+
+
+def sample_request_logs(route: str, *, every: int, slow_ms: float = 250.0) -> None:
+    """Log only one in `every` successful fast requests of `route` (a route template); errors
+    (status >= 400) and requests slower than `slow_ms` are always logged."""
+    _SAMPLED_ROUTES[route] = max(1, every)
+    _SLOW_MS[route] = slow_ms
+
+
 class RequestContextMiddleware:
-    """Binds the correlation id, echoes it back, logs each request and records metrics."""
+    """Binds the correlation id, echoes it back, logs each request and records metrics.
+
+    Hot routes registered with `sample_request_logs` log one request in N (never dropping errors
+    or slow ones); metric children are cached per label set so each request costs two dict hits.
+    """
 
     def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
         self.service = service
+        self._metrics: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._seen: dict[str, int] = {}
+        self._log = structlog.get_logger("http")
+
+    def _record(self, method: str, path: str, status: int, elapsed: float) -> None:
+        key = (method, path, str(status))
+        children = self._metrics.get(key)
+        if children is None:
+            children = self._metrics[key] = (
+                HTTP_REQUESTS.labels(self.service, method, path, key[2]),
+                HTTP_LATENCY.labels(self.service, method, path),
+            )
+        children[0].inc()
+        children[1].observe(elapsed)
+
+    def _should_log(self, path: str, status: int, elapsed: float) -> int | None:
+        """None: skip; otherwise the sampling rate the logged line stands for."""
+        if path in _QUIET_PATHS:
+            return None
+        every = _SAMPLED_ROUTES.get(path)
+        if every is None:
+            return 1
+        if status >= 400 or elapsed * 1000 >= _SLOW_MS.get(path, 250.0):
+            return 1
+        seen = self._seen.get(path, 0) + 1
+        self._seen[path] = seen
+        return every if seen % every == 1 or every == 1 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        incoming = None
+        for key, value in scope["headers"]:
+            if key.lower() == _CORRELATION_KEY:
+                incoming = value.decode("latin-1")
+                break
         structlog.contextvars.clear_contextvars()
-        cid = bind_correlation_id(headers.get(CORRELATION_HEADER.lower()))
+        cid = bind_correlation_id(incoming)
+        cid_header = (_CORRELATION_KEY, cid.encode())
         started = time.perf_counter()
         status = 500
 
@@ -101,11 +151,7 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (CORRELATION_HEADER.lower().encode(), cid.encode()),
-                ]
+                message["headers"] = [*message.get("headers", ()), cid_header]
             await send(message)
 
         try:
@@ -114,16 +160,18 @@ class RequestContextMiddleware:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             elapsed = time.perf_counter() - started
-            HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, scope["method"], path).observe(elapsed)
-            if path not in ("/health/live", "/health/ready", "/metrics"):
-                structlog.get_logger("http").info(
+            self._record(scope["method"], path, status, elapsed)
+            rate = self._should_log(path, status, elapsed)
+            if rate is not None:
+                fields: dict[str, Any] = {"sampled": rate} if rate > 1 else {}
+                self._log.info(
                     "request",
                     service=self.service,
                     method=scope["method"],
                     path=scope["path"],
                     status=status,
                     ms=round(elapsed * 1000, 2),
+                    **fields,
                 )
 
 

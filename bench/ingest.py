@@ -1,0 +1,297 @@
+"""Webhook ingestion through the gateway, against its raw baselines (COPY, a trivial FastAPI POST).
+
+The load comes from `bench.loadgen` run as separate processes; an event counts only when its
+answer is 200 with it `accepted`, which analytics sends after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+from sqlalchemy.engine import make_url
+
+from bench.harness import Row
+from bench.loadgen import make_event
+from bench.path import dev_headers
+from shared.cluster import LocalCluster
+from shared.testing import free_port
+
+SECONDS = 8.0
+"""Measured seconds per load level (plus one second of warm-up)."""
+LEVELS = (1, 16, 64)
+BATCH = 100
+BATCH_CONCURRENCY = 8
+CLIENT_PROCESSES = 2
+COPY_COLUMNS = (
+    "district_id",
+    "event_id",
+    "integration_id",
+    "tool_id",
+    "user_id",
+    "kind",
+    "occurred_at",
+    "class_id",
+    "feature",
+    "duration_s",
+    "source",
+    "received_at",
+)
+
+
+async def loadgen(
+    url: str, path: str, *, secret: str = "", concurrency: int, batch: int = 1
+) -> dict[str, Any]:
+    """Run `bench.loadgen` as its own process(es) and return its JSON result."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        "--url",
+        url,
+        "--path",
+        path,
+        "--secret",
+        secret,
+        "--concurrency",
+        str(concurrency),
+        "--batch",
+        str(batch),
+        "--duration",
+        str(SECONDS),
+        "--processes",
+        str(CLIENT_PROCESSES if concurrency > 1 else 1),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"loadgen failed ({proc.returncode}): {err.decode()[-2000:]}")
+    result: dict[str, Any] = orjson.loads(out)
+    return result
+
+
+@contextlib.asynccontextmanager
+async def trivial_endpoint(workdir: Path) -> AsyncIterator[str]:
+    """The trivial FastAPI app under uvicorn in its own process; yields its base URL."""
+    port = free_port()
+    log = open(workdir / "trivial.log", "ab")  # noqa: SIM115, ASYNC230 (kept open by the child)
+    proc = subprocess.Popen(  # noqa: ASYNC220 (a server process, started once)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.trivial_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        async with httpx.AsyncClient(base_url=url) as client:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get("/openapi.json")).status_code == 200:
+                        break
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the trivial endpoint did not start; see trivial.log")
+                await asyncio.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+async def copy_baseline(database_url: str, *, connections: int, seconds: float = SECONDS) -> float:
+    """Rows/s of asyncpg COPY in batches of 100 into a scratch copy of analytics.usage_event."""
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    table = f"bench_copy_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(url)
+    await admin.execute(f"CREATE TABLE public.{table} (LIKE analytics.usage_event INCLUDING ALL)")
+    district, integration = "bench-copy", uuid.uuid4()
+    occurred = dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
+    received_at = dt.datetime.now(dt.UTC)
+    counts = [0] * connections
+
+    async def copier(index: int, tag: str, stop_at: float) -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            n = 0
+            while time.perf_counter() < stop_at:
+                rows = []
+                for i in range(BATCH):
+                    ev = make_event(f"copy-{tag}-{index}-{n}-{i}")
+                    rows.append(
+                        (
+                            district,
+                            ev["event_id"],
+                            integration,
+                            "tool",
+                            ev["user_id"],
+                            ev["type"],
+                            occurred,
+                            None,
+                            ev["feature"],
+                            None,
+                            "events",
+                            received_at,
+                        )
+                    )
+                await conn.copy_records_to_table(
+                    table, records=rows, columns=COPY_COLUMNS, schema_name="public"
+                )
+                counts[index] += BATCH
+                n += 1
+        finally:
+            await conn.close()
+
+    try:
+        warm_until = time.perf_counter() + 0.5
+        await asyncio.gather(*(copier(i, "warm", warm_until) for i in range(connections)))
+        counts[:] = [0] * connections
+        started = time.perf_counter()
+        await asyncio.gather(*(copier(i, "run", started + seconds) for i in range(connections)))
+        elapsed = time.perf_counter() - started
+        return sum(counts) / elapsed
+    finally:
+        await admin.execute(f"DROP TABLE IF EXISTS public.{table}")
+        await admin.close()
+
+
+def _fig(result: dict[str, Any]) -> str:
+    return f"{result['events_per_s']:,.0f} ev/s p50 {result['p50_ms']:.1f} p99 {result['p99_ms']:.1f}"
+
+
+def _errors(result: dict[str, Any]) -> str:
+    return "" if not result["errors"] else f" ({result['errors']} errors: {result['last_error']})"
+
+
+async def ingestion(cluster: LocalCluster, database_url: str, workdir: Path) -> list[Row]:
+    """Signed platform-JSON events through the gateway: single at c=1/16/64 and batches of 100."""
+    gateway = cluster.url("gateway")
+    district = f"bench-{uuid.uuid4().hex[:6]}"
+    async with httpx.AsyncClient(base_url=gateway) as client:
+        headers = await dev_headers(client, district, "edtech")
+        r = await client.post(
+            "/api/analytics/integrations",
+            json={"name": "Bench LMS", "tool_id": str(uuid.uuid4())},
+            headers=headers,
+        )
+        r.raise_for_status()
+        integration = r.json()
+    path = f"/api/analytics/webhooks/{integration['id']}/events"
+    secret = integration["secret"]
+
+    singles = {c: await loadgen(gateway, path, secret=secret, concurrency=c) for c in LEVELS}
+    batches = await loadgen(gateway, path, secret=secret, concurrency=BATCH_CONCURRENCY, batch=BATCH)
+    async with trivial_endpoint(workdir) as trivial_url:
+        trivial = {c: await loadgen(trivial_url, "/ingest", secret=secret, concurrency=c) for c in LEVELS}
+    copy_rate = await copy_baseline(database_url, connections=BATCH_CONCURRENCY)
+
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(url)
+    try:
+        stored = int(
+            await conn.fetchval("SELECT count(*) FROM analytics.usage_event WHERE district_id = $1", district)
+        )
+    finally:
+        await conn.close()
+    counted = sum(r["events"] for r in singles.values()) + batches["events"]
+
+    rows: list[Row] = []
+    for c in LEVELS:
+        rows.append(Row(f"trivial FastAPI POST, c={c} (baseline)", _fig(trivial[c])[:22], "-", None))
+        if trivial[c]["errors"]:
+            rows.append(Row(f"  errors{_errors(trivial[c])}"[:58], "", "-", None))
+    rows.append(
+        Row(
+            f"asyncpg COPY, batches of {BATCH}, {BATCH_CONCURRENCY} conns (baseline)",
+            f"{copy_rate:,.0f} ev/s",
+            "-",
+            None,
+        )
+    )
+    for c in LEVELS:
+        s = singles[c]
+        rows.append(
+            Row(
+                f"single signed events, c={c}: events/s",
+                f"{s['events_per_s']:,.0f} ev/s",
+                "-" if c != 64 else ">= 3,000 ev/s",
+                None if c != 64 else s["events_per_s"] >= 3000,
+            )
+        )
+        rows.append(
+            Row(
+                f"single signed events, c={c}: latency",
+                f"p50 {s['p50_ms']:.1f} p99 {s['p99_ms']:.1f} ms",
+                "p99 < 50 ms" if c == 64 else "-",
+                s["p99_ms"] < 50 if c == 64 else None,
+            )
+        )
+        ratio = s["events_per_s"] / trivial[c]["events_per_s"] if trivial[c]["events_per_s"] else float("nan")
+        rows.append(
+            Row(
+                f"single signed events, c={c}: ratio to the trivial endpoint",
+                f"{ratio:.2f}",
+                ">= 0.50" if c == 64 else "-",
+                ratio >= 0.5 if c == 64 else None,
+            )
+        )
+        if s["errors"]:
+            print(f"single c={c}: {s['errors']} errors, last: {s['last_error']}", file=sys.stderr)
+            rows.append(Row(f"  non-200 answers{_errors(s)}"[:58], str(s["errors"]), "0", False))
+    rows.append(
+        Row(
+            f"batches of {BATCH}, c={BATCH_CONCURRENCY}: events/s",
+            f"{batches['events_per_s']:,.0f} ev/s",
+            ">= 40,000 ev/s",
+            batches["events_per_s"] >= 40_000,
+        )
+    )
+    rows.append(
+        Row(
+            f"batches of {BATCH}, c={BATCH_CONCURRENCY}: latency per request",
+            f"p50 {batches['p50_ms']:.1f} p99 {batches['p99_ms']:.1f} ms",
+            "-",
+            None,
+        )
+    )
+    copy_ratio = batches["events_per_s"] / copy_rate if copy_rate else float("nan")
+    rows.append(
+        Row(f"batches of {BATCH}: ratio to raw COPY", f"{copy_ratio:.2f}", ">= 0.50", copy_ratio >= 0.5)
+    )
+    if batches["errors"]:
+        rows.append(Row(f"  non-200 answers{_errors(batches)}"[:58], str(batches["errors"]), "0", False))
+    rows.append(
+        Row(
+            "events stored vs counted (warm-up included in stored)",
+            f"{stored:,} / {counted:,}",
+            "stored >= counted",
+            stored >= counted,
+        )
+    )
+    return rows
