@@ -79,10 +79,14 @@ class UsageEvent(Base):
 
 
 class UsageDaily(Base):
-    """Rollup maintained with each ingested batch: events per district, day, tool, user, kind, feature."""
+    """Per-user rollup kept with each ingested batch: events per district, day, tool, user, kind, feature.
+
+    Dashboards read it for the partial weeks at a range's edges, a teacher's classes and pilots;
+    whole periods come from `usage_count`.
+    """
 
     __tablename__ = "usage_daily"
-    __table_args__ = (Index(None, "district_id", "kind", "day"), Index(None, "district_id", "user_id"))
+    __table_args__ = (Index(None, "district_id", "user_id"),)
 
     district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[dt.date] = mapped_column(primary_key=True)
@@ -92,38 +96,6 @@ class UsageDaily(Base):
     feature: Mapped[str] = mapped_column(String(200), primary_key=True)
     week: Mapped[dt.date]
     month: Mapped[dt.date]
-    events: Mapped[int] = mapped_column(Integer)
-    duration_s: Mapped[float] = mapped_column(Float)
-
-
-class UsageWeekly(Base):
-    """The same rollup per ISO week (Monday): dashboards over whole weeks read far fewer rows."""
-
-    __tablename__ = "usage_weekly"
-    __table_args__ = (Index(None, "district_id", "kind", "week"),)
-
-    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    week: Mapped[dt.date] = mapped_column(primary_key=True)
-    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
-    feature: Mapped[str] = mapped_column(String(200), primary_key=True)
-    events: Mapped[int] = mapped_column(Integer)
-    duration_s: Mapped[float] = mapped_column(Float)
-
-
-class UsageMonthly(Base):
-    """The same rollup per calendar month (first day): for monthly reports and month-aligned ranges."""
-
-    __tablename__ = "usage_monthly"
-    __table_args__ = (Index(None, "district_id", "kind", "month"),)
-
-    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    month: Mapped[dt.date] = mapped_column(primary_key=True)
-    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
-    feature: Mapped[str] = mapped_column(String(200), primary_key=True)
     events: Mapped[int] = mapped_column(Integer)
     duration_s: Mapped[float] = mapped_column(Float)
 
@@ -385,9 +357,7 @@ __all__ = [
     "UsageCount",
     "UsageDaily",
     "UsageEvent",
-    "UsageMonthly",
     "UsagePresence",
     "UsageSeen",
-    "UsageWeekly",
     "WebhookDelivery",
 ]

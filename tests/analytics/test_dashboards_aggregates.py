@@ -29,17 +29,15 @@ from services.analytics.models import (
     RosterUserGroup,
     UsageCount,
     UsageDaily,
-    UsageMonthly,
     UsagePresence,
     UsageSeen,
-    UsageWeekly,
 )
 from shared.db import Database, utcnow
 from tests.analytics.dataset import Dataset, build, ev, post_events
 from tests.analytics.roster_data import FILES, upload
 from tests.fixtures.auth import TokenFactory
 
-AGGREGATES = (UsageDaily, UsageWeekly, UsageMonthly, UsagePresence, UsageSeen, UsageCount)
+AGGREGATES = (UsageDaily, UsagePresence, UsageSeen, UsageCount)
 
 
 @pytest.fixture

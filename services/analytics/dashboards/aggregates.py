@@ -1,7 +1,7 @@
 """The pre-aggregated dashboard tables: what ingestion adds to them, and rebuilding them set-based.
 
-Layers, each derived from the one before: raw `usage_event` -> per-user rollups (`usage_daily`,
-`_weekly`, `_monthly`) -> `usage_presence` (a user's active days per tool and month, as a bit mask)
+Layers, each derived from the one before: raw `usage_event` -> the per-user rollup `usage_daily`
+-> `usage_presence` (a user's active days per tool and month, as a bit mask)
 and `usage_seen` (a user first seen in a week/month for a tool or any tool, for logins and each
 feature) -> `usage_count` (events and distinct users per week/month, tool or all, school or all,
 grade / subject / all / feature). Ingestion maintains every layer incrementally
@@ -206,28 +206,25 @@ FROM (SELECT district_id, {day} AS day, tool_id, user_id, kind, coalesce(feature
              coalesce(duration_s, 0) AS duration_s
       FROM analytics.usage_event WHERE district_id = :d) AS e
 GROUP BY district_id, day, tool_id, user_id, kind, feature
-"""
-_PERIOD = """
-INSERT INTO analytics.usage_{table} (district_id, {col}, tool_id, user_id, kind, feature, events, duration_s)
-SELECT district_id, {col}, tool_id, user_id, kind, feature, sum(events), sum(duration_s)
-FROM analytics.usage_daily WHERE district_id = :d
-GROUP BY district_id, {col}, tool_id, user_id, kind, feature
+ORDER BY district_id, day, tool_id, user_id, kind, feature
 """
 _PRESENCE = """
 INSERT INTO analytics.usage_presence (district_id, month, tool_id, user_id, days)
 SELECT district_id, month, tool_id, user_id, sum(DISTINCT 1 << ({dom} - 1))
 FROM analytics.usage_daily WHERE district_id = :d
 GROUP BY district_id, month, tool_id, user_id
+ORDER BY district_id, month, tool_id, user_id
 """
 _SEEN = """
 INSERT INTO analytics.usage_seen (district_id, period, period_start, tool_id, kind, feature, user_id)
 SELECT :d, '{period}', {col}, tool_id, kind, f, user_id FROM (
     SELECT {col}, tool_id, kind, CASE WHEN kind = 'login' THEN '' ELSE feature END AS f, user_id
-    FROM analytics.usage_{table} WHERE district_id = :d AND kind IN ('login', 'feature_used')
+    FROM analytics.usage_daily WHERE district_id = :d AND kind IN ('login', 'feature_used')
     UNION
     SELECT {col}, '', kind, CASE WHEN kind = 'login' THEN '' ELSE feature END, user_id
-    FROM analytics.usage_{table} WHERE district_id = :d AND kind IN ('login', 'feature_used')
+    FROM analytics.usage_daily WHERE district_id = :d AND kind IN ('login', 'feature_used')
 ) AS s
+ORDER BY 2, 3, 4, 5, 6, 7
 """
 _COUNTS = """
 WITH ug AS (
@@ -242,11 +239,11 @@ WITH ug AS (
 ), ev AS (
     SELECT 'week' AS period, week AS period_start, tool_id, user_id, kind,
            CASE WHEN kind = 'feature_used' THEN feature ELSE '' END AS feature, sum(events) AS events
-    FROM analytics.usage_weekly WHERE district_id = :d GROUP BY 1, 2, 3, 4, 5, 6
+    FROM analytics.usage_daily WHERE district_id = :d GROUP BY 1, 2, 3, 4, 5, 6
     UNION ALL
     SELECT 'month', month, tool_id, user_id, kind,
            CASE WHEN kind = 'feature_used' THEN feature ELSE '' END, sum(events)
-    FROM analytics.usage_monthly WHERE district_id = :d GROUP BY 1, 2, 3, 4, 5, 6
+    FROM analytics.usage_daily WHERE district_id = :d GROUP BY 1, 2, 3, 4, 5, 6
 ), per AS (
     SELECT period, period_start, tool_id, user_id, kind, feature, events FROM ev
     UNION ALL
@@ -272,6 +269,7 @@ INSERT INTO analytics.usage_count (district_id, period, tool_id, school_id, dim,
                                    value, events, users)
 SELECT :d, period, tool_id, school_id, dim, kind, period_start, value, sum(events), sum(users)
 FROM hits GROUP BY period, tool_id, school_id, dim, kind, period_start, value
+ORDER BY period, tool_id, school_id, dim, kind, period_start, value
 """
 
 
@@ -281,32 +279,29 @@ async def _delete(session: AsyncSession, district_id: str, *tables: str) -> None
         await session.execute(text(sql), {"d": district_id})
 
 
+async def _analyze(session: AsyncSession, *tables: str) -> None:
+    """Fresh planner statistics after a bulk rebuild (PostgreSQL; inside the transaction)."""
+    if _dialect(session) == "postgresql":
+        for table in tables:  # constant names of this module, never input
+            await session.execute(text(f"ANALYZE analytics.{table}"))
+
+
 async def rebuild_counts(session: AsyncSession, district_id: str) -> None:
-    """Recompute a district's group counters from the per-user rollups, the seen rows and the groups."""
+    """Recompute a district's group counters from the daily rollup, the seen rows and the groups."""
     await _delete(session, district_id, "usage_count")
+    await _analyze(session, "roster_user_group")
     await session.execute(text(_COUNTS), {"d": district_id})
 
 
 async def rebuild_aggregates(session: AsyncSession, district_id: str) -> None:
-    """Recompute every rollup and aggregate of a district from its raw usage events (set-based SQL)."""
+    """Recompute the daily rollup and every aggregate of a district from its raw events (set-based SQL)."""
     sql = _PG if _dialect(session) == "postgresql" else _SQLITE
     params = {"d": district_id}
-    await _delete(
-        session,
-        district_id,
-        "usage_count",
-        "usage_seen",
-        "usage_presence",
-        "usage_monthly",
-        "usage_weekly",
-        "usage_daily",
-    )
-    week = sql["week"]
-    month = sql["month"]
-    await session.execute(text(_DAILY.format(day=sql["day"], week=week, month=month)), params)
-    for table, col in (("weekly", "week"), ("monthly", "month")):
-        await session.execute(text(_PERIOD.format(table=table, col=col)), params)
+    await _delete(session, district_id, "usage_count", "usage_seen", "usage_presence", "usage_daily")
+    await session.execute(text(_DAILY.format(day=sql["day"], week=sql["week"], month=sql["month"])), params)
+    await _analyze(session, "usage_daily")
     await session.execute(text(_PRESENCE.format(dom=sql["dom"])), params)
-    for period, table, col in (("week", "weekly", "week"), ("month", "monthly", "month")):
-        await session.execute(text(_SEEN.format(period=period, table=table, col=col)), params)
-    await session.execute(text(_COUNTS), params)
+    for period in ("week", "month"):
+        await session.execute(text(_SEEN.format(period=period, col=period)), params)
+    await _analyze(session, "usage_presence", "usage_seen")
+    await rebuild_counts(session, district_id)

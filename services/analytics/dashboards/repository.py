@@ -1,10 +1,10 @@
 """Dashboard queries: they read the aggregates (usage_count, usage_presence), the per-user rollups
-(usage_daily/_weekly/_monthly, error_daily) and the roster.
+(usage_daily, error_daily) and the roster.
 
 Whole weeks and months of district-wide figures read the group counters (`counts`, a few hundred
 rows); distinct active users over any range read the presence masks (`active_counts`). The per-user
 queries (`logins`, `kind_totals`, `features`) answer the partial weeks at a range's edges and a
-teacher's own classes, from the coarsest rollup that answers them exactly.
+teacher's own classes, from the per-user daily rollup.
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ from services.analytics.models import (
     ToolInfo,
     UsageCount,
     UsageDaily,
-    UsageMonthly,
     UsagePresence,
-    UsageWeekly,
 )
 
 UNASSIGNED = "unassigned"
@@ -56,22 +54,8 @@ class Source:
     period: Any
 
 
-def _month_aligned(start: dt.date, end: dt.date) -> bool:
-    return start.day == 1 and (end + dt.timedelta(days=1)).day == 1
-
-
-def _week_aligned(start: dt.date, end: dt.date) -> bool:
-    return start.weekday() == 0 and end.weekday() == 6
-
-
-def source(scope: Scope, period: str | None = None, *, open_start: bool = False) -> Source:
-    """The coarsest rollup that answers `scope` exactly, grouped by `period` (week/month) if asked."""
-    start = dt.date(1970, 1, 1) if open_start else scope.start
-    if scope.teacher_id is None:
-        if period != "week" and _month_aligned(start, scope.end):
-            return Source(UsageMonthly, UsageMonthly.month, UsageMonthly.month)
-        if period != "month" and _week_aligned(start, scope.end):
-            return Source(UsageWeekly, UsageWeekly.week, UsageWeekly.week)
+def source(period: str | None = None) -> Source:
+    """The per-user rollup (daily), grouped by `period` (week/month) if asked."""
     group = UsageDaily.month if period == "month" else UsageDaily.week
     return Source(UsageDaily, UsageDaily.day, group)
 
@@ -125,7 +109,7 @@ class DashboardRepository:
 
     async def logins(self, s: Scope, *, period: str, group: str) -> Sequence[Any]:
         """(period_start, group, logins, active_users) per week or month and grade or subject."""
-        src = source(s, period)
+        src = source(period)
         m = src.model
         attr, on = self._attribute(src, group)
         label = func.coalesce(attr.value, UNASSIGNED)
@@ -141,7 +125,7 @@ class DashboardRepository:
 
     async def kind_totals(self, s: Scope, kinds: Sequence[str], *, by_subject: bool) -> Sequence[Any]:
         """(subject or None, kind, events) for the given kinds."""
-        src = source(s)
+        src = source()
         m = src.model
         if not by_subject:
             stmt = (
@@ -163,7 +147,7 @@ class DashboardRepository:
 
     async def features(self, s: Scope) -> Sequence[Any]:
         """(feature, week, events, distinct users) of feature use."""
-        src = source(s, "week")
+        src = source("week")
         m = src.model
         stmt = (
             select(m.feature, src.period, func.sum(m.events), func.count(distinct(m.user_id)))
@@ -177,7 +161,7 @@ class DashboardRepository:
         self, s: Scope, *, teachers_only: bool = False, dated: bool = True
     ) -> dict[str, set[str]]:
         """Users (or rostered teachers) with any usage, by tool (`dated=False`: ever, up to the end)."""
-        src = source(s, open_start=not dated)
+        src = source()
         m = src.model
         stmt = (
             select(m.tool_id, m.user_id).distinct().where(*self._where(s, src, dated=dated), m.tool_id != "")

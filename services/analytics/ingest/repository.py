@@ -2,8 +2,8 @@
 
 A group of deliveries (possibly of several districts) is written at once. On PostgreSQL that is
 ONE statement: arrays go in through `unnest` and data-modifying CTEs claim the webhook-ids, insert
-the events of claimed deliveries (ON CONFLICT DO NOTHING) and add what was inserted to the daily,
-weekly and monthly rollups and to the dashboard aggregates (presence masks, first-seen rows and
+the events of claimed deliveries (ON CONFLICT DO NOTHING) and add what was inserted to the daily
+rollup and to the dashboard aggregates (presence masks, first-seen rows and
 group counters: see dashboards/aggregates.py), whatever the group size. On SQLite (the embedded
 default) the same steps run one by one as multi-row VALUES in chunks. Rows are written in key
 order so concurrent groups lock them in the same order (no deadlocks).
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.dashboards.aggregates import add_to_aggregates
 from services.analytics.ingest.schemas import Normalized
-from services.analytics.models import UsageDaily, UsageEvent, UsageMonthly, UsageWeekly, WebhookDelivery
+from services.analytics.models import UsageDaily, UsageEvent, WebhookDelivery
 
 DeliveryKey = tuple[uuid.UUID, str]
 """(integration_id, webhook_id)."""
@@ -67,22 +67,6 @@ WITH claimed AS (
            date_trunc('month', day::timestamp)::date, count(*), sum(duration_s)
     FROM src GROUP BY district_id, day, tool_id, user_id, kind, feature ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (district_id, day, tool_id, user_id, kind, feature)
-    DO UPDATE SET events = t.events + EXCLUDED.events, duration_s = t.duration_s + EXCLUDED.duration_s
-), weekly AS (
-    INSERT INTO analytics.usage_weekly AS t (district_id, week, tool_id, user_id, kind, feature, events,
-                                             duration_s)
-    SELECT district_id, date_trunc('week', day::timestamp)::date AS week, tool_id, user_id, kind, feature,
-           count(*), sum(duration_s)
-    FROM src GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (district_id, week, tool_id, user_id, kind, feature)
-    DO UPDATE SET events = t.events + EXCLUDED.events, duration_s = t.duration_s + EXCLUDED.duration_s
-), monthly AS (
-    INSERT INTO analytics.usage_monthly AS t (district_id, month, tool_id, user_id, kind, feature, events,
-                                              duration_s)
-    SELECT district_id, date_trunc('month', day::timestamp)::date AS month, tool_id, user_id, kind, feature,
-           count(*), sum(duration_s)
-    FROM src GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (district_id, month, tool_id, user_id, kind, feature)
     DO UPDATE SET events = t.events + EXCLUDED.events, duration_s = t.duration_s + EXCLUDED.duration_s
 ), presence AS (
     INSERT INTO analytics.usage_presence AS t (district_id, month, tool_id, user_id, days)
@@ -304,22 +288,9 @@ class IngestRepository:
         return inserted
 
     async def _add_to_rollups(self, totals: dict[RollupKey, tuple[int, float]]) -> None:
-        """Add per-(district, day, tool, user, kind, feature) counts into the day, week and month rollups."""
-        if not totals:
-            return
-        await self._upsert_daily(totals)
-        weekly: dict[RollupKey, tuple[int, float]] = {}
-        monthly: dict[RollupKey, tuple[int, float]] = {}
-        for (district, day, tool, user, kind, feature), (count, seconds) in totals.items():
-            for target, period in (
-                (weekly, day - dt.timedelta(days=day.weekday())),
-                (monthly, day.replace(day=1)),
-            ):
-                key = (district, period, tool, user, kind, feature)
-                old = target.get(key, (0, 0.0))
-                target[key] = (old[0] + count, old[1] + seconds)
-        await self._upsert_period(UsageWeekly, "week", weekly)
-        await self._upsert_period(UsageMonthly, "month", monthly)
+        """Add per-(district, day, tool, user, kind, feature) counts into the daily rollup."""
+        if totals:
+            await self._upsert_daily(totals)
 
     async def _upsert_daily(self, totals: dict[RollupKey, tuple[int, float]]) -> None:
         keys = sorted(totals)
@@ -343,31 +314,6 @@ class IngestRepository:
                 for k, w, m in zip(keys, weeks, months, strict=True)
             ],
             "day",
-        )
-
-    async def _upsert_period(
-        self,
-        model: type[UsageWeekly] | type[UsageMonthly],
-        period: str,
-        totals: dict[RollupKey, tuple[int, float]],
-    ) -> None:
-        keys = sorted(totals)
-        await self._sqlite_upsert(
-            model,
-            [
-                {
-                    "district_id": k[0],
-                    period: k[1],
-                    "tool_id": k[2],
-                    "user_id": k[3],
-                    "kind": k[4],
-                    "feature": k[5],
-                    "events": totals[k][0],
-                    "duration_s": totals[k][1],
-                }
-                for k in keys
-            ],
-            period,
         )
 
     async def _sqlite_upsert(self, model: Any, rows: list[dict[str, Any]], period: str) -> None:
