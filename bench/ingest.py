@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from bench.path import dev_headers
 from shared.cluster import LocalCluster
 from shared.testing import free_port
 
-SECONDS = 8.0
+SECONDS = 7.0
 """Measured seconds per load level (plus one second of warm-up)."""
 LEVELS = (1, 16, 64)
 BATCH = 100
@@ -181,12 +182,62 @@ async def copy_baseline(database_url: str, *, connections: int, seconds: float =
         await admin.close()
 
 
-def _fig(result: dict[str, Any]) -> str:
-    return f"{result['events_per_s']:,.0f} ev/s p50 {result['p50_ms']:.1f} p99 {result['p99_ms']:.1f}"
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _errors(result: dict[str, Any]) -> str:
-    return "" if not result["errors"] else f" ({result['errors']} errors: {result['last_error']})"
+class CpuMeter:
+    """CPU seconds used by the analytics and gateway processes and this database's PostgreSQL backends."""
+
+    def __init__(self, cluster: LocalCluster, conn: asyncpg.Connection) -> None:
+        self.pids = {name: cluster.processes[name].pid for name in ("analytics", "gateway")}
+        self.conn = conn
+
+    async def snapshot(self) -> dict[str, dict[int, float]]:
+        """CPU seconds so far of each component's processes, by pid."""
+        backends = await self.conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        shot = {name: {pid: _cpu_s(pid)} for name, pid in self.pids.items()}
+        shot["postgres"] = {r["pid"]: _cpu_s(r["pid"]) for r in backends}
+        return shot
+
+    async def measure(self, run: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+        """Run a load level; adds CPU microseconds per stored event of each component."""
+        before = await self.snapshot()
+        result = await run
+        after = await self.snapshot()
+        total = max(1, result["events_total"])
+        result["cpu_us_per_event"] = {
+            name: sum(max(0.0, t - before[name].get(pid, 0.0)) for pid, t in pids.items()) * 1e6 / total
+            for name, pids in after.items()
+        }
+        return result
+
+
+def _cpu(result: dict[str, Any]) -> str:
+    cpu = result["cpu_us_per_event"]
+    return f"an {cpu['analytics']:.0f} gw {cpu['gateway']:.0f} pg {cpu['postgres']:.0f} us"
+
+
+def _rate(result: dict[str, Any]) -> str:
+    return f"{result['events_per_s']:,.0f} ev/s"
+
+
+def _latency(result: dict[str, Any]) -> str:
+    return f"p50 {result['p50_ms']:.1f} p99 {result['p99_ms']:.1f} ms"
+
+
+def _problems(name: str, result: dict[str, Any]) -> list[Row]:
+    if not result["errors"]:
+        return []
+    print(f"{name}: {result['errors']} failed requests, last: {result['last_error']}", file=sys.stderr)
+    return [Row(f"{name}: failed requests (see stderr)", str(result["errors"]), "0", False)]
 
 
 async def ingestion(cluster: LocalCluster, database_url: str, workdir: Path) -> list[Row]:
@@ -204,94 +255,85 @@ async def ingestion(cluster: LocalCluster, database_url: str, workdir: Path) -> 
         integration = r.json()
     path = f"/api/analytics/webhooks/{integration['id']}/events"
     secret = integration["secret"]
-
-    singles = {c: await loadgen(gateway, path, secret=secret, concurrency=c) for c in LEVELS}
-    batches = await loadgen(gateway, path, secret=secret, concurrency=BATCH_CONCURRENCY, batch=BATCH)
-    async with trivial_endpoint(workdir) as trivial_url:
-        trivial = {c: await loadgen(trivial_url, "/ingest", secret=secret, concurrency=c) for c in LEVELS}
-    copy_rate = await copy_baseline(database_url, connections=BATCH_CONCURRENCY)
-
     url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     conn = await asyncpg.connect(url)
     try:
+        meter = CpuMeter(cluster, conn)
+        singles = {
+            c: await meter.measure(loadgen(gateway, path, secret=secret, concurrency=c)) for c in LEVELS
+        }
+        batches = await meter.measure(
+            loadgen(gateway, path, secret=secret, concurrency=BATCH_CONCURRENCY, batch=BATCH)
+        )
+        direct = await meter.measure(loadgen(cluster.url("analytics"), path, secret=secret, concurrency=64))
+        async with trivial_endpoint(workdir) as trivial_url:
+            trivial = {c: await loadgen(trivial_url, "/ingest", secret=secret, concurrency=c) for c in LEVELS}
+        copy_rate = await copy_baseline(database_url, connections=BATCH_CONCURRENCY)
         stored = int(
             await conn.fetchval("SELECT count(*) FROM analytics.usage_event WHERE district_id = $1", district)
         )
     finally:
         await conn.close()
-    counted = sum(r["events"] for r in singles.values()) + batches["events"]
+    counted = sum(r["events"] for r in singles.values()) + batches["events"] + direct["events"]
 
-    rows: list[Row] = []
-    for c in LEVELS:
-        rows.append(Row(f"trivial FastAPI POST, c={c} (baseline)", _fig(trivial[c])[:22], "-", None))
-        if trivial[c]["errors"]:
-            rows.append(Row(f"  errors{_errors(trivial[c])}"[:58], "", "-", None))
-    rows.append(
+    rows: list[Row] = [
         Row(
-            f"asyncpg COPY, batches of {BATCH}, {BATCH_CONCURRENCY} conns (baseline)",
+            f"baseline: asyncpg COPY, batches of {BATCH}, {BATCH_CONCURRENCY} connections",
             f"{copy_rate:,.0f} ev/s",
             "-",
             None,
         )
-    )
+    ]
+    for c in LEVELS:
+        t = trivial[c]
+        rows.append(Row(f"baseline: trivial FastAPI POST, c={c}: events/s", _rate(t), "-", None))
+        rows.append(Row(f"baseline: trivial FastAPI POST, c={c}: latency", _latency(t), "-", None))
+        rows += _problems(f"trivial c={c}", t)
     for c in LEVELS:
         s = singles[c]
-        rows.append(
-            Row(
-                f"single signed events, c={c}: events/s",
-                f"{s['events_per_s']:,.0f} ev/s",
-                "-" if c != 64 else ">= 3,000 ev/s",
-                None if c != 64 else s["events_per_s"] >= 3000,
-            )
-        )
-        rows.append(
-            Row(
-                f"single signed events, c={c}: latency",
-                f"p50 {s['p50_ms']:.1f} p99 {s['p99_ms']:.1f} ms",
-                "p99 < 50 ms" if c == 64 else "-",
-                s["p99_ms"] < 50 if c == 64 else None,
-            )
-        )
         ratio = s["events_per_s"] / trivial[c]["events_per_s"] if trivial[c]["events_per_s"] else float("nan")
-        rows.append(
-            Row(
-                f"single signed events, c={c}: ratio to the trivial endpoint",
-                f"{ratio:.2f}",
-                ">= 0.50" if c == 64 else "-",
-                ratio >= 0.5 if c == 64 else None,
+        if c == 64:
+            rows.append(
+                Row(f"single events, c={c}: events/s", _rate(s), ">= 3,000 ev/s", s["events_per_s"] >= 3000)
             )
-        )
-        if s["errors"]:
-            print(f"single c={c}: {s['errors']} errors, last: {s['last_error']}", file=sys.stderr)
-            rows.append(Row(f"  non-200 answers{_errors(s)}"[:58], str(s["errors"]), "0", False))
-    rows.append(
+            rows.append(Row(f"single events, c={c}: latency", _latency(s), "p99 < 50 ms", s["p99_ms"] < 50))
+            rows.append(
+                Row(
+                    f"single events, c={c}: ratio to the trivial endpoint",
+                    f"{ratio:.2f}",
+                    ">= 0.50",
+                    ratio >= 0.5,
+                )
+            )
+        else:
+            rows.append(Row(f"single events, c={c}: events/s", _rate(s), "-", None))
+            rows.append(Row(f"single events, c={c}: latency", _latency(s), "-", None))
+            rows.append(
+                Row(f"single events, c={c}: ratio to the trivial endpoint", f"{ratio:.2f}", "-", None)
+            )
+        rows.append(Row(f"single events, c={c}: CPU per event", _cpu(s), "-", None))
+        rows += _problems(f"single c={c}", s)
+    copy_ratio = batches["events_per_s"] / copy_rate if copy_rate else float("nan")
+    rows += [
         Row(
             f"batches of {BATCH}, c={BATCH_CONCURRENCY}: events/s",
-            f"{batches['events_per_s']:,.0f} ev/s",
+            _rate(batches),
             ">= 40,000 ev/s",
             batches["events_per_s"] >= 40_000,
-        )
-    )
-    rows.append(
-        Row(
-            f"batches of {BATCH}, c={BATCH_CONCURRENCY}: latency per request",
-            f"p50 {batches['p50_ms']:.1f} p99 {batches['p99_ms']:.1f} ms",
-            "-",
-            None,
-        )
-    )
-    copy_ratio = batches["events_per_s"] / copy_rate if copy_rate else float("nan")
-    rows.append(
-        Row(f"batches of {BATCH}: ratio to raw COPY", f"{copy_ratio:.2f}", ">= 0.50", copy_ratio >= 0.5)
-    )
-    if batches["errors"]:
-        rows.append(Row(f"  non-200 answers{_errors(batches)}"[:58], str(batches["errors"]), "0", False))
-    rows.append(
+        ),
+        Row(f"batches of {BATCH}, c={BATCH_CONCURRENCY}: latency per request", _latency(batches), "-", None),
+        Row(f"batches of {BATCH}: ratio to raw COPY", f"{copy_ratio:.2f}", ">= 0.50", copy_ratio >= 0.5),
+        Row(f"batches of {BATCH}: CPU per event", _cpu(batches), "-", None),
+        *_problems("batches", batches),
+        Row("single events, c=64, straight to analytics (no gateway)", _rate(direct), "-", None),
+        Row("single events, c=64, straight to analytics: latency", _latency(direct), "-", None),
+        Row("single events, c=64, straight to analytics: CPU per event", _cpu(direct), "-", None),
+        *_problems("direct c=64", direct),
         Row(
             "events stored vs counted (warm-up included in stored)",
             f"{stored:,} / {counted:,}",
             "stored >= counted",
             stored >= counted,
-        )
-    )
+        ),
+    ]
     return rows

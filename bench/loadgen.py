@@ -111,12 +111,13 @@ async def _client(
             out["last_error"] = repr(exc)
             continue
         finished = time.perf_counter()
+        if status == 200:
+            out["events_total"] += orjson.loads(content).get("accepted", 0)
         if started < start_at or finished > stop_at:
             continue  # warm-up or cool-down: not measured
         out["requests"] += 1
         if status == 200:
-            accepted = orjson.loads(content).get("accepted", 0)
-            out["events"] += accepted
+            out["events"] += orjson.loads(content).get("accepted", 0)
             out["latencies"].append(finished - started)
         else:
             out["errors"] += 1
@@ -126,7 +127,14 @@ async def _client(
 async def _worker_main(args: argparse.Namespace, connections: int, index: int) -> dict[str, Any]:
     parts = urlsplit(args.url)
     prefix = f"{args.run_id}-{index}-{os.getpid()}"
-    out: dict[str, Any] = {"requests": 0, "events": 0, "errors": 0, "latencies": [], "last_error": None}
+    out: dict[str, Any] = {
+        "requests": 0,
+        "events": 0,
+        "events_total": 0,
+        "errors": 0,
+        "latencies": [],
+        "last_error": None,
+    }
     start_at = time.perf_counter() + args.warmup
     stop_at = start_at + args.duration
     conns = [Connection(parts.hostname or "127.0.0.1", parts.port or 80) for _ in range(connections)]
@@ -180,6 +188,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": args.duration,
         "requests": requests,
         "events": events,
+        "events_total": sum(p["events_total"] for p in parts),
         "errors": sum(p["errors"] for p in parts),
         "last_error": next((p["last_error"] for p in parts if p["last_error"]), None),
         "requests_per_s": requests / args.duration,
