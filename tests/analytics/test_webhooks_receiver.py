@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any
@@ -13,7 +14,9 @@ from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
 from services.analytics.app import PREFIX
-from services.analytics.ingest.router import WebhookReceiver
+from services.analytics.ingest.router import WebhookReceiver, _lookup
+from services.analytics.integrations.repository import IntegrationRepository
+from services.analytics.integrations.service import IntegrationCache
 from tests.analytics.conftest import Poster, sign_request
 
 ROUTE = WebhookReceiver.route_template(PREFIX)
@@ -144,3 +147,25 @@ async def test_an_unexpected_failure_is_a_logged_500_problem(
         isinstance(rec.msg, dict) and rec.msg.get("event") == "unhandled_error" for rec in caplog.records
     )
     assert [line["status"] for line in request_logs(caplog, integration["id"])] == [500]
+
+
+async def test_concurrent_requests_share_one_integration_lookup(
+    analytics_app: tuple[FastAPI, httpx.AsyncClient],
+    integration: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[uuid.UUID] = []
+    real_by_id = IntegrationRepository.by_id
+
+    async def counting_by_id(self: IntegrationRepository, integration_id: uuid.UUID) -> Any:
+        calls.append(integration_id)
+        return await real_by_id(self, integration_id)
+
+    monkeypatch.setattr(IntegrationRepository, "by_id", counting_by_id)
+    cache = IntegrationCache(ttl_s=60)
+    db = analytics_app[0].state.runtime.db
+    key_id = uuid.UUID(integration["id"])
+    keys = await asyncio.gather(*(_lookup(cache, db, key_id) for _ in range(20)))
+    assert calls == [key_id]
+    assert {k.id for k in keys} == {key_id}
+    assert {k.district_id for k in keys} == {keys[0].district_id}
