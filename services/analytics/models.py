@@ -235,6 +235,8 @@ class RosterUserGroup(Base):
     school_id: Mapped[str] = mapped_column(ID, primary_key=True)
     dim: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    group_set: Mapped[str] = mapped_column(String(40))
+    """Key of the user's whole set of groups: recounts aggregate users with the same set first."""
 
 
 class ToolInfo(Base):

@@ -237,8 +237,8 @@ async def test_sqlite_incremental_equals_recount_and_figures(tmp_path: Path) -> 
     try:
         async with db.transaction() as session:
             session.add_all(
-                RosterUserGroup(district_id="d", user_id=u, school_id=s, dim=dim, value=v)
-                for u, (s, dim, v) in groups
+                RosterUserGroup(district_id="d", user_id=u, group_set=k, school_id=s, dim=dim, value=v)
+                for u, k, (s, dim, v) in groups
             )
         for i, chunk in enumerate((events[:3], events[3:], events[:2])):  # the last one is a duplicate
             async with db.transaction() as session:

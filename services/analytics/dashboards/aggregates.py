@@ -12,6 +12,7 @@ repairs) and `rebuild_counts` recomputes the counters after a roster import chan
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -37,18 +38,22 @@ Group = tuple[str, str, str]
 """(school ('' = all), dim, value)."""
 
 
-def user_groups(attributes: Iterable[tuple[str, str, str]], users: Iterable[str]) -> list[tuple[str, Group]]:
-    """Counter groups of each user from its (user, kind, value) attributes: schools x grades/subjects/all."""
+def user_groups(
+    attributes: Iterable[tuple[str, str, str]], users: Iterable[str]
+) -> list[tuple[str, str, Group]]:
+    """(user, group set key, group) rows from (user, kind, value) attributes: schools x grade/subject/all."""
     per: dict[str, dict[str, set[str]]] = {u: {} for u in users}
     for user, kind, value in attributes:
         per.setdefault(user, {}).setdefault(kind, set()).add(value)
-    out: list[tuple[str, Group]] = []
+    out: list[tuple[str, str, Group]] = []
     for user, attrs in sorted(per.items()):
-        schools = ["", *sorted(attrs.get("school", ()))]
-        for school in schools:
+        mine: list[Group] = []
+        for school in ["", *sorted(attrs.get("school", ()))]:
             for dim in ("grade", "subject"):
-                out.extend((user, (school, dim, v)) for v in sorted(attrs.get(dim) or {UNASSIGNED}))
-            out.append((user, (school, "all", "")))
+                mine.extend((school, dim, v) for v in sorted(attrs.get(dim) or {UNASSIGNED}))
+            mine.append((school, "all", ""))
+        key = hashlib.sha1("\n".join("\t".join(g) for g in mine).encode()).hexdigest()  # noqa: S324
+        out.extend((user, key, g) for g in mine)
     return out
 
 
@@ -227,43 +232,52 @@ SELECT :d, '{period}', {col}, tool_id, kind, f, user_id FROM (
 ORDER BY 2, 3, 4, 5, 6, 7
 """
 _COUNTS = """
-WITH ug AS (
-    SELECT user_id, school_id, dim, value FROM analytics.roster_user_group WHERE district_id = :d
+WITH members AS (
+    SELECT DISTINCT group_set, school_id, dim, value FROM analytics.roster_user_group WHERE district_id = :d
     UNION ALL
-    SELECT u.user_id, '', g.dim, g.value
-    FROM (SELECT DISTINCT user_id FROM analytics.usage_presence WHERE district_id = :d) AS u
-    CROSS JOIN (SELECT 'grade' AS dim, 'unassigned' AS value UNION ALL SELECT 'subject', 'unassigned'
-                UNION ALL SELECT 'all', '') AS g
-    WHERE NOT EXISTS (SELECT 1 FROM analytics.roster_user_group x
-                      WHERE x.district_id = :d AND x.user_id = u.user_id)
+    SELECT '', '', 'grade', 'unassigned'
+    UNION ALL
+    SELECT '', '', 'subject', 'unassigned'
+    UNION ALL
+    SELECT '', '', 'all', ''
+), sets AS (
+    SELECT DISTINCT user_id, group_set FROM analytics.roster_user_group WHERE district_id = :d
 ), ev AS (
-    SELECT 'week' AS period, week AS period_start, tool_id, user_id, kind,
-           CASE WHEN kind = 'feature_used' THEN feature ELSE '' END AS feature, sum(events) AS events
-    FROM analytics.usage_daily WHERE district_id = :d GROUP BY 1, 2, 3, 4, 5, 6
+    SELECT 'week' AS period, e.week AS period_start, e.tool_id, coalesce(s.group_set, '') AS group_set,
+           e.kind, CASE WHEN e.kind = 'feature_used' THEN e.feature ELSE '' END AS feature,
+           sum(e.events) AS events
+    FROM analytics.usage_daily AS e LEFT JOIN sets AS s ON s.user_id = e.user_id
+    WHERE e.district_id = :d GROUP BY 1, 2, 3, 4, 5, 6
     UNION ALL
-    SELECT 'month', month, tool_id, user_id, kind,
-           CASE WHEN kind = 'feature_used' THEN feature ELSE '' END, sum(events)
-    FROM analytics.usage_daily WHERE district_id = :d GROUP BY 1, 2, 3, 4, 5, 6
+    SELECT 'month', e.month, e.tool_id, coalesce(s.group_set, ''), e.kind,
+           CASE WHEN e.kind = 'feature_used' THEN e.feature ELSE '' END, sum(e.events)
+    FROM analytics.usage_daily AS e LEFT JOIN sets AS s ON s.user_id = e.user_id
+    WHERE e.district_id = :d GROUP BY 1, 2, 3, 4, 5, 6
 ), per AS (
-    SELECT period, period_start, tool_id, user_id, kind, feature, events FROM ev
+    SELECT period, period_start, tool_id, group_set, kind, feature, events FROM ev
     UNION ALL
-    SELECT period, period_start, '', user_id, kind, feature, sum(events) FROM ev GROUP BY 1, 2, 4, 5, 6
+    SELECT period, period_start, '', group_set, kind, feature, sum(events) FROM ev GROUP BY 1, 2, 4, 5, 6
+), seen AS (
+    SELECT u.period, u.period_start, u.tool_id, coalesce(s.group_set, '') AS group_set, u.kind, u.feature,
+           count(*) AS users
+    FROM analytics.usage_seen AS u LEFT JOIN sets AS s ON s.user_id = u.user_id
+    WHERE u.district_id = :d GROUP BY 1, 2, 3, 4, 5, 6
 ), hits AS (
-    SELECT p.period, p.period_start, p.tool_id, g.school_id, g.dim, g.value, p.kind, p.events,
+    SELECT p.period, p.period_start, p.tool_id, m.school_id, m.dim, m.value, p.kind, p.events,
            0 AS users
-    FROM per AS p JOIN ug AS g ON g.user_id = p.user_id
+    FROM per AS p JOIN members AS m ON m.group_set = p.group_set
     UNION ALL
-    SELECT p.period, p.period_start, p.tool_id, g.school_id, 'feature', p.feature, p.kind, p.events, 0
-    FROM per AS p JOIN ug AS g ON g.user_id = p.user_id AND g.dim = 'all'
+    SELECT p.period, p.period_start, p.tool_id, m.school_id, 'feature', p.feature, p.kind, p.events, 0
+    FROM per AS p JOIN members AS m ON m.group_set = p.group_set AND m.dim = 'all'
     WHERE p.kind = 'feature_used'
     UNION ALL
-    SELECT s.period, s.period_start, s.tool_id, g.school_id, g.dim, g.value, s.kind, 0, 1
-    FROM analytics.usage_seen AS s JOIN ug AS g ON g.user_id = s.user_id
-    WHERE s.district_id = :d AND s.kind = 'login'
+    SELECT s.period, s.period_start, s.tool_id, m.school_id, m.dim, m.value, s.kind, 0, s.users
+    FROM seen AS s JOIN members AS m ON m.group_set = s.group_set
+    WHERE s.kind = 'login'
     UNION ALL
-    SELECT s.period, s.period_start, s.tool_id, g.school_id, 'feature', s.feature, s.kind, 0, 1
-    FROM analytics.usage_seen AS s JOIN ug AS g ON g.user_id = s.user_id AND g.dim = 'all'
-    WHERE s.district_id = :d AND s.kind = 'feature_used'
+    SELECT s.period, s.period_start, s.tool_id, m.school_id, 'feature', s.feature, s.kind, 0, s.users
+    FROM seen AS s JOIN members AS m ON m.group_set = s.group_set AND m.dim = 'all'
+    WHERE s.kind = 'feature_used'
 )
 INSERT INTO analytics.usage_count (district_id, period, tool_id, school_id, dim, kind, period_start,
                                    value, events, users)

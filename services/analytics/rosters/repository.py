@@ -89,13 +89,13 @@ class RosterRepository:
             await self.session.execute(table.insert(), values[start : start + 1000])
 
     async def replace_groups(
-        self, district_id: str, rows: Iterable[tuple[str, tuple[str, str, str]]]
+        self, district_id: str, rows: Iterable[tuple[str, str, tuple[str, str, str]]]
     ) -> None:
-        """Replace the district's derived (user, (school, dim, value)) counter groups."""
+        """Replace the district's derived (user, group set, (school, dim, value)) counter groups."""
         await self.session.execute(delete(RosterUserGroup).where(RosterUserGroup.district_id == district_id))
         values = [
-            {"district_id": district_id, "user_id": u, "school_id": s, "dim": d, "value": v}
-            for u, (s, d, v) in rows
+            {"district_id": district_id, "user_id": u, "group_set": k, "school_id": s, "dim": d, "value": v}
+            for u, k, (s, d, v) in rows
         ]
         table: Any = RosterUserGroup.__table__
         for start in range(0, len(values), 1000):

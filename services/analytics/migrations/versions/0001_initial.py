@@ -2,7 +2,7 @@
 
 Revision ID: 0001_analytics
 Revises:
-Create Date: 2026-11-24 01:59:44.173214
+Create Date: 2026-11-24 02:02:29.085436
 """
 
 from collections.abc import Sequence
@@ -251,6 +251,7 @@ def upgrade() -> None:
         sa.Column("school_id", sa.String(length=255), nullable=False),
         sa.Column("dim", sa.String(length=16), nullable=False),
         sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("group_set", sa.String(length=40), nullable=False),
         sa.PrimaryKeyConstraint(
             "district_id", "user_id", "school_id", "dim", "value", name=op.f("pk_roster_user_group")
         ),
