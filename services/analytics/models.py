@@ -104,6 +104,7 @@ class UsagePresence(Base):
     """Days (bit d-1 of a month mask) a user used a tool: distinct active users over any date range."""
 
     __tablename__ = "usage_presence"
+    __table_args__ = (Index(None, "district_id", "user_id"),)
 
     district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     month: Mapped[dt.date] = mapped_column(primary_key=True)

@@ -140,7 +140,11 @@ async def submissions(session: AsyncSession, scope: Scope) -> SubmissionReport:
             difference=diff,
         )
 
-    whole, edges = split(scope, "week")
+    period = "month"  # whole months when the range is made of them, else whole weeks and edge days
+    whole, edges = split(scope, period)
+    if edges or whole is None:
+        period = "week"
+        whole, edges = split(scope, period)
     overall: dict[str, int] = {}
     per: dict[str, dict[str, int]] = {}
     for by_subject, totals in ((False, overall), (True, None)):
@@ -149,7 +153,11 @@ async def submissions(session: AsyncSession, scope: Scope) -> SubmissionReport:
             found.extend(await repo.kind_totals(edge, kinds, by_subject=by_subject))
         if whole:
             dim = "subject" if by_subject else "all"
-            found.extend(await repo.count_totals(scope, first=whole[0], last=whole[1], dim=dim, kinds=kinds))
+            found.extend(
+                await repo.count_totals(
+                    scope, period=period, first=whole[0], last=whole[1], dim=dim, kinds=kinds
+                )
+            )
         for subject, kind, n in found:
             target = totals if totals is not None else per.setdefault(subject, {})
             target[kind] = target.get(kind, 0) + int(n)
