@@ -86,7 +86,7 @@ class UsageDaily(Base):
     """
 
     __tablename__ = "usage_daily"
-    __table_args__ = (Index(None, "district_id", "user_id"),)
+    __table_args__ = (Index(None, "district_id", "kind", "day"), Index(None, "district_id", "user_id"))
 
     district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[dt.date] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_analytics
 Revises:
-Create Date: 2026-11-24 02:05:27.535315
+Create Date: 2026-11-24 02:11:47.675774
 """
 
 from collections.abc import Sequence
@@ -354,6 +354,13 @@ def upgrade() -> None:
         schema="analytics",
     )
     op.create_index(
+        op.f("ix_usage_daily_district_id_kind_day"),
+        "usage_daily",
+        ["district_id", "kind", "day"],
+        unique=False,
+        schema="analytics",
+    )
+    op.create_index(
         op.f("ix_usage_daily_district_id_user_id"),
         "usage_daily",
         ["district_id", "user_id"],
@@ -447,6 +454,7 @@ def downgrade() -> None:
     )
     op.drop_table("usage_event", schema="analytics")
     op.drop_index(op.f("ix_usage_daily_district_id_user_id"), table_name="usage_daily", schema="analytics")
+    op.drop_index(op.f("ix_usage_daily_district_id_kind_day"), table_name="usage_daily", schema="analytics")
     op.drop_table("usage_daily", schema="analytics")
     op.drop_table("usage_count", schema="analytics")
     op.drop_table("tool_info", schema="analytics")
