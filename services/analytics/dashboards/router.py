@@ -51,7 +51,7 @@ def make_scope(
 ) -> Scope:
     """The caller's scope: its district, the dates, filters, and a teacher's own classes."""
     today = dt.datetime.now(dt.UTC).date()
-    end = end or today + dt.timedelta(days=6 - today.weekday())  # whole weeks read the weekly rollup
+    end = end or today + dt.timedelta(days=6 - today.weekday())  # whole weeks: group counters only
     start = start or end - dt.timedelta(days=default_days - 1)
     if start > end:
         raise Unprocessable("`from` is after `to`", field="from")
