@@ -111,15 +111,23 @@ class DashboardRepository:
         """(period_start, group, logins, active_users) per week or month and grade or subject."""
         src = source(period)
         m = src.model
-        attr, on = self._attribute(src, group)
+        per_user = (  # one row per user and period first: the join and counts hash fewer rows
+            select(src.period.label("period"), m.district_id, m.user_id, func.sum(m.events).label("events"))
+            .where(*self._where(s, src), m.kind == "login")
+            .group_by(src.period, m.district_id, m.user_id)
+            .subquery()
+        )
+        attr = aliased(RosterUserAttribute)
+        on = and_(
+            attr.district_id == per_user.c.district_id, attr.user_id == per_user.c.user_id, attr.kind == group
+        )
         label = func.coalesce(attr.value, UNASSIGNED)
         stmt = (
-            select(src.period, label, func.sum(m.events), func.count(distinct(m.user_id)))
-            .select_from(m)
+            select(per_user.c.period, label, func.sum(per_user.c.events), func.count())
+            .select_from(per_user)
             .outerjoin(attr, on)
-            .where(*self._where(s, src), m.kind == "login")
-            .group_by(src.period, label)
-            .order_by(src.period, label)
+            .group_by(per_user.c.period, label)
+            .order_by(per_user.c.period, label)
         )
         return (await self.session.execute(stmt)).all()
 
@@ -149,11 +157,16 @@ class DashboardRepository:
         """(feature, week, events, distinct users) of feature use."""
         src = source("week")
         m = src.model
-        stmt = (
-            select(m.feature, src.period, func.sum(m.events), func.count(distinct(m.user_id)))
+        per_user = (  # one row per user first: counting rows hashes instead of sorting
+            select(m.feature, src.period.label("week"), m.user_id, func.sum(m.events).label("events"))
             .where(*self._where(s, src), m.kind == "feature_used")
-            .group_by(m.feature, src.period)
-            .order_by(m.feature, src.period)
+            .group_by(m.feature, src.period, m.user_id)
+            .subquery()
+        )
+        stmt = (
+            select(per_user.c.feature, per_user.c.week, func.sum(per_user.c.events), func.count())
+            .group_by(per_user.c.feature, per_user.c.week)
+            .order_by(per_user.c.feature, per_user.c.week)
         )
         return (await self.session.execute(stmt)).all()
 
