@@ -43,7 +43,10 @@ def main() -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--only", choices=["path", "ingest", "dashboards"], action="append", help="run only these sections (default: all)"
+        "--only",
+        choices=["path", "ingest", "dashboards"],
+        action="append",
+        help="run only these sections (default: all)",
     )
     args = parser.parse_args()
     sections = set(args.only or ["path", "ingest", "dashboards"])
