@@ -359,9 +359,18 @@ async def dashboards(
 ) -> list[Row]:
     """Seed `events` usage events once, then p95 of each dashboard endpoint through the gateway."""
     district = f"bench-dash-{uuid.uuid4().hex[:6]}"
+    started = time.perf_counter()
     plan = await seed(database_url, district, events=events, users=users)
+    seeded_s = time.perf_counter() - started
     rng = random.Random(7)
-    rows = [Row(f"seeded: {events:,} events, {len(plan.users):,} users, {WEEKS} weeks", "", "-", None)]
+    rows = [
+        Row(
+            f"seeding {events:,} events ({len(plan.users):,} users, {WEEKS} weeks)",
+            f"{seeded_s:.0f} s",
+            "- (once)",
+            None,
+        )
+    ]
     async with httpx.AsyncClient(base_url=cluster.url("gateway"), timeout=60) as gw:
         headers = await dev_headers(gw, district, "admin")
         for name, calls in requests_for(plan, rng, requests).items():
