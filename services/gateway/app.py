@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.gateway.config import UPSTREAMS, Settings
 from services.gateway.openapi import OpenAPIAggregator
 from services.gateway.proxy import ApiProxy
+from services.gateway.transport import ShardedTransport
 from shared.auth import DevIssuer, TokenVerifier
 from shared.config import Role
 from shared.errors import install_problem_handlers
@@ -93,10 +94,8 @@ def create_app(
     mounts = {f"{settings.upstream_url(s)}": t for s, t in (transports or {}).items()}
     client = httpx.AsyncClient(
         mounts=mounts or None,
+        transport=ShardedTransport(max_connections=settings.max_connections),
         timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
-        limits=httpx.Limits(
-            max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
-        ),
     )
     verifier = verifier or build_verifier(settings)
     aggregator = OpenAPIAggregator(settings, client)
