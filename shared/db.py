@@ -163,6 +163,30 @@ def insert_ignoring_conflicts(
     return module.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(index_elements))
 
 
+_SHARED_LOCKS = text(
+    "SELECT pg_advisory_xact_lock_shared(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"
+)
+_EXCLUSIVE_LOCKS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"
+)
+
+
+def _lock_key(name: str) -> int:
+    return zlib.crc32(name.encode())
+
+
+async def advisory_lock(session: AsyncSession, *names: str, shared: bool = False) -> None:
+    """Wait for transaction-scoped locks named `names` (shared or exclusive), taken in one fixed order.
+
+    Writers that may run side by side take a name shared; work that must see none of them in flight
+    takes it exclusively. On SQLite (one writer at a time) it is a no-op.
+    """
+    if not names or session.bind is None or session.bind.dialect.name != "postgresql":
+        return
+    keys = sorted({_lock_key(name) for name in names})
+    await session.execute(_SHARED_LOCKS if shared else _EXCLUSIVE_LOCKS, {"keys": keys})
+
+
 async def try_advisory_lock(session: AsyncSession, name: str) -> bool:
     """Take a transaction-scoped lock named `name`, or return False at once if another holds it.
 
@@ -171,5 +195,4 @@ async def try_advisory_lock(session: AsyncSession, name: str) -> bool:
     """
     if session.bind is None or session.bind.dialect.name != "postgresql":
         return True
-    key = zlib.crc32(name.encode())
-    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(key))))
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(name)))))

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.models import RosterUserGroup, UsageCount, UsagePresence, UsageSeen
+from shared.db import advisory_lock
 
 UNASSIGNED = "unassigned"
 DEFAULT_GROUPS: tuple[tuple[str, str, str], ...] = (
@@ -300,8 +301,15 @@ async def _analyze(session: AsyncSession, *tables: str) -> None:
             await session.execute(text(f"ANALYZE analytics.{table}"))
 
 
+def aggregates_lock(district_id: str) -> str:
+    """The lock ingestion holds shared, and rebuilds exclusively, over a district's aggregates."""
+    return f"analytics:aggregates:{district_id}"
+
+
 async def rebuild_counts(session: AsyncSession, district_id: str) -> None:
     """Recompute a district's group counters from the daily rollup, the seen rows and the groups."""
+    # No ingestion may be in flight: its counter rows could land between our DELETE and INSERT.
+    await advisory_lock(session, aggregates_lock(district_id))
     await _delete(session, district_id, "usage_count")
     await _analyze(session, "roster_user_group")
     await session.execute(text(_COUNTS), {"d": district_id})
@@ -309,6 +317,7 @@ async def rebuild_counts(session: AsyncSession, district_id: str) -> None:
 
 async def rebuild_aggregates(session: AsyncSession, district_id: str) -> None:
     """Recompute the daily rollup and every aggregate of a district from its raw events (set-based SQL)."""
+    await advisory_lock(session, aggregates_lock(district_id))
     sql = _PG if _dialect(session) == "postgresql" else _SQLITE
     params = {"d": district_id}
     await _delete(session, district_id, "usage_count", "usage_seen", "usage_presence", "usage_daily")

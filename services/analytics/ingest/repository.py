@@ -20,9 +20,10 @@ from sqlalchemy import delete, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.analytics.dashboards.aggregates import add_to_aggregates
+from services.analytics.dashboards.aggregates import add_to_aggregates, aggregates_lock
 from services.analytics.ingest.schemas import Normalized
 from services.analytics.models import UsageDaily, UsageEvent, WebhookDelivery
+from shared.db import advisory_lock
 
 DeliveryKey = tuple[uuid.UUID, str]
 """(integration_id, webhook_id)."""
@@ -190,6 +191,8 @@ class IngestRepository:
         if not self.postgres:
             return await self._write_group_stepwise(deliveries, events, received_at=received_at)
         ordered = sorted(set(deliveries))
+        # Shared: groups ingest side by side, but never while a rebuild recomputes these districts.
+        await advisory_lock(self.session, *{aggregates_lock(k[1]) for k in ordered}, shared=True)
         result = await self.session.execute(
             _PG_GROUP,
             {
