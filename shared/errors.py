@@ -36,6 +36,10 @@ class ProblemError(Exception):
         """The problem document for this error."""
         return problem(self.status, self.detail, slug=self.slug, instance=instance, **self.extra)
 
+    def headers(self) -> dict[str, str] | None:
+        """Response headers this error requires (a 401 names the Bearer scheme)."""
+        return {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+
 
 class BadRequest(ProblemError):
     status, slug = 400, "bad-request"
@@ -138,9 +142,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(
-            exc.to_problem(request.url.path), status_code=exc.status, media_type=PROBLEM_JSON, headers=headers
+            exc.to_problem(request.url.path),
+            status_code=exc.status,
+            media_type=PROBLEM_JSON,
+            headers=exc.headers(),
         )
 
     @app.exception_handler(RequestValidationError)

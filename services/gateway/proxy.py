@@ -12,12 +12,12 @@ from collections import OrderedDict
 
 import httpx
 import jwt
-import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.config import UPSTREAMS, Settings
+from shared.asgi import read_limited_body, send_problem
 from shared.auth import TokenVerifier
-from shared.errors import PROBLEM_JSON, ProblemError
+from shared.errors import BadGateway, BadRequest, GatewayTimeout, NotFound, ProblemError, Unauthorized
 from shared.observability import CORRELATION_HEADER, current_correlation_id
 
 HOP_BY_HOP = frozenset(
@@ -97,24 +97,24 @@ class ApiProxy:
         try:
             await self._forward(scope, receive, send, path)
         except ProblemError as exc:
-            await _send_problem(
-                send,
-                exc.status,
-                exc.to_problem(path),
-                {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None,
-            )
+            await send_problem(send, exc, instance=path)
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         service = path.split("/", 3)[2]
         if service not in self.bases:
-            raise ProblemError(
-                f"no service named {service!r}; known: {', '.join(UPSTREAMS)}", status=404, slug="not-found"
-            )
+            raise NotFound(f"no service named {service!r}; known: {', '.join(UPSTREAMS)}")
         scope["route"] = _ServiceRoute(f"/api/{service}")  # the metrics label
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         if not any(path.startswith(p) for p in self.settings.public_paths):
             await self._authenticate(headers)
-        body = await _read_body(receive, headers, self.settings.max_body_bytes)
+        declared = next((v for k, v in headers if k == b"content-length"), None)
+        body = await read_limited_body(
+            receive,
+            declared_length=declared.decode("latin-1") if declared else None,
+            limit=self.settings.max_body_bytes,
+        )
+        if body is None:
+            return  # the client went away before sending its body: nothing to forward or answer
         forward_headers = [(k, v) for k, v in headers if k not in HOP_BY_HOP]
         forward_headers.append((CORRELATION_HEADER.encode(), (current_correlation_id() or "").encode()))
         client = scope.get("client")
@@ -130,17 +130,11 @@ class ApiProxy:
         try:
             upstream = await self.client.request(scope["method"], url, content=body, headers=forward_headers)
         except httpx.TimeoutException as exc:
-            raise ProblemError(
-                f"the {service} service did not answer in time", status=504, slug="gateway-timeout"
-            ) from exc
+            raise GatewayTimeout(f"the {service} service did not answer in time") from exc
         except httpx.InvalidURL as exc:
-            raise ProblemError(
-                f"the request URL cannot be forwarded: {exc}", status=400, slug="bad-request"
-            ) from exc
+            raise BadRequest(f"the request URL cannot be forwarded: {exc}") from exc
         except httpx.TransportError as exc:
-            raise ProblemError(
-                f"the {service} service is unreachable", status=502, slug="bad-gateway"
-            ) from exc
+            raise BadGateway(f"the {service} service is unreachable") from exc
         out = [(k, v) for k, v in upstream.headers.raw if k.lower() not in RESPONSE_DROP]
         content = upstream.content
         out.append((b"content-length", str(len(content)).encode()))
@@ -152,46 +146,8 @@ class ApiProxy:
         scheme, _, token = value.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise ProblemError(
-                "a bearer token is required (Authorization: Bearer <token>)", status=401, slug="unauthorized"
-            )
+            raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
         if self.tokens.valid(token):
             return
         await self.verifier.verify(token)
         self.tokens.remember(token)
-
-
-async def _read_body(receive: Receive, headers: list[tuple[bytes, bytes]], limit: int) -> bytes:
-    declared = next((v for k, v in headers if k == b"content-length"), None)
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ProblemError(
-            f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes",
-            status=413,
-            slug="payload-too-large",
-        )
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise ProblemError(
-                f"request body exceeds the limit of {limit} bytes", status=413, slug="payload-too-large"
-            )
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-async def _send_problem(
-    send: Send, status: int, doc: dict[str, object], extra_headers: dict[str, str] | None = None
-) -> None:
-    body = orjson.dumps(doc)
-    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
-    headers += [(k.lower().encode(), v.encode()) for k, v in (extra_headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

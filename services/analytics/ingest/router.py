@@ -25,15 +25,14 @@ from services.analytics.ingest.batcher import IngestBatcher
 from services.analytics.ingest.formats import PARSERS
 from services.analytics.ingest.schemas import IngestResult
 from services.analytics.integrations.service import IntegrationCache, IntegrationKey
+from shared.asgi import read_limited_body, send_problem, send_response
 from shared.db import Database, utcnow
 from shared.errors import (
-    PROBLEM_JSON,
-    PayloadTooLarge,
+    BadRequest,
     ProblemError,
     Unauthorized,
     Unprocessable,
     UnsupportedMediaType,
-    problem,
 )
 from shared.observability import RequestContextMiddleware
 
@@ -41,21 +40,6 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 Format = Literal["events", "caliper", "xapi", "canvas"]
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def decode_body(fmt: str, media_type: str, body: bytes, secrets: list[str]) -> Any:
@@ -139,7 +123,13 @@ async def receive_webhook(integration_id: str, fmt: Format, request: Request) ->
     """Ingest a signed delivery of usage events (`fmt`: events, caliper, xapi or canvas)."""
     # Served by WebhookReceiver in front of FastAPI; this route documents it and is the fallback.
     settings: Settings = request.app.state.runtime.settings
-    body = await read_body(request, settings.webhook_max_body_bytes)
+    body = await read_limited_body(
+        request.receive,
+        declared_length=request.headers.get("content-length"),
+        limit=settings.webhook_max_body_bytes,
+    )
+    if body is None:
+        raise BadRequest("the client closed the connection before sending the whole body")
     status, content = await ingest(request.app.state, integration_id, fmt, request.headers, body)
     return Response(content, status_code=status, media_type="application/json")
 
@@ -254,43 +244,20 @@ class WebhookReceiver:
             if key in _WANTED_HEADERS:
                 headers.setdefault(key.decode(), value.decode("latin-1"))
         try:
-            body = await _receive_body(receive, headers, state.runtime.settings.webhook_max_body_bytes)
+            body = await read_limited_body(
+                receive,
+                declared_length=headers.get("content-length"),
+                limit=state.runtime.settings.webhook_max_body_bytes,
+            )
             if body is None:
                 return  # the client went away
             status, content = await ingest(state, integration_id, fmt, headers, body)
-            await _respond(send, status, content, b"application/json")
+            await send_response(send, status, content)
         except ProblemError as exc:
-            extra = [(b"www-authenticate", b"Bearer")] if exc.status == 401 else []
-            await _respond(send, exc.status, orjson.dumps(exc.to_problem(path)), PROBLEM_JSON.encode(), extra)
+            await send_problem(send, exc, instance=path)
         except Exception:
             log.exception("unhandled_error", path=path)
-            doc = problem(500, "an unexpected error occurred; it has been logged", instance=path)
-            await _respond(send, 500, orjson.dumps(doc), PROBLEM_JSON.encode())
-
-
-async def _receive_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes | None:
-    declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def _respond(
-    send: Send, status: int, content: bytes, media_type: bytes, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    headers = [(b"content-type", media_type), (b"content-length", str(len(content)).encode()), *(extra or ())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
+            unexpected = ProblemError(
+                "an unexpected error occurred; it has been logged", slug="internal-server-error"
+            )
+            await send_problem(send, unexpected, instance=path)
