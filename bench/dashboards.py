@@ -24,7 +24,6 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from bench.harness import Row, percentile, summary_ms, timed
-from bench.path import dev_headers
 from services.analytics.dashboards.aggregates import rebuild_aggregates
 from services.analytics.models import (
     ErrorDaily,
@@ -39,6 +38,7 @@ from services.analytics.models import (
 )
 from services.analytics.rosters.repository import RosterRepository
 from services.analytics.rosters.service import rebuild_attributes
+from services.demo import dev_headers
 from shared.cluster import LocalCluster
 from shared.db import Database
 

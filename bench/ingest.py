@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from bench.harness import Row
 from bench.loadgen import make_event
-from bench.path import dev_headers
+from services.demo import dev_headers
 from shared.cluster import LocalCluster
 from shared.testing import free_port
 

@@ -11,14 +11,8 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from bench.harness import Row, percentile, summary_ms, timed
+from services.demo import dev_headers
 from shared.cluster import LocalCluster
-
-
-async def dev_headers(client: httpx.AsyncClient, district: str, *roles: str) -> dict[str, str]:
-    """Headers with a development token minted by the gateway."""
-    r = await client.post("/auth/dev/token", json={"district_id": district, "roles": list(roles)})
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 async def gateway_hop(cluster: LocalCluster, *, requests: int = 1500) -> list[Row]:

@@ -52,12 +52,15 @@ DEMO_TOOLS: list[dict[str, Any]] = [
 ]
 
 
-async def token(client: httpx.AsyncClient, *roles: str, subject: str = "demo-edtech") -> dict[str, str]:
-    """Headers with a development token for the demo district."""
+async def dev_headers(
+    client: httpx.AsyncClient, district: str, *roles: str, subject: str = "dev-user"
+) -> dict[str, str]:
+    """Headers with a token minted by the gateway's development issuer (`client` talks to the gateway)."""
     r = await client.post(
-        "/auth/dev/token", json={"district_id": DEMO_DISTRICT, "roles": list(roles), "subject": subject}
+        "/auth/dev/token", json={"district_id": district, "roles": list(roles), "subject": subject}
     )
-    r.raise_for_status()
+    if r.status_code != 200:
+        raise RuntimeError(f"the dev issuer answered {r.status_code}: {r.text}")
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
@@ -121,8 +124,8 @@ async def _pilot(
 
 async def load_demo_district(client: httpx.AsyncClient) -> str:
     """Create the demo district's data through the API, unless it is there already."""
-    edtech = await token(client, "edtech")
-    specialist = await token(client, "specialist", subject="demo-specialist")
+    edtech = await dev_headers(client, DEMO_DISTRICT, "edtech", subject="demo-edtech")
+    specialist = await dev_headers(client, DEMO_DISTRICT, "specialist", subject="demo-specialist")
     existing = await _call(client, "GET", "/api/catalog/tools?limit=1", edtech)
     if existing["total"] > 0:
         return f"already present ({existing['total']} tools)"

@@ -11,16 +11,7 @@ from typing import Any
 
 import httpx
 
-
-async def dev_headers(
-    client: httpx.AsyncClient, district: str, *roles: str, subject: str = "e2e-user"
-) -> dict[str, str]:
-    """Headers with a token minted by the gateway's development issuer."""
-    r = await client.post(
-        "/auth/dev/token", json={"district_id": district, "roles": list(roles), "subject": subject}
-    )
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+from services.demo import dev_headers
 
 
 async def eventually(

@@ -13,9 +13,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from services.demo import dev_headers
 from shared.cluster import LocalCluster
 from shared.testing import TansuBroker, create_database, drop_database, free_port
-from tests.e2e.slice import dev_headers, eventually
+from tests.e2e.slice import eventually
 from tests.fixtures.infra import ADMIN_URL
 
 

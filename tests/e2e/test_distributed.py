@@ -7,8 +7,9 @@ import uuid
 
 import httpx
 
+from services.demo import dev_headers
 from shared.cluster import LocalCluster
-from tests.e2e.slice import dev_headers, run_slice
+from tests.e2e.slice import run_slice
 
 
 async def test_slice_through_gateway_services_and_broker(gateway: httpx.AsyncClient) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.demo import DEMO_DISTRICT, DEMO_TOOLS
+from services.demo import DEMO_DISTRICT, DEMO_TOOLS, dev_headers
 from shared.testing import free_port, wait_for_port
-from tests.e2e.slice import dev_headers, run_slice
+from tests.e2e.slice import run_slice
 
 
 @pytest.fixture(scope="module")
