@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.cluster import LocalCluster
-from shared.testing import TansuBroker, create_database, drop_database, free_port
+from shared.cluster import LocalCluster, fresh_cluster
+from shared.testing import broker_from_env
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -62,30 +62,17 @@ def peak_rss_mb(pid: int) -> float:
 @contextlib.contextmanager
 def bench_cluster(workdir: Path, **extra_env: str) -> Iterator[tuple[LocalCluster, str]]:
     """The four services as processes on a fresh database and broker; yields (cluster, db url)."""
-    name = f"edtech_bench_{uuid.uuid4().hex[:6]}"
-    database_url = create_database(ADMIN_URL, name)
-    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    broker = None if external else TansuBroker().start()
-    bootstrap = external or (broker.bootstrap_servers if broker else "")
-    cluster = LocalCluster(
-        database_url=database_url,
-        kafka_bootstrap=bootstrap,
-        ports={s: free_port() for s in ("gateway", "catalog", "pilots", "analytics")},
-        dev_key_file=str(workdir / "dev-key.pem"),
-        log_dir=str(workdir / "logs"),
-        kafka_idempotence=bool(external),
-        extra_env=dict(extra_env),
-    )
-    try:
-        cluster.migrate()
-        cluster.start()
-        cluster.wait_ready(timeout_s=90)
+    with (
+        broker_from_env() as bootstrap,
+        fresh_cluster(
+            admin_url=ADMIN_URL,
+            database_name=f"edtech_bench_{uuid.uuid4().hex[:6]}",
+            kafka_bootstrap=bootstrap,
+            workdir=workdir,
+            extra_env=dict(extra_env),
+        ) as (cluster, database_url),
+    ):
         yield cluster, database_url
-    finally:
-        cluster.stop()
-        if broker:
-            broker.stop()
-        drop_database(ADMIN_URL, name)
 
 
 def timed() -> float:

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from shared.migrations import SERVICES_WITH_DATABASE, upgrade
-from shared.testing import TansuBroker, ensure_database
+from shared.testing import TansuBroker, create_database, drop_database, ensure_database, free_port
 
 ALL_SERVICES = ("catalog", "pilots", "analytics", "gateway")
 
@@ -142,6 +143,45 @@ class LocalCluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextlib.contextmanager
+def fresh_cluster(
+    *,
+    admin_url: str,
+    database_name: str,
+    kafka_bootstrap: str,
+    workdir: Path,
+    kafka_idempotence: bool | None = None,
+    extra_env: dict[str, str] | None = None,
+    timeout_s: float = 90.0,
+) -> Iterator[tuple[LocalCluster, str]]:
+    """The four services as processes on free ports and a database of their own (dropped after),
+    migrated and ready; yields (cluster, database URL). For tests and benchmarks.
+
+    `kafka_idempotence` defaults to on for an external broker (KAFKA_BOOTSTRAP_SERVERS, real Kafka)
+    and off for the Tansu test broker, which refuses the idempotent producer.
+    """
+    if kafka_idempotence is None:
+        kafka_idempotence = bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+    database_url = create_database(admin_url, database_name)
+    cluster = LocalCluster(
+        database_url=database_url,
+        kafka_bootstrap=kafka_bootstrap,
+        ports={s: free_port() for s in ALL_SERVICES},
+        dev_key_file=str(workdir / "dev-key.pem"),
+        log_dir=str(workdir / "logs"),
+        kafka_idempotence=kafka_idempotence,
+        extra_env=dict(extra_env or {}),
+    )
+    try:
+        cluster.migrate()
+        cluster.start()
+        cluster.wait_ready(timeout_s=timeout_s)
+        yield cluster, database_url
+    finally:
+        cluster.stop()
+        drop_database(admin_url, database_name)
 
 
 def default_ports(gateway_port: int) -> dict[str, int]:

@@ -11,37 +11,25 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.cluster import LocalCluster
-from shared.testing import create_database, drop_database, free_port
+from shared.cluster import LocalCluster, fresh_cluster
 from tests.fixtures.infra import ADMIN_URL
 
 
 @pytest.fixture(scope="session")
 def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """The four services as separate processes, ready."""
-    name = f"edtech_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    database_url = create_database(ADMIN_URL, name)
     workdir = Path(tmp_path_factory.mktemp("cluster"))
-    cluster = LocalCluster(
-        database_url=database_url,
-        kafka_bootstrap=kafka_bootstrap,
-        ports={s: free_port() for s in ("gateway", "catalog", "pilots", "analytics")},
-        dev_key_file=str(workdir / "dev-key.pem"),
-        log_dir=str(workdir / "logs"),
-        kafka_idempotence=bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS")),
-    )
-    cluster.migrate()
-    cluster.start()
-    try:
-        cluster.wait_ready(timeout_s=90)
-        yield cluster
-    finally:
-        cluster.stop()
-        for log in sorted((workdir / "logs").glob("*.log")):
-            text = log.read_text(errors="replace")
-            if "Traceback" in text:
-                print(f"--- {log.name} (tail) ---\n{text[-4000:]}")
-        drop_database(ADMIN_URL, name)
+    name = f"edtech_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with fresh_cluster(
+        admin_url=ADMIN_URL, database_name=name, kafka_bootstrap=kafka_bootstrap, workdir=workdir
+    ) as (cluster, _):
+        try:
+            yield cluster
+        finally:
+            for log in sorted((workdir / "logs").glob("*.log")):
+                text = log.read_text(errors="replace")
+                if "Traceback" in text:
+                    print(f"--- {log.name} (tail) ---\n{text[-4000:]}")
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from services.demo import dev_headers
-from shared.cluster import LocalCluster
-from shared.testing import TansuBroker, create_database, drop_database, free_port
+from shared.cluster import LocalCluster, fresh_cluster
+from shared.testing import TansuBroker
 from tests.e2e.slice import eventually
 from tests.fixtures.infra import ADMIN_URL
 
@@ -25,23 +25,17 @@ def own_cluster(tmp_path: Path) -> Iterator[tuple[LocalCluster, TansuBroker, str
     """Catalog, pilots, analytics and the gateway on a broker only this test stops and starts."""
     broker = TansuBroker().start()
     name = f"edtech_outage_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    database_url = create_database(ADMIN_URL, name)
-    cluster = LocalCluster(
-        database_url=database_url,
-        kafka_bootstrap=broker.bootstrap_servers,
-        ports={s: free_port() for s in ("gateway", "catalog", "pilots", "analytics")},
-        dev_key_file=str(tmp_path / "dev-key.pem"),
-        log_dir=str(tmp_path / "logs"),
-    )
-    cluster.migrate()
-    cluster.start()
     try:
-        cluster.wait_ready(timeout_s=90)
-        yield cluster, broker, database_url
+        with fresh_cluster(
+            admin_url=ADMIN_URL,
+            database_name=name,
+            kafka_bootstrap=broker.bootstrap_servers,
+            workdir=tmp_path,
+            kafka_idempotence=False,
+        ) as (cluster, database_url):
+            yield cluster, broker, database_url
     finally:
-        cluster.stop()
         broker.stop()
-        drop_database(ADMIN_URL, name)
 
 
 async def test_requests_succeed_while_the_broker_is_down_and_events_arrive_after(
