@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
 from services.analytics.app import PREFIX
-from services.analytics.ingest.router import WebhookReceiver, _lookup
+from services.analytics.ingest.router import WebhookReceiver
 from services.analytics.integrations.repository import IntegrationRepository
 from services.analytics.integrations.service import IntegrationCache
 from tests.analytics.conftest import Poster, sign_request
@@ -165,7 +165,7 @@ async def test_concurrent_requests_share_one_integration_lookup(
     cache = IntegrationCache(ttl_s=60)
     db = analytics_app[0].state.runtime.db
     key_id = uuid.UUID(integration["id"])
-    keys = await asyncio.gather(*(_lookup(cache, db, key_id) for _ in range(20)))
+    keys = await asyncio.gather(*(cache.get(db, key_id) for _ in range(20)))
     assert calls == [key_id]
     assert {k.id for k in keys} == {key_id}
     assert {k.district_id for k in keys} == {keys[0].district_id}

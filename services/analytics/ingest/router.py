@@ -7,7 +7,6 @@ by index), 422 when none is usable, 401 for a bad or stale signature, 413 above 
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Mapping
@@ -24,9 +23,9 @@ from services.analytics.ingest import service, signing
 from services.analytics.ingest.batcher import IngestBatcher
 from services.analytics.ingest.formats import PARSERS
 from services.analytics.ingest.schemas import IngestResult
-from services.analytics.integrations.service import IntegrationCache, IntegrationKey
+from services.analytics.integrations.service import IntegrationCache
 from shared.asgi import read_limited_body, send_problem, send_response
-from shared.db import Database, utcnow
+from shared.db import utcnow
 from shared.errors import (
     BadRequest,
     ProblemError,
@@ -145,7 +144,7 @@ async def ingest(
         key_id = uuid.UUID(integration_id)
     except ValueError as exc:
         raise Unauthorized("unknown or disabled integration") from exc
-    integration = await _lookup(cache, state.runtime.db, key_id)
+    integration = await cache.get(state.runtime.db, key_id)
     secrets = integration.secrets(utcnow())
     webhook_id = signing.verify(
         headers, body, secrets=secrets, now=time.time(), tolerance_s=settings.webhook_tolerance_s
@@ -166,27 +165,6 @@ async def ingest(
     )
     result = await batcher.submit(delivery)
     return (207 if result.rejected else 200), orjson.dumps(result.model_dump())
-
-
-_inflight: dict[tuple[int, uuid.UUID], asyncio.Future[None]] = {}
-
-
-async def _lookup(cache: IntegrationCache, db: Database, key_id: uuid.UUID) -> IntegrationKey:
-    """`cache.get` with at most one database lookup in flight per integration."""
-    # When the entry expires under load, the other requests wait for that one lookup instead of
-    # each taking a pooled connection (and overflowing the pool) for the same row.
-    key = (id(cache), key_id)
-    pending = _inflight.get(key)
-    if pending is not None:
-        await asyncio.shield(pending)
-        return await cache.get(db, key_id)  # filled by the lookup just finished
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    _inflight[key] = done
-    try:
-        return await cache.get(db, key_id)
-    finally:
-        del _inflight[key]
-        done.set_result(None)
 
 
 _FORMATS = frozenset(get_args(Format))

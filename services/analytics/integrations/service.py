@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 import uuid
@@ -91,35 +92,58 @@ class IntegrationCache:
     def __init__(self, ttl_s: float) -> None:
         self.ttl_s = ttl_s
         self._entries: dict[uuid.UUID, tuple[float, IntegrationKey | None]] = {}
+        self._loading: dict[uuid.UUID, asyncio.Future[None]] = {}
 
     def invalidate(self, integration_id: uuid.UUID) -> None:
         """Forget one integration (after it changed in this process)."""
         self._entries.pop(integration_id, None)
 
     async def get(self, db: Database, integration_id: uuid.UUID) -> IntegrationKey:
-        """The enabled integration `integration_id`; 401 when unknown or disabled."""
-        now = time.monotonic()
+        """The enabled integration `integration_id`; 401 when unknown or disabled.
+
+        At most one database lookup per integration is in flight: when an entry expires under load,
+        the other requests wait for that lookup instead of each taking a pooled connection.
+        """
         hit = self._entries.get(integration_id)
-        if hit is None or now - hit[0] > self.ttl_s:
-            async with db.transaction() as session:
-                row = await IntegrationRepository(session).by_id(integration_id)
-            key = (
-                None
-                if row is None
-                else IntegrationKey(
-                    row.id,
-                    row.district_id,
-                    row.tool_id,
-                    row.enabled,
-                    row.secret,
-                    row.previous_secret,
-                    row.previous_secret_expires_at,
-                )
-            )
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            hit = self._entries[integration_id] = (now, key)
+        if hit is None or time.monotonic() - hit[0] > self.ttl_s:
+            stale = hit
+            pending = self._loading.get(integration_id)
+            if pending is not None:
+                await asyncio.shield(pending)
+                hit = self._entries.get(integration_id)  # what that lookup stored
+            if pending is None or hit is None or hit is stale:  # none, or that lookup failed
+                hit = await self._load(db, integration_id)
         key = hit[1]
         if key is None or not key.enabled:
             raise Unauthorized("unknown or disabled integration")
         return key
+
+    async def _load(self, db: Database, integration_id: uuid.UUID) -> tuple[float, IntegrationKey | None]:
+        done = self._loading[integration_id] = asyncio.get_running_loop().create_future()
+        try:
+            return await self._fetch(db, integration_id)
+        finally:
+            del self._loading[integration_id]
+            done.set_result(None)
+
+    async def _fetch(self, db: Database, integration_id: uuid.UUID) -> tuple[float, IntegrationKey | None]:
+        now = time.monotonic()
+        async with db.transaction() as session:
+            row = await IntegrationRepository(session).by_id(integration_id)
+        key = (
+            None
+            if row is None
+            else IntegrationKey(
+                row.id,
+                row.district_id,
+                row.tool_id,
+                row.enabled,
+                row.secret,
+                row.previous_secret,
+                row.previous_secret_expires_at,
+            )
+        )
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        entry = self._entries[integration_id] = (now, key)
+        return entry
