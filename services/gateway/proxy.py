@@ -11,7 +11,6 @@ import time
 from collections import OrderedDict
 
 import httpx
-import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.config import UPSTREAMS, Settings
@@ -55,13 +54,11 @@ class VerifiedTokenCache:
             return False
         return True
 
-    def remember(self, token: str) -> None:
-        """Record a verified token until its `exp` (or `max_age_s`, whichever is sooner)."""
-        try:
-            exp = float(jwt.decode(token, options={"verify_signature": False}).get("exp", 0))
-        except jwt.PyJWTError:
+    def remember(self, token: str, *, expires_at: float | None) -> None:
+        """Record a verified token until `expires_at` (its `exp`) or `max_age_s`, whichever is sooner."""
+        if expires_at is None:
             return
-        remaining = min(exp - time.time(), self.max_age_s)
+        remaining = min(expires_at - time.time(), self.max_age_s)
         if remaining <= 0:
             return
         self._entries[token] = time.monotonic() + remaining
@@ -149,5 +146,5 @@ class ApiProxy:
             raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
         if self.tokens.valid(token):
             return
-        await self.verifier.verify(token)
-        self.tokens.remember(token)
+        principal = await self.verifier.verify(token)
+        self.tokens.remember(token, expires_at=principal.expires_at)

@@ -33,6 +33,8 @@ class Principal:
     email: str | None = None
     issuer: str = ""
     token: str = field(default="", repr=False)
+    expires_at: float | None = None
+    """The token's `exp` (Unix seconds)."""
 
     def has_any(self, *roles: Role) -> bool:
         """Whether the principal holds at least one of `roles`."""
@@ -193,4 +195,5 @@ class TokenVerifier:
             email=claims.get("email"),
             issuer=cfg.issuer,
             token=token,
+            expires_at=float(claims["exp"]),
         )
