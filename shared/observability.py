@@ -94,6 +94,14 @@ def sample_request_logs(route: str, *, every: int, slow_ms: float = 250.0) -> No
     _SLOW_MS[route] = slow_ms
 
 
+class RouteLabel:
+    """A stand-in for a route on requests served outside the router: the metrics and logs of
+    `RequestContextMiddleware` label them with `path` (a route template) via `scope["route"]`."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
 class RequestContextMiddleware:
     """Binds the correlation id, echoes it back, logs each request and records metrics.
 

@@ -17,7 +17,7 @@ from services.gateway.config import UPSTREAMS, Settings
 from shared.asgi import read_limited_body, send_problem
 from shared.auth import TokenVerifier
 from shared.errors import BadGateway, BadRequest, GatewayTimeout, NotFound, ProblemError, Unauthorized
-from shared.observability import CORRELATION_HEADER, current_correlation_id
+from shared.observability import CORRELATION_HEADER, RouteLabel, current_correlation_id
 
 HOP_BY_HOP = frozenset(
     {
@@ -66,13 +66,6 @@ class VerifiedTokenCache:
             self._entries.popitem(last=False)
 
 
-class _ServiceRoute:
-    """What the request metrics label a forwarded request with."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-
 class ApiProxy:
     """ASGI app: `/api/<service>/...` is forwarded; everything else goes to `fallback`."""
 
@@ -100,7 +93,7 @@ class ApiProxy:
         service = path.split("/", 3)[2]
         if service not in self.bases:
             raise NotFound(f"no service named {service!r}; known: {', '.join(UPSTREAMS)}")
-        scope["route"] = _ServiceRoute(f"/api/{service}")  # the metrics label
+        scope["route"] = RouteLabel(f"/api/{service}")  # the metrics label
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         if not any(path.startswith(p) for p in self.settings.public_paths):
             await self._authenticate(headers)

@@ -33,7 +33,7 @@ from shared.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from shared.observability import RequestContextMiddleware
+from shared.observability import RequestContextMiddleware, RouteLabel
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -173,13 +173,6 @@ _WANTED_HEADERS = frozenset(
 )
 
 
-class _RouteLabel:
-    """What the request metrics and logs label a webhook with (the route template)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-
 class WebhookReceiver:
     """ASGI: `POST {prefix}/webhooks/{integration_id}/{fmt}` without FastAPI's routing and DI.
 
@@ -192,7 +185,7 @@ class WebhookReceiver:
     def __init__(self, app: ASGIApp, *, prefix: str, service: str) -> None:
         self.app = app
         self.base = f"{prefix}{router.prefix}/"
-        self.label = _RouteLabel(self.route_template(prefix))
+        self.label = RouteLabel(self.route_template(prefix))
         self.handle = RequestContextMiddleware(self._handle, service=service)
 
     @staticmethod
