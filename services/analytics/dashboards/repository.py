@@ -199,16 +199,7 @@ class DashboardRepository:
         c = UsageCount
         stmt = (
             select(c.period_start, c.value, c.kind, c.events, c.users)
-            .where(
-                c.district_id == s.district_id,
-                c.period == period,
-                c.tool_id == (s.tool_id or ""),
-                c.school_id == (s.school_id or ""),
-                c.dim == dim,
-                c.kind.in_(list(kinds)),
-                c.period_start >= first,
-                c.period_start <= last,
-            )
+            .where(*_whole_periods(s, period=period, first=first, last=last, dim=dim, kinds=kinds))
             .order_by(c.period_start, c.value, c.kind)
         )
         return (await self.session.execute(stmt)).all()
@@ -220,16 +211,7 @@ class DashboardRepository:
         c = UsageCount
         stmt = (
             select(c.value, c.kind, func.sum(c.events))
-            .where(
-                c.district_id == s.district_id,
-                c.period == period,
-                c.tool_id == (s.tool_id or ""),
-                c.school_id == (s.school_id or ""),
-                c.dim == dim,
-                c.kind.in_(list(kinds)),
-                c.period_start >= first,
-                c.period_start <= last,
-            )
+            .where(*_whole_periods(s, period=period, first=first, last=last, dim=dim, kinds=kinds))
             .group_by(c.value, c.kind)
         )
         return (await self.session.execute(stmt)).all()
@@ -358,3 +340,20 @@ class DashboardRepository:
             .group_by(UsageDaily.user_id)
         )
         return {u: int(n) for u, n in (await self.session.execute(stmt)).all()}
+
+
+def _whole_periods(
+    s: Scope, *, period: str, first: dt.date, last: dt.date, dim: str, kinds: Sequence[str]
+) -> list[Any]:
+    """Conditions selecting the scope's group counters of whole periods starting in [first, last]."""
+    c = UsageCount
+    return [
+        c.district_id == s.district_id,
+        c.period == period,
+        c.tool_id == (s.tool_id or ""),
+        c.school_id == (s.school_id or ""),
+        c.dim == dim,
+        c.kind.in_(list(kinds)),
+        c.period_start >= first,
+        c.period_start <= last,
+    ]
