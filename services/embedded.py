@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import inspect
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,10 +47,6 @@ class EmbeddedPlatform:
     base_url: str
 
 
-def _accepts(factory: Any, name: str) -> bool:
-    return name in inspect.signature(factory).parameters
-
-
 @contextlib.asynccontextmanager
 async def embedded_platform(
     *, data_dir: str = "./var", host: str = "127.0.0.1", port: int = 8000, **overrides: Any
@@ -80,13 +75,13 @@ async def embedded_platform(
         clients.append(client)
         return client
 
-    pilots_kwargs: dict[str, Any] = {"bus": bus}
-    if _accepts(pilots_app.create_app, "catalog_http"):
-        pilots_kwargs["catalog_http"] = in_process(catalog, "catalog")
     analytics = analytics_app.create_app(AnalyticsSettings(database_url=urls["analytics"], **common), bus=bus)
-    if _accepts(pilots_app.create_app, "analytics_http"):
-        pilots_kwargs["analytics_http"] = in_process(analytics, "analytics")
-    pilots = pilots_app.create_app(PilotsSettings(database_url=urls["pilots"], **common), **pilots_kwargs)
+    pilots = pilots_app.create_app(
+        PilotsSettings(database_url=urls["pilots"], **common),
+        bus=bus,
+        catalog_http=in_process(catalog, "catalog"),
+        analytics_http=in_process(analytics, "analytics"),
+    )
     services = {"catalog": catalog, "pilots": pilots, "analytics": analytics}
 
     gateway_fields: dict[str, Any] = {**common, **{f"{s}_url": INTERNAL[s] for s in services}}
