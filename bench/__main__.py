@@ -27,6 +27,10 @@ async def run(sections: set[str], workdir: Path) -> list[tuple[str, list[Row]]]:
             from bench.ingest import ingestion
 
             results.append(("Webhook ingestion (analytics)", await ingestion(cluster, database_url, workdir)))
+        if "counting" in sections:
+            from bench.counting import sustained
+
+            results.append(("Counting after the append", await sustained(cluster, database_url, workdir)))
         if "dashboards" in sections:
             from bench.dashboards import dashboards
 
@@ -44,12 +48,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["path", "ingest", "dashboards"],
+        choices=["path", "ingest", "counting", "dashboards"],
         action="append",
         help="run only these sections (default: all)",
     )
     args = parser.parse_args()
-    sections = set(args.only or ["path", "ingest", "dashboards"])
+    sections = set(args.only or ["path", "ingest", "counting", "dashboards"])
     with tempfile.TemporaryDirectory(prefix="edtech-bench-") as tmp:
         results = asyncio.run(run(sections, Path(tmp)))
     missed = []

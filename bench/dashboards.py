@@ -3,7 +3,7 @@
 Seeding (one bench district): a roster (schools, classes by grade and subject, teachers, students)
 and its derived groups through the analytics roster code; licenses, baselines, tool names, TAM
 answers and errors; the raw usage events by asyncpg COPY; then every rollup and aggregate rebuilt
-from the raw events by `rebuild_aggregates`, the same function a repair would run, so seeding and
+from the raw events by `counting.service.rebuild`, the same function a repair would run, so seeding and
 ingestion cannot disagree (the tests check ingestion's increments equal that recount).
 """
 
@@ -24,7 +24,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from bench.harness import Row, percentile, summary_ms, timed
-from services.analytics.dashboards.aggregates import rebuild_aggregates
+from services.analytics.counting.service import rebuild
 from services.analytics.models import (
     ErrorDaily,
     License,
@@ -263,7 +263,7 @@ async def seed(database_url: str, district: str, *, events: int, users: int) -> 
             await conn.close()
         async with db.transaction() as session:
             await session.execute(text("SET LOCAL work_mem = '512MB'"))
-            await rebuild_aggregates(session, district)
+            await rebuild(session, district)
         log(f"aggregates rebuilt from the raw events ({time.perf_counter() - started:.0f} s)")
         async with db.engine.connect() as conn2:
             await conn2.execution_options(isolation_level="AUTOCOMMIT")

@@ -187,12 +187,14 @@ async def advisory_lock(session: AsyncSession, *names: str, shared: bool = False
     await session.execute(_SHARED_LOCKS if shared else _EXCLUSIVE_LOCKS, {"keys": keys})
 
 
-async def try_advisory_lock(session: AsyncSession, name: str) -> bool:
+async def try_advisory_lock(session: AsyncSession, name: str, *, shared: bool = False) -> bool:
     """Take a transaction-scoped lock named `name`, or return False at once if another holds it.
 
-    Lets one replica of a service run a job (or relay) while the others stand by; on SQLite (one
-    process) it always succeeds.
+    Lets one replica of a service run a job (or relay) while the others stand by; `shared` lets
+    writers side by side yield to one that holds the name exclusively. On SQLite (one process) it
+    always succeeds.
     """
     if session.bind is None or session.bind.dialect.name != "postgresql":
         return True
-    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(name)))))
+    take = func.pg_try_advisory_xact_lock_shared if shared else func.pg_try_advisory_xact_lock
+    return bool(await session.scalar(select(take(_lock_key(name)))))

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from services.analytics.config import Settings
+from services.analytics.counting.service import CountingWorker
 from services.analytics.dashboards.router import reports as reports_router
 from services.analytics.dashboards.router import router as dashboards_router
 from services.analytics.db import Base
@@ -40,6 +41,9 @@ def create_app(
 ) -> FastAPI:
     """Build the analytics app (uvicorn: `services.analytics.app:create_app --factory`)."""
     settings = settings or Settings()
+    counting = CountingWorker(
+        max_events=settings.counting_batch_events, poll_interval_s=settings.counting_poll_interval_s
+    )
     runtime = ServiceRuntime(
         name="analytics",
         settings=settings,
@@ -47,7 +51,7 @@ def create_app(
         handlers=HANDLERS,
         bus=bus,
         verifier=verifier,
-        jobs=[signals_job, purge_deliveries_job],
+        jobs=[counting.run, signals_job, purge_deliveries_job],
     )
     app = create_service_app(
         runtime,
@@ -80,6 +84,7 @@ def create_app(
         runtime.db,
         workers=settings.ingest_flush_workers,
         max_group_events=settings.ingest_max_group_events,
+        on_commit=counting.wake,
     )
     service_lifespan = app.router.lifespan_context
 

@@ -29,6 +29,12 @@ class Settings(ServiceSettings):
     ingest_max_group_events: int = Field(
         default=5000, ge=1, description="Most events written in one transaction."
     )
+    counting_batch_events: int = Field(
+        default=20_000, ge=1, description="Most pending events a counting pass takes at once."
+    )
+    counting_poll_interval_s: float = Field(
+        default=0.5, gt=0, description="How often counting looks for events other replicas appended."
+    )
     integration_cache_ttl_s: float = Field(default=5.0, ge=0, description="How long integrations are cached.")
 
     utilization_threshold: float = Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, Float, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.analytics.db import Base
@@ -78,8 +78,43 @@ class UsageEvent(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class UsagePending(Base):
+    """An appended event waiting to be counted: what the counters need of it, and its shard.
+
+    Written in the request's transaction with the event itself; the counting workers delete it in
+    the transaction that adds it to the aggregates (see `services/analytics/counting`).
+    """
+
+    __tablename__ = "usage_pending"
+    __table_args__ = (Index(None, "shard", "id"), Index(None, "district_id", "received_at"))
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    shard: Mapped[int] = mapped_column(SmallInteger)
+    district_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(ID)
+    day: Mapped[dt.date]
+    tool_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(ID)
+    kind: Mapped[str] = mapped_column(String(32))
+    feature: Mapped[str] = mapped_column(String(200))
+    duration_s: Mapped[float] = mapped_column(Float)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CountingState(Base):
+    """Per district: when a roster import asked for the counters to be regrouped, and when they were."""
+
+    __tablename__ = "counting_state"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    regroup_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    regrouped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class UsageDaily(Base):
-    """Per-user rollup kept with each ingested batch: events per district, day, tool, user, kind, feature.
+    """Per-user rollup derived by the counting workers: events per district, day, tool, user, kind, feature.
 
     Dashboards read it for the partial weeks at a range's edges, a teacher's classes and pilots;
     whole periods come from `usage_count`.
@@ -342,6 +377,7 @@ class SignalEmission(Base):
 
 __all__ = [
     "Base",
+    "CountingState",
     "DistrictSetting",
     "ErrorDaily",
     "Integration",
@@ -360,6 +396,7 @@ __all__ = [
     "UsageCount",
     "UsageDaily",
     "UsageEvent",
+    "UsagePending",
     "UsagePresence",
     "UsageSeen",
     "WebhookDelivery",

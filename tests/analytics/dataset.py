@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import orjson
 
+from services.analytics.counting.service import count_all, regroup_due
 from services.analytics.ingest.signing import signed_headers
 from shared.bus import IncomingMessage
 from shared.events import CloudEvent, EventPayload, ToolRegistered
@@ -81,10 +82,16 @@ class Dataset:
     tool_b: str
 
 
+async def settle(runtime: Any) -> None:
+    """Count every pending event and run the regroups asked for, as the workers would."""
+    await count_all(runtime.db)
+    await regroup_due(runtime.db)
+
+
 async def post_events(
-    client: httpx.AsyncClient, integration: dict[str, Any], events: list[dict[str, Any]]
+    client: httpx.AsyncClient, integration: dict[str, Any], events: list[dict[str, Any]], runtime: Any
 ) -> None:
-    """Post a signed batch and check everything was accepted."""
+    """Post a signed batch, check everything was accepted, and count it."""
     body = orjson.dumps({"events": events})
     headers = signed_headers(integration["secret"], f"msg_{uuid.uuid4().hex}", int(time.time()), body)
     r = await client.post(
@@ -94,6 +101,7 @@ async def post_events(
     )
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == len(events)
+    await settle(runtime)
 
 
 async def deliver(runtime: Any, payload: EventPayload, district: str) -> IncomingMessage:
@@ -114,7 +122,7 @@ async def build(client: httpx.AsyncClient, runtime: Any, auth: TokenFactory, dis
         r = await client.post(
             "/api/analytics/integrations", headers=auth("edtech"), json={"name": "LMS", "tool_id": tool}
         )
-        await post_events(client, r.json(), events)
+        await post_events(client, r.json(), events, runtime)
     r = await client.put(
         f"/api/analytics/licenses/{tool_a}",
         headers=auth("admin"),

@@ -65,7 +65,7 @@ async def test_consumes_from_and_publishes_to_kafka(
         "kafka_enable_idempotence": False,
         "outbox_poll_interval_s": 0.1,
     }
-    async with service_app("analytics", **overrides) as (_, client):
+    async with service_app("analytics", **overrides) as (app, client):
         tool = uuid.uuid4()
         pilot = uuid.uuid4()
         producer = KafkaBus(kafka_bootstrap, client_id="analytics-test", enable_idempotence=False)
@@ -103,7 +103,7 @@ async def test_consumes_from_and_publishes_to_kafka(
                 json={"name": "LMS", "tool_id": str(tool)},
             )
         ).json()
-        await post_events(client, integration, [ev("s1", "login", "2026-01-10")])
+        await post_events(client, integration, [ev("s1", "login", "2026-01-10")], app.state.runtime)
         await client.put(
             f"/api/analytics/licenses/{tool}",
             headers=auth("admin"),

@@ -48,6 +48,7 @@ async def test_signals_are_published_once_per_window(
         client,
         integration,
         [ev("t1", "login", "2026-01-10"), ev("s1", "login", "2026-01-11"), ev("s2", "login", "2026-01-12")],
+        app.state.runtime,
     )
     await client.put(
         f"/api/analytics/licenses/{tool}",
@@ -118,7 +119,7 @@ async def test_threshold_is_per_district_and_unused_window_publishes_nothing(
             "/api/analytics/integrations", headers=auth("edtech"), json={"name": "LMS", "tool_id": tool}
         )
     ).json()
-    await post_events(client, integration, [ev("t1", "login", "2026-01-10")])
+    await post_events(client, integration, [ev("t1", "login", "2026-01-10")], app.state.runtime)
     early = await client.post(
         "/api/analytics/signals/evaluate", json={"as_of": "2026-01-20"}, headers=auth("edtech")
     )

@@ -12,8 +12,9 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from services.analytics.counting.service import count_all
 from services.analytics.ingest.repository import IngestRepository
-from services.analytics.models import UsageDaily, UsageEvent, WebhookDelivery
+from services.analytics.models import UsageDaily, UsageEvent, UsagePending, WebhookDelivery
 from shared.db import utcnow
 from tests.analytics.conftest import Poster, sign_request
 from tests.fixtures.auth import TokenFactory
@@ -49,13 +50,31 @@ async def test_single_event_is_stored_with_the_integration_tool(
     r = await post_signed("events", event(event_id="e1", type="feature_used", feature="quiz"))
     assert r.status_code == 200, r.text
     assert r.json() == {"accepted": 1, "duplicates": 0, "rejected": [], "replay": False}
-    async with analytics_app[0].state.runtime.db.transaction() as session:
+    db = analytics_app[0].state.runtime.db
+    async with db.transaction() as session:  # appended and queued; nothing counted on the request path
         row = (
             await session.execute(select(UsageEvent).where(UsageEvent.district_id == district))
         ).scalar_one()
+        queued = (
+            await session.execute(select(UsagePending).where(UsagePending.district_id == district))
+        ).scalar_one()
+        assert (
+            await session.execute(select(UsageDaily).where(UsageDaily.district_id == district))
+        ).all() == []
+    assert (queued.event_id, queued.kind, queued.feature, str(queued.day)) == (
+        "e1",
+        "feature_used",
+        "quiz",
+        "2026-03-02",
+    )
+    await count_all(db)
+    async with db.transaction() as session:
         daily = (
             await session.execute(select(UsageDaily).where(UsageDaily.district_id == district))
         ).scalar_one()
+        assert (
+            await session.execute(select(UsagePending).where(UsagePending.district_id == district))
+        ).all() == []
     assert (row.tool_id, row.kind, row.feature, row.source) == (
         integration["tool_id"],
         "feature_used",
@@ -90,6 +109,7 @@ async def test_batch_counts_duplicates_and_reports_malformed_by_index(
     assert {e["field"] for e in body["rejected"][0]["errors"]} == {"occurred_at", "user_id"}
     assert body["rejected"][1]["errors"][0]["field"] == "type"
     assert await count_events(analytics_app[0], district) == 3
+    await count_all(analytics_app[0].state.runtime.db)
     async with analytics_app[0].state.runtime.db.transaction() as session:
         total = await session.scalar(
             select(func.sum(UsageDaily.events)).where(UsageDaily.district_id == district)
@@ -222,6 +242,7 @@ async def test_concurrent_deliveries_are_grouped_without_losing_or_doubling(
     assert sorted(b["accepted"] for b in bodies[60:64]) == [0, 0, 0, 1]
     assert sorted(b["replay"] for b in bodies[64:]) == [False, True, True]
     assert await count_events(analytics_app[0], district) == 60 + 1 + 1
+    await count_all(analytics_app[0].state.runtime.db)
     async with analytics_app[0].state.runtime.db.transaction() as session:
         total = await session.scalar(
             select(func.sum(UsageDaily.events)).where(UsageDaily.district_id == district)

@@ -1,10 +1,12 @@
-"""Dashboard documents (all JSON, read from rollups)."""
+"""Dashboard documents (all JSON, read from the aggregates); each says how fresh it is."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from pydantic import BaseModel
+
+from services.analytics.counting.schemas import Freshness
 
 
 class LoginRow(BaseModel):
@@ -20,6 +22,7 @@ class LoginRow(BaseModel):
 class LoginReport(BaseModel):
     """Login frequency by grade level or subject, per week or month."""
 
+    freshness: Freshness
     start: dt.date
     end: dt.date
     period: str
@@ -41,6 +44,7 @@ class SubmissionRow(BaseModel):
 class SubmissionReport(BaseModel):
     """Submission rates overall and per subject."""
 
+    freshness: Freshness
     start: dt.date
     end: dt.date
     overall: SubmissionRow
@@ -66,6 +70,7 @@ class FeatureRow(BaseModel):
 class FeatureHeatmap(BaseModel):
     """Feature x week heatmap."""
 
+    freshness: Freshness
     start: dt.date
     end: dt.date
     weeks: list[dt.date]
@@ -89,6 +94,7 @@ class LicenseRow(BaseModel):
 class LicenseReport(BaseModel):
     """License utilization over a window, with totals."""
 
+    freshness: Freshness
     start: dt.date
     end: dt.date
     licenses: list[LicenseRow]
@@ -127,6 +133,7 @@ class TeacherRow(BaseModel):
 class TeacherReport(BaseModel):
     """Teacher utilization per tool for a term."""
 
+    freshness: Freshness
     start: dt.date
     end: dt.date
     threshold: float
@@ -146,6 +153,7 @@ class ErrorRow(BaseModel):
 class MonthlyReport(BaseModel):
     """The administrators' monthly report."""
 
+    freshness: Freshness
     month: str
     start: dt.date
     end: dt.date

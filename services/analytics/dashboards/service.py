@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.analytics.counting.service import freshness
 from services.analytics.dashboards.repository import DashboardRepository, Scope
 from services.analytics.dashboards.schemas import (
     BuyIn,
@@ -90,6 +91,7 @@ def current_window(settings: DistrictSettingsRead, today: dt.date) -> tuple[dt.d
 
 async def logins(session: AsyncSession, scope: Scope, *, period: str, group: str) -> LoginReport:
     """Login frequency per week or month by grade level or subject."""
+    fresh = await freshness(session, scope.district_id)
     repo = await _repo(session)
     whole, edges = split(scope, period)
     rows: list[tuple[dt.date, str, int, int]] = []
@@ -104,6 +106,7 @@ async def logins(session: AsyncSession, scope: Scope, *, period: str, group: str
         rows.extend((p, g, int(n), int(u)) for p, g, _, n, u in counted)
     rows.sort(key=lambda r: (r[0], r[1]))
     return LoginReport(
+        freshness=fresh,
         start=scope.start,
         end=scope.end,
         period=period,
@@ -123,6 +126,7 @@ async def logins(session: AsyncSession, scope: Scope, *, period: str, group: str
 
 async def submissions(session: AsyncSession, scope: Scope) -> SubmissionReport:
     """Digital submission rates (submitted / started) against the paper baselines."""
+    fresh = await freshness(session, scope.district_id)
     repo = await _repo(session)
     kinds = ("assignment_started", "assignment_submitted")
     baselines = {b.subject: b.rate for b in await DistrictRepository(session).baselines(scope.district_id)}
@@ -162,6 +166,7 @@ async def submissions(session: AsyncSession, scope: Scope) -> SubmissionReport:
             target = totals if totals is not None else per.setdefault(subject, {})
             target[kind] = target.get(kind, 0) + int(n)
     return SubmissionReport(
+        freshness=fresh,
         start=scope.start,
         end=scope.end,
         overall=row("all", overall, baselines.get("all")),
@@ -180,6 +185,7 @@ def _weeks(start: dt.date, end: dt.date) -> list[dt.date]:
 
 async def features(session: AsyncSession, scope: Scope) -> FeatureHeatmap:
     """Feature x week heatmap of events and distinct users."""
+    fresh = await freshness(session, scope.district_id)
     weeks = _weeks(scope.start, scope.end)
     repo = await _repo(session)
     whole, edges = split(scope, "week")
@@ -195,6 +201,7 @@ async def features(session: AsyncSession, scope: Scope) -> FeatureHeatmap:
     for feature, week, n, users in found:
         cells.setdefault(feature, {})[week] = (int(n), int(users))
     return FeatureHeatmap(
+        freshness=fresh,
         start=scope.start,
         end=scope.end,
         weeks=weeks,
@@ -216,6 +223,7 @@ async def features(session: AsyncSession, scope: Scope) -> FeatureHeatmap:
 
 async def licenses(session: AsyncSession, scope: Scope) -> LicenseReport:
     """Active seats (distinct users of the tool in the window) vs seats bought, dormant seats and cost."""
+    fresh = await freshness(session, scope.district_id)
     repo = await _repo(session)
     names = await repo.tools(scope.district_id)
     active = await _active(repo, replace(scope, school_id=None, teacher_id=None))
@@ -237,6 +245,7 @@ async def licenses(session: AsyncSession, scope: Scope) -> LicenseReport:
             )
         )
     return LicenseReport(
+        freshness=fresh,
         start=scope.start,
         end=scope.end,
         licenses=rows,
@@ -269,6 +278,7 @@ def buy_in(responses: list[TamResponse], settings: DistrictSettingsRead) -> BuyI
 
 async def teachers(session: AsyncSession, scope: Scope, settings: DistrictSettingsRead) -> TeacherReport:
     """Per tool: active teachers / licensed (or rostered) teachers, adoption to date, TAM buy-in."""
+    fresh = await freshness(session, scope.district_id)
     repo = await _repo(session)
     district = DistrictRepository(session)
     names = await repo.tools(scope.district_id)
@@ -308,7 +318,11 @@ async def teachers(session: AsyncSession, scope: Scope, settings: DistrictSettin
             )
         )
     return TeacherReport(
-        start=scope.start, end=scope.end, threshold=settings.utilization_threshold, tools=rows
+        freshness=fresh,
+        start=scope.start,
+        end=scope.end,
+        threshold=settings.utilization_threshold,
+        tools=rows,
     )
 
 
@@ -327,6 +341,7 @@ async def monthly(
 ) -> MonthlyReport:
     """Everything above for one calendar month."""
     return MonthlyReport(
+        freshness=await freshness(session, scope.district_id),
         month=month,
         start=scope.start,
         end=scope.end,

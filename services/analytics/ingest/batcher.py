@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import structlog
 
@@ -26,8 +27,16 @@ Pending = tuple[Delivery, "asyncio.Future[IngestResult]"]
 class IngestBatcher:
     """Applies deliveries in groups; `submit` returns once the delivery is committed."""
 
-    def __init__(self, db: Database, *, workers: int = 2, max_group_events: int = 5000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        workers: int = 2,
+        max_group_events: int = 5000,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
+        self.on_commit = on_commit
         self.workers = workers
         self.max_group_events = max_group_events
         self._queue: asyncio.Queue[Pending] | None = None
@@ -87,6 +96,8 @@ class IngestBatcher:
             for item in group:
                 await self._flush([item])
             return
+        if self.on_commit is not None:
+            self.on_commit()
         for (_, future), result in zip(group, results, strict=True):
             _settle(future, result=result)
 

@@ -1,12 +1,12 @@
-"""SQL of ingestion: claim deliveries, insert their events, maintain the rollups.
+# ruff: noqa: S608  (statements are assembled from constants of `counting.rules`, never from input)
+"""SQL of ingestion: claim deliveries, append their events, queue them for counting.
 
 A group of deliveries (possibly of several districts) is written at once. On PostgreSQL that is
 ONE statement: arrays go in through `unnest` and data-modifying CTEs claim the webhook-ids, insert
-the events of claimed deliveries (ON CONFLICT DO NOTHING) and add what was inserted to the daily
-rollup and to the dashboard aggregates (presence masks, first-seen rows and
-group counters: see dashboards/aggregates.py), whatever the group size. On SQLite (the embedded
-default) the same steps run one by one as multi-row VALUES in chunks. Rows are written in key
-order so concurrent groups lock them in the same order (no deadlocks).
+the events of claimed deliveries (ON CONFLICT DO NOTHING: an event id is stored once per district)
+and queue what was inserted in `usage_pending`, whatever the group size. On SQLite (the embedded
+default) the same steps run one by one in chunks. No aggregate is touched here: the counting
+workers derive them after the commit (`services/analytics/counting`).
 """
 
 from __future__ import annotations
@@ -16,25 +16,23 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, text
+from sqlalchemy import bindparam, delete, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.analytics.dashboards.aggregates import add_to_aggregates, aggregates_lock
+from services.analytics.counting import rules
 from services.analytics.ingest.schemas import Normalized
-from services.analytics.models import UsageDaily, UsageEvent, WebhookDelivery
-from shared.db import advisory_lock
+from services.analytics.models import UsageEvent, WebhookDelivery
 
 DeliveryKey = tuple[uuid.UUID, str]
 """(integration_id, webhook_id)."""
 EventRow = tuple[str, uuid.UUID, str, Normalized]
 """(district_id, integration_id, source, event)."""
-RollupKey = tuple[str, dt.date, str, str, str, str]
-"""(district_id, day, tool_id, user_id, kind, feature) of a usage_daily row."""
+GroupEvent = tuple[DeliveryKey, str, str, Normalized]
+"""(delivery key, district_id, source, event) of a group being written."""
 
-
-_PG_GROUP = text("""
-WITH claimed AS (
+_PG_GROUP = text(
+    """WITH claimed AS (
     INSERT INTO analytics.webhook_delivery (integration_id, webhook_id, district_id, received_at)
     SELECT d.integration_id, d.webhook_id, d.district_id, :received_at
     FROM unnest(CAST(:d_integration_ids AS uuid[]), CAST(:d_webhook_ids AS text[]),
@@ -51,130 +49,36 @@ WITH claimed AS (
                 CAST(:event_ids AS text[]), CAST(:tool_ids AS text[]), CAST(:user_ids AS text[]),
                 CAST(:kinds AS text[]), CAST(:occurred AS timestamptz[]), CAST(:class_ids AS text[]),
                 CAST(:features AS text[]), CAST(:durations AS float8[]), CAST(:sources AS text[]))
-         AS e(integration_id, webhook_id, district_id, event_id, tool_id, user_id, kind, occurred_at,
-              class_id, feature, duration_s, source)
+         WITH ORDINALITY AS e(integration_id, webhook_id, district_id, event_id, tool_id, user_id, kind,
+                              occurred_at, class_id, feature, duration_s, source, n)
     JOIN claimed c ON c.integration_id = e.integration_id AND c.webhook_id = e.webhook_id
-    ORDER BY e.district_id, e.event_id
+    ORDER BY e.district_id, e.event_id, e.n  -- an id repeated in the group: the first one is kept
     ON CONFLICT DO NOTHING
-    RETURNING district_id, event_id, tool_id, user_id, kind, occurred_at, feature, duration_s
-), src AS (
-    SELECT district_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, tool_id, user_id, kind,
-           coalesce(feature, '') AS feature, coalesce(duration_s, 0) AS duration_s
-    FROM inserted
-), daily AS (
-    INSERT INTO analytics.usage_daily AS t (district_id, day, tool_id, user_id, kind, feature, week, month,
-                                            events, duration_s)
-    SELECT district_id, day, tool_id, user_id, kind, feature, date_trunc('week', day::timestamp)::date,
-           date_trunc('month', day::timestamp)::date, count(*), sum(duration_s)
-    FROM src GROUP BY district_id, day, tool_id, user_id, kind, feature ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (district_id, day, tool_id, user_id, kind, feature)
-    DO UPDATE SET events = t.events + EXCLUDED.events, duration_s = t.duration_s + EXCLUDED.duration_s
-), presence AS (
-    INSERT INTO analytics.usage_presence AS t (district_id, month, tool_id, user_id, days)
-    SELECT district_id, date_trunc('month', day::timestamp)::date, tool_id, user_id,
-           bit_or(1 << (extract(day FROM day)::int - 1))
-    FROM src GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (district_id, month, tool_id, user_id) DO UPDATE SET days = t.days | EXCLUDED.days
-), per AS (
-    SELECT s.district_id, p.period, p.period_start, t.tool_id, s.user_id, s.kind, s.feature
-    FROM src s
-    CROSS JOIN LATERAL (VALUES ('week', date_trunc('week', s.day::timestamp)::date),
-                               ('month', date_trunc('month', s.day::timestamp)::date))
-         AS p(period, period_start)
-    CROSS JOIN LATERAL (VALUES (s.tool_id), ('')) AS t(tool_id)
-), seen AS (
-    INSERT INTO analytics.usage_seen (district_id, period, period_start, tool_id, kind, feature, user_id)
-    SELECT DISTINCT district_id, period, period_start, tool_id, kind,
-           CASE WHEN kind = 'login' THEN '' ELSE feature END, user_id
-    FROM per WHERE kind IN ('login', 'feature_used') ORDER BY 1, 2, 3, 4, 5, 6, 7
-    ON CONFLICT DO NOTHING
-    RETURNING district_id, period, period_start, tool_id, kind, feature, user_id
-), movers AS (
-    SELECT DISTINCT district_id, user_id FROM src
-), grp AS (
-    SELECT u.district_id, u.user_id, g.school_id, g.dim, g.value
-    FROM movers u
-    JOIN analytics.roster_user_group g ON g.district_id = u.district_id AND g.user_id = u.user_id
-    UNION ALL
-    SELECT u.district_id, u.user_id, '', d.dim, d.value
-    FROM movers u
-    CROSS JOIN (VALUES ('grade', 'unassigned'), ('subject', 'unassigned'), ('all', '')) AS d(dim, value)
-    WHERE NOT EXISTS (SELECT 1 FROM analytics.roster_user_group x
-                      WHERE x.district_id = u.district_id AND x.user_id = u.user_id)
-), hits AS (
-    SELECT p.district_id, p.period, p.period_start, p.tool_id, g.school_id, g.dim, g.value, p.kind,
-           1 AS events, 0 AS users
-    FROM per p JOIN grp g ON g.district_id = p.district_id AND g.user_id = p.user_id
-    UNION ALL
-    SELECT p.district_id, p.period, p.period_start, p.tool_id, g.school_id, 'feature', p.feature, p.kind, 1, 0
-    FROM per p JOIN grp g ON g.district_id = p.district_id AND g.user_id = p.user_id AND g.dim = 'all'
-    WHERE p.kind = 'feature_used'
-    UNION ALL
-    SELECT s.district_id, s.period, s.period_start, s.tool_id, g.school_id, g.dim, g.value, s.kind, 0, 1
-    FROM seen s JOIN grp g ON g.district_id = s.district_id AND g.user_id = s.user_id
-    WHERE s.kind = 'login'
-    UNION ALL
-    SELECT s.district_id, s.period, s.period_start, s.tool_id, g.school_id, 'feature', s.feature, s.kind, 0, 1
-    FROM seen s JOIN grp g ON g.district_id = s.district_id AND g.user_id = s.user_id AND g.dim = 'all'
-    WHERE s.kind = 'feature_used'
-), counts AS (
-    INSERT INTO analytics.usage_count AS t (district_id, period, tool_id, school_id, dim, kind, period_start,
-                                            value, events, users)
-    SELECT district_id, period, tool_id, school_id, dim, kind, period_start, value, sum(events), sum(users)
-    FROM hits GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
-    ON CONFLICT (district_id, period, tool_id, school_id, dim, kind, period_start, value)
-    DO UPDATE SET events = t.events + EXCLUDED.events, users = t.users + EXCLUDED.users
+    RETURNING district_id, event_id, tool_id, user_id, kind, occurred_at, feature, duration_s, received_at
+), queued AS (
+    INSERT INTO analytics.usage_pending ({columns})
+    SELECT {event} FROM inserted
 )
 SELECT 'claimed' AS what, integration_id::text AS a, webhook_id AS b FROM claimed
 UNION ALL
 SELECT 'inserted', district_id, event_id FROM inserted
-""")
-
+""".format(columns=rules.EVENT_COLUMNS, event=rules.EVENT.format(**rules.DIALECTS["postgresql"]))
+)
+_SQLITE_QUEUE = f"""
+INSERT INTO analytics.usage_pending ({rules.EVENT_COLUMNS})
+SELECT {rules.EVENT.format(**rules.DIALECTS["sqlite"])} FROM analytics.usage_event
+WHERE district_id = :d AND event_id IN :ids
+"""
 _SQLITE_CHUNK = 400
 
 
-GroupEvent = tuple[DeliveryKey, str, str, Normalized]
-"""(delivery key, district_id, source, event) of a group being written."""
-
-
-def daily_totals(rows: Sequence[EventRow]) -> dict[RollupKey, tuple[int, float]]:
-    """Sum events into usage_daily keys: (district, day, tool, user, kind, feature) -> (count, seconds)."""
-    totals: dict[RollupKey, tuple[int, float]] = {}
-    for district_id, _, _, e in rows:
-        key = (district_id, e.occurred_at.date(), e.tool_id, e.user_id, e.kind, e.feature or "")
-        count, seconds = totals.get(key, (0, 0.0))
-        totals[key] = (count + 1, seconds + (e.duration_s or 0.0))
-    return totals
-
-
 class IngestRepository:
-    """Writes groups of deliveries: their ids, events and rollups."""
+    """Writes groups of deliveries: their ids, their events, and the counting queue."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         bind = session.bind
         self.postgres = bind is not None and bind.dialect.name == "postgresql"
-
-    async def _claim_deliveries(
-        self, deliveries: Sequence[tuple[DeliveryKey, str]], *, received_at: dt.datetime
-    ) -> set[DeliveryKey]:
-        """Record webhook-ids ((key, district) pairs); returns the keys not applied before."""
-        ordered = sorted(set(deliveries))
-        table: Any = WebhookDelivery.__table__
-        claimed: set[DeliveryKey] = set()
-        for start in range(0, len(ordered), _SQLITE_CHUNK):
-            rows = [
-                {"integration_id": k[0], "webhook_id": k[1], "district_id": d, "received_at": received_at}
-                for k, d in ordered[start : start + _SQLITE_CHUNK]
-            ]
-            stmt = (
-                sqlite.insert(table)
-                .values(rows)
-                .on_conflict_do_nothing()
-                .returning(table.c.integration_id, table.c.webhook_id)
-            )
-            claimed.update((row[0], row[1]) for row in await self.session.execute(stmt))
-        return claimed
 
     async def write_group(
         self,
@@ -183,7 +87,7 @@ class IngestRepository:
         *,
         received_at: dt.datetime,
     ) -> tuple[set[DeliveryKey], set[tuple[str, str]]]:
-        """Claim the deliveries, insert the events of claimed ones, maintain the rollups.
+        """Claim the deliveries, append the events of claimed ones, queue them for counting.
 
         Returns the delivery keys claimed now (others are replays) and the (district, event_id) inserted.
         On PostgreSQL this is one statement (data-modifying CTEs) whatever the group size.
@@ -191,8 +95,6 @@ class IngestRepository:
         if not self.postgres:
             return await self._write_group_stepwise(deliveries, events, received_at=received_at)
         ordered = sorted(set(deliveries))
-        # Shared: groups ingest side by side, but never while a rebuild recomputes these districts.
-        await advisory_lock(self.session, *{aggregates_lock(k[1]) for k in ordered}, shared=True)
         result = await self.session.execute(
             _PG_GROUP,
             {
@@ -235,18 +137,38 @@ class IngestRepository:
         for key, district_id, source, event in events:
             if key in claimed:
                 rows.setdefault((district_id, event.event_id), (district_id, key[0], source, event))
-        ordered = [rows[k] for k in sorted(rows)]
-        inserted = await self._insert_events(ordered, received_at=received_at)
-        fresh = [r for r in ordered if (r[0], r[3].event_id) in inserted]
-        await self._add_to_rollups(daily_totals(fresh))
-        await add_to_aggregates(
-            self.session,
-            [
-                (d, e.occurred_at.date(), e.tool_id, e.user_id, e.kind, e.feature or "")
-                for d, _, _, e in fresh
-            ],
-        )
+        inserted = await self._insert_events([rows[k] for k in sorted(rows)], received_at=received_at)
+        per_district: dict[str, list[str]] = {}
+        for district_id, event_id in sorted(inserted):
+            per_district.setdefault(district_id, []).append(event_id)
+        queue = text(_SQLITE_QUEUE).bindparams(bindparam("ids", expanding=True))
+        for district_id, ids in per_district.items():
+            for start in range(0, len(ids), _SQLITE_CHUNK):
+                await self.session.execute(
+                    queue, {"d": district_id, "ids": ids[start : start + _SQLITE_CHUNK]}
+                )
         return claimed, inserted
+
+    async def _claim_deliveries(
+        self, deliveries: Sequence[tuple[DeliveryKey, str]], *, received_at: dt.datetime
+    ) -> set[DeliveryKey]:
+        """Record webhook-ids ((key, district) pairs); returns the keys not applied before."""
+        ordered = sorted(set(deliveries))
+        table: Any = WebhookDelivery.__table__
+        claimed: set[DeliveryKey] = set()
+        for start in range(0, len(ordered), _SQLITE_CHUNK):
+            rows = [
+                {"integration_id": k[0], "webhook_id": k[1], "district_id": d, "received_at": received_at}
+                for k, d in ordered[start : start + _SQLITE_CHUNK]
+            ]
+            stmt = (
+                sqlite.insert(table)
+                .values(rows)
+                .on_conflict_do_nothing()
+                .returning(table.c.integration_id, table.c.webhook_id)
+            )
+            claimed.update((row[0], row[1]) for row in await self.session.execute(stmt))
+        return claimed
 
     async def purge_deliveries(self, *, before: dt.datetime) -> int:
         """Forget webhook-ids received before `before` (older timestamps are refused as stale anyway)."""
@@ -289,45 +211,3 @@ class IngestRepository:
             )
             inserted.update((row[0], row[1]) for row in await self.session.execute(stmt))
         return inserted
-
-    async def _add_to_rollups(self, totals: dict[RollupKey, tuple[int, float]]) -> None:
-        """Add per-(district, day, tool, user, kind, feature) counts into the daily rollup."""
-        if totals:
-            await self._upsert_daily(totals)
-
-    async def _upsert_daily(self, totals: dict[RollupKey, tuple[int, float]]) -> None:
-        keys = sorted(totals)
-        weeks = [k[1] - dt.timedelta(days=k[1].weekday()) for k in keys]
-        months = [k[1].replace(day=1) for k in keys]
-        await self._sqlite_upsert(
-            UsageDaily,
-            [
-                {
-                    "district_id": k[0],
-                    "day": k[1],
-                    "tool_id": k[2],
-                    "user_id": k[3],
-                    "kind": k[4],
-                    "feature": k[5],
-                    "week": w,
-                    "month": m,
-                    "events": totals[k][0],
-                    "duration_s": totals[k][1],
-                }
-                for k, w, m in zip(keys, weeks, months, strict=True)
-            ],
-            "day",
-        )
-
-    async def _sqlite_upsert(self, model: Any, rows: list[dict[str, Any]], period: str) -> None:
-        table: Any = model.__table__
-        for start in range(0, len(rows), _SQLITE_CHUNK):
-            stmt = sqlite.insert(table).values(rows[start : start + _SQLITE_CHUNK])
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["district_id", period, "tool_id", "user_id", "kind", "feature"],
-                set_={
-                    "events": table.c.events + stmt.excluded.events,
-                    "duration_s": table.c.duration_s + stmt.excluded.duration_s,
-                },
-            )
-            await self.session.execute(stmt)

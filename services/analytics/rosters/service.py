@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.analytics.dashboards.aggregates import rebuild_counts, user_groups
+from services.analytics.counting.service import request_regroup, user_groups
 from services.analytics.models import RosterClass, RosterEnrollment, RosterOrg, RosterUser
 from services.analytics.rosters.repository import RosterModel, RosterRepository
 from services.analytics.rosters.schemas import RosterImportRead, RowError
@@ -253,7 +253,11 @@ async def import_roster(
 
 
 async def rebuild_attributes(repo: RosterRepository, district_id: str) -> None:
-    """Derive each user's grade levels, subjects, schools and counter groups; recount the group counters."""
+    """Derive each user's grade levels, subjects, schools and counter groups; ask for a regroup.
+
+    The counters are recounted with the new groups in the background (`counting.service.regroup`),
+    so an import never holds the district's ingestion or counting up.
+    """
     attributes: set[tuple[str, str, str]] = set()
     own_grades: dict[str, list[str]] = {}
     for user_id, school_id, grades in await repo.users(district_id):
@@ -269,4 +273,4 @@ async def rebuild_attributes(repo: RosterRepository, district_id: str) -> None:
     await repo.replace_attributes(district_id, sorted(attributes))
     users = {u for u, *_ in await repo.users(district_id)}
     await repo.replace_groups(district_id, user_groups(attributes, users))
-    await rebuild_counts(repo.session, district_id)
+    await request_regroup(repo.session, district_id)
