@@ -23,6 +23,7 @@ from services.analytics.ingest.service import purge_deliveries_job
 from services.analytics.integrations.router import router as integrations_router
 from services.analytics.integrations.service import IntegrationCache
 from services.analytics.pilots.router import router as pilots_router
+from services.analytics.retention.service import retention_job
 from services.analytics.rosters.router import router as rosters_router
 from services.analytics.signals.router import router as signals_router
 from services.analytics.signals.service import signals_job
@@ -51,7 +52,7 @@ def create_app(
         handlers=HANDLERS,
         bus=bus,
         verifier=verifier,
-        jobs=[counting.run, signals_job, purge_deliveries_job],
+        jobs=[counting.run, signals_job, purge_deliveries_job, retention_job],
     )
     app = create_service_app(
         runtime,

@@ -35,6 +35,13 @@ class Settings(ServiceSettings):
     counting_poll_interval_s: float = Field(
         default=0.5, gt=0, description="How often counting looks for events other replicas appended."
     )
+    retention_school_years: int = Field(
+        default=2, ge=1, le=20, description="Default school years of usage kept (this one included)."
+    )
+    school_year_start_month: int = Field(default=7, ge=1, le=12, description="Month a school year starts.")
+    retention_interval_s: float = Field(
+        default=86_400.0, gt=0, description="How often older usage is deleted and partitions kept."
+    )
     integration_cache_ttl_s: float = Field(default=5.0, ge=0, description="How long integrations are cached.")
 
     utilization_threshold: float = Field(

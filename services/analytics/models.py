@@ -27,6 +27,7 @@ class DistrictSetting(Base):
     buy_in_target: Mapped[float | None] = mapped_column(Float)
     tam_agree_min: Mapped[float | None] = mapped_column(Float)
     dormant_share_threshold: Mapped[float | None] = mapped_column(Float)
+    retention_school_years: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -59,10 +60,13 @@ class WebhookDelivery(Base):
 
 
 class UsageEvent(Base):
-    """One normalized usage event, unique per district by its own id."""
+    """One normalized usage event, unique per district by its own id.
+
+    On PostgreSQL the table is partitioned by month of `occurred_at` (retention drops old months)
+    and has no index of its own: `usage_event_key` holds the ids. On SQLite its key is the index.
+    """
 
     __tablename__ = "usage_event"
-    __table_args__ = (Index(None, "district_id", "tool_id", "occurred_at"),)
 
     district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     event_id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -76,6 +80,16 @@ class UsageEvent(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class UsageEventKey(Base):
+    """PostgreSQL: the ids of the stored events (a partitioned table cannot be unique by id alone)."""
+
+    __tablename__ = "usage_event_key"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class UsagePending(Base):
@@ -396,6 +410,7 @@ __all__ = [
     "UsageCount",
     "UsageDaily",
     "UsageEvent",
+    "UsageEventKey",
     "UsagePending",
     "UsagePresence",
     "UsageSeen",

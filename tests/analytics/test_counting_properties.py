@@ -4,7 +4,8 @@ Random deliveries (integrations with and without a tool, repeated event ids, lat
 events, days across week, month and semester boundaries) are appended through the ingestion
 repository, counted by worker passes of random sizes, with roster changes between deliveries.
 Then: incremental == a naive recount in plain Python (below, written without the SQL) == a
-rebuild from the raw events. On PostgreSQL and on SQLite (the embedded default).
+rebuild from the raw events; and after retention deletes what happened before a random cutoff,
+the same holds for the events kept. On PostgreSQL and on SQLite (the embedded default).
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ from services.analytics.counting.service import (
     rebuild,
     regroup_due,
     request_regroup,
+    trim,
     user_groups,
 )
 from services.analytics.ingest.repository import IngestRepository
 from services.analytics.ingest.schemas import Normalized
 from services.analytics.models import Base, UsageCount, UsageDaily, UsagePresence, UsageSeen
+from services.analytics.retention.repository import RetentionRepository
 from services.analytics.rosters.repository import RosterRepository
 from shared.db import Database, utcnow
 
@@ -81,6 +84,10 @@ plan_st = st.lists(
     max_size=5,
 )
 """Deliveries, each followed (or not) by a roster change: the users' new attributes."""
+sizes_st = st.lists(st.integers(1, 30), min_size=1, max_size=4)
+"""How many pending events each counting pass takes."""
+cutoff_st = st.integers(0, 7).map(lambda weeks: FIRST_DAY + dt.timedelta(weeks=weeks))
+"""A retention cutoff (a Monday), sometimes inside a month (Feb 2, Mar 2 straddle theirs)."""
 
 
 def expected(
@@ -139,7 +146,7 @@ async def snapshot(session: AsyncSession, district: str) -> dict[str, list[tuple
 
 
 async def play(
-    db: Database, plan: Sequence[tuple[list[Sent], list[Any] | None]], pass_sizes: list[int]
+    db: Database, plan: Sequence[tuple[list[Sent], list[Any] | None]], pass_sizes: list[int], cutoff: dt.date
 ) -> None:
     """Append the deliveries, count in passes of the given sizes, change the roster; compare."""
     district = f"prop-{uuid.uuid4().hex[:10]}"
@@ -189,6 +196,16 @@ async def play(
         await rebuild(session, district)
     async with db.transaction() as session:
         assert await snapshot(session, district) == want, "rebuild != recount"
+    # retention: what happened before the cutoff leaves the events and every layer
+    async with db.transaction() as session:
+        await RetentionRepository(session).delete_events(district, cutoff)
+        await trim(session, district, cutoff)
+    kept = expected([e for e in stored.values() if e.day >= cutoff], attributes)
+    async with db.transaction() as session:
+        assert await snapshot(session, district) == kept, "trimmed != recount of the events kept"
+        await rebuild(session, district)
+    async with db.transaction() as session:
+        assert await snapshot(session, district) == kept, "rebuild after retention != recount"
 
 
 PROPERTY = settings(
@@ -197,14 +214,17 @@ PROPERTY = settings(
 
 
 @PROPERTY
-@given(plan=plan_st, pass_sizes=st.lists(st.integers(1, 30), min_size=1, max_size=4))
+@given(plan=plan_st, pass_sizes=sizes_st, cutoff=cutoff_st)
 def test_postgresql_aggregates_equal_a_recount(
-    database_url: str, plan: list[tuple[list[Sent], list[Any] | None]], pass_sizes: list[int]
+    database_url: str,
+    plan: list[tuple[list[Sent], list[Any] | None]],
+    pass_sizes: list[int],
+    cutoff: dt.date,
 ) -> None:
     async def run() -> None:
         db = Database(database_url, "analytics", pool_size=2)
         try:
-            await play(db, plan, pass_sizes)
+            await play(db, plan, pass_sizes, cutoff)
         finally:
             await db.dispose()
 
@@ -212,16 +232,16 @@ def test_postgresql_aggregates_equal_a_recount(
 
 
 @settings(PROPERTY, max_examples=25)
-@given(plan=plan_st, pass_sizes=st.lists(st.integers(1, 30), min_size=1, max_size=4))
+@given(plan=plan_st, pass_sizes=sizes_st, cutoff=cutoff_st)
 def test_sqlite_aggregates_equal_a_recount(
-    plan: list[tuple[list[Sent], list[Any] | None]], pass_sizes: list[int]
+    plan: list[tuple[list[Sent], list[Any] | None]], pass_sizes: list[int], cutoff: dt.date
 ) -> None:
     async def run(path: Path) -> None:
         db = Database(f"sqlite+aiosqlite:///{path}", "analytics")
         try:
             async with db.engine.begin() as conn:
                 await conn.run_sync(Base.metadata.create_all)
-            await play(db, plan, pass_sizes)
+            await play(db, plan, pass_sizes, cutoff)
         finally:
             await db.dispose()
 

@@ -41,8 +41,9 @@ class CountingRepository:
         """Whether this is PostgreSQL (shards, locks) rather than the embedded SQLite."""
         return self.dialect == "postgresql"
 
-    async def _run(self, statement: str, params: dict[str, Any] | None = None) -> Any:
-        return await self.session.execute(text(statement.format(**self.sql)), params or {})
+    async def _run(self, statement: str, params: dict[str, Any] | None = None, **snippets: str) -> Any:
+        sql = statement.format(**{**self.sql, **snippets})
+        return await self.session.execute(text(sql), params or {})
 
     async def start_batch(self) -> None:
         """Create this connection's temporary tables if needed, empty."""
@@ -122,6 +123,18 @@ class CountingRepository:
         await self._run(rules.LOAD_DAILY, {"d": district_id})
         await self._analyze("agg_daily")
 
+    async def load_month(self, district_id: str, month: dt.date) -> None:
+        """A district's daily rows of one month into the batch's daily rows (a month's recount)."""
+        await self._run(rules.LOAD_MONTH, {"d": district_id, "m": month})
+        await self._analyze("agg_daily")
+
+    async def trim(self, district_id: str, cutoff: dt.date) -> None:
+        """Delete what every layer holds of the days before `cutoff` (a Monday)."""
+        later_days = ((1 << 31) - 1) ^ ((1 << (cutoff.day - 1)) - 1)
+        params = {"d": district_id, "c": cutoff, "m": cutoff.replace(day=1), "keep": later_days}
+        for statement in rules.TRIM:
+            await self._run(statement, params)
+
     async def clear(self, district_id: str, *layers: str) -> None:
         """Delete a district's rows of these aggregate tables (names from `rules.LAYERS`)."""
         for layer in layers:
@@ -141,15 +154,15 @@ class CountingRepository:
         """Set the batch's days in the presence masks."""
         await self._run(rules.ADD_PRESENCE)
 
-    async def add_seen(self) -> None:
+    async def add_seen(self, *, periods: str = rules.PERIODS) -> None:
         """Record the users the batch shows for the first time in each period and scope."""
-        await self._run(rules.NEW_SEEN)
+        await self._run(rules.NEW_SEEN, periods=periods)
         await self._analyze("agg_seen")
         await self._run(rules.ADD_SEEN)
 
-    async def add_counts(self) -> None:
+    async def add_counts(self, *, periods: str = rules.PERIODS) -> None:
         """Add the batch's events and first-seen users to the group counters."""
-        await self._run(rules.ADD_COUNTS)
+        await self._run(rules.ADD_COUNTS, periods=periods)
 
     async def _analyze(self, table: str) -> None:
         # Temporary tables get no statistics on their own; the counters' joins need them.

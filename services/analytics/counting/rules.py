@@ -16,6 +16,9 @@ from __future__ import annotations
 SHARDS = 64
 """Pending events are spread over this many shards by (district, user); workers claim shards."""
 
+PERIODS = "SELECT 'week' AS period UNION ALL SELECT 'month'"
+"""The periods counters are kept for; a recount of one period narrows it (`periods`)."""
+
 DIALECTS: dict[str, dict[str, str]] = {
     "postgresql": {
         "day": "(occurred_at AT TIME ZONE 'UTC')::date",
@@ -25,6 +28,7 @@ DIALECTS: dict[str, dict[str, str]] = {
         "shard": f"(hashtext(district_id || '/' || user_id) & 2147483647) % {SHARDS}",
         "timestamp": "timestamptz",
         "temp": "ON COMMIT DELETE ROWS",
+        "periods": PERIODS,
     },
     "sqlite": {
         "day": "date(occurred_at)",
@@ -34,6 +38,7 @@ DIALECTS: dict[str, dict[str, str]] = {
         "shard": "0",  # one process, one worker: nothing to share
         "timestamp": "timestamp",
         "temp": "",
+        "periods": PERIODS,
     },
 }
 
@@ -110,7 +115,7 @@ SELECT d.district_id, p.period, CASE p.period WHEN 'week' THEN d.week ELSE d.mon
        CASE t.whole WHEN 1 THEN '' ELSE d.tool_id END AS tool_id, d.user_id, d.kind,
        CASE d.kind WHEN 'feature_used' THEN d.feature ELSE '' END AS feature, d.events
 FROM agg_daily AS d
-JOIN (SELECT 'week' AS period UNION ALL SELECT 'month') AS p ON 1 = 1
+JOIN ({periods}) AS p ON 1 = 1
 JOIN (SELECT 1 AS whole UNION ALL SELECT 0) AS t ON t.whole = 1 OR d.tool_id <> ''
 """
 
@@ -181,3 +186,22 @@ DO UPDATE SET events = usage_count.events + excluded.events, users = usage_count
 
 LAYERS = ("usage_count", "usage_seen", "usage_presence", "usage_daily")
 """The aggregate tables, most derived first."""
+
+# Retention: what is older than a cutoff day `:c` (a Monday, so no week straddles it) leaves every
+# layer. Presence keeps the cutoff month's later days; the month the cutoff falls in (`:m`) is then
+# recounted from the daily rows left (`LOAD_MONTH` with `periods` narrowed to months).
+TRIM = (
+    "DELETE FROM analytics.usage_pending WHERE district_id = :d AND day < :c",
+    "DELETE FROM analytics.usage_daily WHERE district_id = :d AND day < :c",
+    "DELETE FROM analytics.usage_presence WHERE district_id = :d AND month < :m",
+    "UPDATE analytics.usage_presence SET days = days & :keep WHERE district_id = :d AND month = :m",
+    "DELETE FROM analytics.usage_presence WHERE district_id = :d AND days = 0",
+    "DELETE FROM analytics.usage_seen WHERE district_id = :d AND period_start < :c",
+    "DELETE FROM analytics.usage_count WHERE district_id = :d AND period_start < :c",
+)
+LOAD_MONTH = """
+INSERT INTO agg_daily (district_id, day, week, month, tool_id, user_id, kind, feature, events, duration_s)
+SELECT district_id, day, week, month, tool_id, user_id, kind, feature, events, duration_s
+FROM analytics.usage_daily WHERE district_id = :d AND month = :m
+"""
+MONTHS_ONLY = "SELECT 'month' AS period"

@@ -23,8 +23,8 @@ import structlog
 from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.analytics.counting import rules
 from services.analytics.counting.repository import CountingRepository, aggregates_lock
-from services.analytics.counting.rules import LAYERS
 from services.analytics.counting.schemas import Freshness
 from shared.db import Database, advisory_lock, try_advisory_lock, utcnow
 
@@ -125,7 +125,7 @@ async def rebuild(session: AsyncSession, district_id: str) -> None:
     await advisory_lock(session, aggregates_lock(district_id))
     repo = CountingRepository(session)
     requested = await repo.regroup_requested_at(district_id)
-    await repo.clear(district_id, *LAYERS)
+    await repo.clear(district_id, *rules.LAYERS)
     await repo.start_batch()
     await repo.load_events(district_id)
     await _derive(repo)
@@ -142,6 +142,23 @@ async def regroup(session: AsyncSession, district_id: str) -> None:
     await repo.load_daily(district_id)  # the daily rows and presence masks stay as they are
     await repo.add_seen()
     await repo.add_counts()
+
+
+async def trim(session: AsyncSession, district_id: str, cutoff: dt.date) -> None:
+    """Forget every aggregate of the days before `cutoff` (a Monday), as if those events never were.
+
+    The month the cutoff falls in keeps its later days: its counters are recounted from them.
+    """
+    if cutoff.weekday() != 0:
+        raise ValueError("a retention cutoff is a Monday (no week straddles it)")
+    await advisory_lock(session, aggregates_lock(district_id))
+    repo = CountingRepository(session)
+    await repo.trim(district_id, cutoff)
+    if cutoff.day != 1:
+        await repo.start_batch()
+        await repo.load_month(district_id, cutoff.replace(day=1))
+        await repo.add_seen(periods=rules.MONTHS_ONLY)
+        await repo.add_counts(periods=rules.MONTHS_ONLY)
 
 
 async def request_regroup(session: AsyncSession, district_id: str) -> None:

@@ -19,6 +19,9 @@ class DistrictSettingsUpdate(BaseModel):
     buy_in_target: float | None = Field(default=None, ge=0, le=1)
     tam_agree_min: float | None = Field(default=None, ge=1, le=7)
     dormant_share_threshold: float | None = Field(default=None, ge=0, le=1)
+    retention_school_years: int | None = Field(
+        default=None, ge=1, le=20, description="School years of usage kept, this one included."
+    )
 
 
 class DistrictSettingsRead(BaseModel):
@@ -30,6 +33,7 @@ class DistrictSettingsRead(BaseModel):
     buy_in_target: float
     tam_agree_min: float
     dormant_share_threshold: float
+    retention_school_years: int
 
 
 class LicenseUpdate(BaseModel):

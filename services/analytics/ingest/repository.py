@@ -2,9 +2,10 @@
 """SQL of ingestion: claim deliveries, append their events, queue them for counting.
 
 A group of deliveries (possibly of several districts) is written at once. On PostgreSQL that is
-ONE statement: arrays go in through `unnest` and data-modifying CTEs claim the webhook-ids, insert
-the events of claimed deliveries (ON CONFLICT DO NOTHING: an event id is stored once per district)
-and queue what was inserted in `usage_pending`, whatever the group size. On SQLite (the embedded
+ONE statement: arrays go in through `unnest` and data-modifying CTEs claim the webhook-ids, claim the
+event ids of claimed deliveries in `usage_event_key` (ON CONFLICT DO NOTHING: an event id is stored
+once per district), append the events whose id was new to the month-partitioned `usage_event`, and
+queue them in `usage_pending`, whatever the group size. On SQLite (the embedded
 default) the same steps run one by one in chunks. No aggregate is touched here: the counting
 workers derive them after the commit (`services/analytics/counting`).
 """
@@ -40,11 +41,8 @@ _PG_GROUP = text(
     ORDER BY 1, 2
     ON CONFLICT DO NOTHING
     RETURNING integration_id, webhook_id
-), inserted AS (
-    INSERT INTO analytics.usage_event (district_id, event_id, integration_id, tool_id, user_id, kind,
-                                       occurred_at, class_id, feature, duration_s, source, received_at)
-    SELECT e.district_id, e.event_id, e.integration_id, e.tool_id, e.user_id, e.kind, e.occurred_at,
-           e.class_id, e.feature, e.duration_s, e.source, :received_at
+), input AS (
+    SELECT e.*
     FROM unnest(CAST(:integration_ids AS uuid[]), CAST(:webhook_ids AS text[]), CAST(:district_ids AS text[]),
                 CAST(:event_ids AS text[]), CAST(:tool_ids AS text[]), CAST(:user_ids AS text[]),
                 CAST(:kinds AS text[]), CAST(:occurred AS timestamptz[]), CAST(:class_ids AS text[]),
@@ -52,8 +50,19 @@ _PG_GROUP = text(
          WITH ORDINALITY AS e(integration_id, webhook_id, district_id, event_id, tool_id, user_id, kind,
                               occurred_at, class_id, feature, duration_s, source, n)
     JOIN claimed c ON c.integration_id = e.integration_id AND c.webhook_id = e.webhook_id
-    ORDER BY e.district_id, e.event_id, e.n  -- an id repeated in the group: the first one is kept
+), firsts AS (  -- an id repeated in the group: the first one is kept
+    SELECT DISTINCT ON (district_id, event_id) * FROM input ORDER BY district_id, event_id, n
+), keyed AS (
+    INSERT INTO analytics.usage_event_key (district_id, event_id, occurred_at)
+    SELECT district_id, event_id, occurred_at FROM firsts ORDER BY district_id, event_id
     ON CONFLICT DO NOTHING
+    RETURNING district_id, event_id
+), inserted AS (
+    INSERT INTO analytics.usage_event (district_id, event_id, integration_id, tool_id, user_id, kind,
+                                       occurred_at, class_id, feature, duration_s, source, received_at)
+    SELECT f.district_id, f.event_id, f.integration_id, f.tool_id, f.user_id, f.kind, f.occurred_at,
+           f.class_id, f.feature, f.duration_s, f.source, :received_at
+    FROM firsts f JOIN keyed k ON k.district_id = f.district_id AND k.event_id = f.event_id
     RETURNING district_id, event_id, tool_id, user_id, kind, occurred_at, feature, duration_s, received_at
 ), queued AS (
     INSERT INTO analytics.usage_pending ({columns})
