@@ -55,6 +55,8 @@ ALTER ROLE pilots IN DATABASE :"db" SET search_path = pilots;
 ALTER ROLE analytics WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS
   PASSWORD :'analytics_password';
 GRANT CONNECT ON DATABASE :"db" TO analytics;
+-- the counting workers hold each batch in temporary tables of their own connection
+GRANT TEMPORARY ON DATABASE :"db" TO analytics;
 CREATE SCHEMA IF NOT EXISTS analytics AUTHORIZATION analytics;
 ALTER SCHEMA analytics OWNER TO analytics;
 REVOKE ALL ON SCHEMA analytics FROM PUBLIC;

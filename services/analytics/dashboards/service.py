@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.analytics.counting.schemas import Freshness
 from services.analytics.counting.service import freshness
 from services.analytics.dashboards.repository import DashboardRepository, Scope
 from services.analytics.dashboards.schemas import (
@@ -89,9 +90,11 @@ def current_window(settings: DistrictSettingsRead, today: dt.date) -> tuple[dt.d
     return start, start + dt.timedelta(days=days - 1)
 
 
-async def logins(session: AsyncSession, scope: Scope, *, period: str, group: str) -> LoginReport:
+async def logins(
+    session: AsyncSession, scope: Scope, *, period: str, group: str, fresh: Freshness | None = None
+) -> LoginReport:
     """Login frequency per week or month by grade level or subject."""
-    fresh = await freshness(session, scope.district_id)
+    fresh = fresh or await freshness(session, scope.district_id)
     repo = await _repo(session)
     whole, edges = split(scope, period)
     rows: list[tuple[dt.date, str, int, int]] = []
@@ -124,9 +127,11 @@ async def logins(session: AsyncSession, scope: Scope, *, period: str, group: str
     )
 
 
-async def submissions(session: AsyncSession, scope: Scope) -> SubmissionReport:
+async def submissions(
+    session: AsyncSession, scope: Scope, fresh: Freshness | None = None
+) -> SubmissionReport:
     """Digital submission rates (submitted / started) against the paper baselines."""
-    fresh = await freshness(session, scope.district_id)
+    fresh = fresh or await freshness(session, scope.district_id)
     repo = await _repo(session)
     kinds = ("assignment_started", "assignment_submitted")
     baselines = {b.subject: b.rate for b in await DistrictRepository(session).baselines(scope.district_id)}
@@ -183,9 +188,9 @@ def _weeks(start: dt.date, end: dt.date) -> list[dt.date]:
     return out
 
 
-async def features(session: AsyncSession, scope: Scope) -> FeatureHeatmap:
+async def features(session: AsyncSession, scope: Scope, fresh: Freshness | None = None) -> FeatureHeatmap:
     """Feature x week heatmap of events and distinct users."""
-    fresh = await freshness(session, scope.district_id)
+    fresh = fresh or await freshness(session, scope.district_id)
     weeks = _weeks(scope.start, scope.end)
     repo = await _repo(session)
     whole, edges = split(scope, "week")
@@ -221,9 +226,9 @@ async def features(session: AsyncSession, scope: Scope) -> FeatureHeatmap:
     )
 
 
-async def licenses(session: AsyncSession, scope: Scope) -> LicenseReport:
+async def licenses(session: AsyncSession, scope: Scope, fresh: Freshness | None = None) -> LicenseReport:
     """Active seats (distinct users of the tool in the window) vs seats bought, dormant seats and cost."""
-    fresh = await freshness(session, scope.district_id)
+    fresh = fresh or await freshness(session, scope.district_id)
     repo = await _repo(session)
     names = await repo.tools(scope.district_id)
     active = await _active(repo, replace(scope, school_id=None, teacher_id=None))
@@ -276,9 +281,11 @@ def buy_in(responses: list[TamResponse], settings: DistrictSettingsRead) -> BuyI
     )
 
 
-async def teachers(session: AsyncSession, scope: Scope, settings: DistrictSettingsRead) -> TeacherReport:
+async def teachers(
+    session: AsyncSession, scope: Scope, settings: DistrictSettingsRead, fresh: Freshness | None = None
+) -> TeacherReport:
     """Per tool: active teachers / licensed (or rostered) teachers, adoption to date, TAM buy-in."""
-    fresh = await freshness(session, scope.district_id)
+    fresh = fresh or await freshness(session, scope.district_id)
     repo = await _repo(session)
     district = DistrictRepository(session)
     names = await repo.tools(scope.district_id)
@@ -340,16 +347,17 @@ async def monthly(
     session: AsyncSession, scope: Scope, settings: DistrictSettingsRead, *, month: str
 ) -> MonthlyReport:
     """Everything above for one calendar month."""
+    fresh = await freshness(session, scope.district_id)  # once: every part is read after it
     return MonthlyReport(
-        freshness=await freshness(session, scope.district_id),
+        freshness=fresh,
         month=month,
         start=scope.start,
         end=scope.end,
-        logins_by_grade=await logins(session, scope, period="month", group="grade"),
-        logins_by_subject=await logins(session, scope, period="month", group="subject"),
-        submissions=await submissions(session, scope),
-        features=await features(session, scope),
-        licenses=await licenses(session, scope),
-        teachers=await teachers(session, scope, settings),
+        logins_by_grade=await logins(session, scope, period="month", group="grade", fresh=fresh),
+        logins_by_subject=await logins(session, scope, period="month", group="subject", fresh=fresh),
+        submissions=await submissions(session, scope, fresh),
+        features=await features(session, scope, fresh),
+        licenses=await licenses(session, scope, fresh),
+        teachers=await teachers(session, scope, settings, fresh),
         errors=await errors(session, scope),
     )
