@@ -11,14 +11,9 @@ and reads from each replica's /metrics how many events it counted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import re
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,59 +21,13 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.harness import Row
-from bench.ingest import BATCH, BATCH_CONCURRENCY, CpuMeter, _cpu, _rate, loadgen
+from bench.harness import Row, percentile, uvicorn_process
+from bench.ingest import BATCH, BATCH_CONCURRENCY, CpuMeter, _cpu, _rate, bench_integration, loadgen
 from services.demo import dev_headers
 from shared.cluster import LocalCluster
-from shared.testing import free_port
 
 SUSTAINED_S = 60.0
 DRAIN_TIMEOUT_S = 180.0
-
-
-@contextlib.asynccontextmanager
-async def second_replica(cluster: LocalCluster, workdir: Path) -> AsyncIterator[tuple[str, int]]:
-    """Another analytics process on the cluster's database and broker; yields (its URL, its pid)."""
-    port = free_port()
-    log = open(workdir / "analytics-2.log", "ab")  # noqa: SIM115, ASYNC230 (kept open by the child)
-    proc = subprocess.Popen(  # noqa: ASYNC220 (a server process, started once)
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "services.analytics.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=cluster.env_for("analytics"),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        async with httpx.AsyncClient(base_url=url) as client:
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/health/ready")).status_code == 200:
-                        break
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the second analytics replica did not start; see analytics-2.log")
-                await asyncio.sleep(0.2)
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 async def counted_by(url: str) -> float:
@@ -89,32 +38,26 @@ async def counted_by(url: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else float("nan")
-
-
 async def sustained(cluster: LocalCluster, database_url: str, workdir: Path) -> list[Row]:
     """Batches straight to analytics for SUSTAINED_S seconds: lag, exact totals, two replicas."""
     analytics = cluster.url("analytics")
-    district = f"bench-{uuid.uuid4().hex[:6]}"
+    district, integration = await bench_integration(cluster)
     async with httpx.AsyncClient(base_url=cluster.url("gateway")) as client:
         headers = await dev_headers(client, district, "admin")
-        edtech = await dev_headers(client, district, "edtech")
-        r = await client.post(
-            "/api/analytics/integrations",
-            json={"name": "Bench LMS", "tool_id": str(uuid.uuid4())},
-            headers=edtech,
-        )
-        r.raise_for_status()
-        integration = r.json()
     path = f"/api/analytics/webhooks/{integration['id']}/events"
     lags: list[float] = []
     url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     conn = await asyncpg.connect(url)
     try:
+        replica_process = uvicorn_process(  # a second replica: same database, broker and settings
+            "services.analytics.app:create_app",
+            factory=True,
+            log_file=workdir / "analytics-2.log",
+            ready_path="/health/ready",
+            env=cluster.env_for("analytics"),
+        )
         async with (
-            second_replica(cluster, workdir) as (replica, replica_pid),
+            replica_process as (replica, replica_pid),
             httpx.AsyncClient(base_url=analytics, headers=headers, timeout=30) as reader,
         ):
             meter = CpuMeter(cluster, conn)
@@ -169,7 +112,7 @@ async def sustained(cluster: LocalCluster, database_url: str, workdir: Path) -> 
         await conn.close()
     shares = [a - b for a, b in zip(after, before, strict=True)]
     cpu: dict[str, Any] = result["cpu_us_per_event"]
-    lag95 = _p95(lags)
+    lag95 = percentile(lags, 95)
     return [
         Row(
             f"sustained {SUSTAINED_S:.0f} s, batches of {BATCH} straight to analytics",

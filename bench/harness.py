@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import statistics
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from shared.cluster import LocalCluster, fresh_cluster
-from shared.testing import broker_from_env
+from shared.testing import broker_from_env, free_port
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -78,3 +83,50 @@ def bench_cluster(workdir: Path, **extra_env: str) -> Iterator[tuple[LocalCluste
 def timed() -> float:
     """A monotonic high-resolution clock reading in seconds."""
     return time.perf_counter()
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_process(
+    app: str, *, log_file: Path, ready_path: str, env: dict[str, str] | None = None, factory: bool = False
+) -> AsyncIterator[tuple[str, int]]:
+    """An ASGI app under uvicorn in its own process on a free port; yields (its URL, its pid)."""
+    port = free_port()
+    log = open(log_file, "ab")  # noqa: SIM115, ASYNC230 (kept open by the child)
+    proc = subprocess.Popen(  # noqa: ASYNC220 (a server process, started once)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            *(["--factory"] if factory else []),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        async with httpx.AsyncClient(base_url=url) as client:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(ready_path)).status_code == 200:
+                        break
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"{app} did not start; see {log_file}")
+                await asyncio.sleep(0.1)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

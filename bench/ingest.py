@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -23,11 +22,10 @@ import httpx
 import orjson
 from sqlalchemy.engine import make_url
 
-from bench.harness import Row
+from bench.harness import Row, uvicorn_process
 from bench.loadgen import make_event
 from services.demo import dev_headers
 from shared.cluster import LocalCluster
-from shared.testing import free_port
 
 SECONDS = 7.0
 """Measured seconds per load level (plus one second of warm-up)."""
@@ -86,44 +84,10 @@ async def loadgen(
 @contextlib.asynccontextmanager
 async def trivial_endpoint(workdir: Path) -> AsyncIterator[str]:
     """The trivial FastAPI app under uvicorn in its own process; yields its base URL."""
-    port = free_port()
-    log = open(workdir / "trivial.log", "ab")  # noqa: SIM115, ASYNC230 (kept open by the child)
-    proc = subprocess.Popen(  # noqa: ASYNC220 (a server process, started once)
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.trivial_app:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        async with httpx.AsyncClient(base_url=url) as client:
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/openapi.json")).status_code == 200:
-                        break
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the trivial endpoint did not start; see trivial.log")
-                await asyncio.sleep(0.1)
+    async with uvicorn_process(
+        "bench.trivial_app:app", log_file=workdir / "trivial.log", ready_path="/openapi.json"
+    ) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 async def copy_baseline(database_url: str, *, connections: int, seconds: float = SECONDS) -> float:
@@ -240,11 +204,10 @@ def _problems(name: str, result: dict[str, Any]) -> list[Row]:
     return [Row(f"{name}: failed requests (see stderr)", str(result["errors"]), "0", False)]
 
 
-async def ingestion(cluster: LocalCluster, database_url: str, workdir: Path) -> list[Row]:
-    """Signed platform-JSON events through the gateway: single at c=1/16/64 and batches of 100."""
-    gateway = cluster.url("gateway")
+async def bench_integration(cluster: LocalCluster) -> tuple[str, dict[str, Any]]:
+    """A fresh district and an LMS integration of it (with its secret), made through the gateway."""
     district = f"bench-{uuid.uuid4().hex[:6]}"
-    async with httpx.AsyncClient(base_url=gateway) as client:
+    async with httpx.AsyncClient(base_url=cluster.url("gateway")) as client:
         headers = await dev_headers(client, district, "edtech")
         r = await client.post(
             "/api/analytics/integrations",
@@ -252,7 +215,13 @@ async def ingestion(cluster: LocalCluster, database_url: str, workdir: Path) -> 
             headers=headers,
         )
         r.raise_for_status()
-        integration = r.json()
+        return district, dict(r.json())
+
+
+async def ingestion(cluster: LocalCluster, database_url: str, workdir: Path) -> list[Row]:
+    """Signed platform-JSON events through the gateway: single at c=1/16/64 and batches of 100."""
+    gateway = cluster.url("gateway")
+    district, integration = await bench_integration(cluster)
     path = f"/api/analytics/webhooks/{integration['id']}/events"
     secret = integration["secret"]
     url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -104,6 +104,9 @@ class IngestRepository:
         if not self.postgres:
             return await self._write_group_stepwise(deliveries, events, received_at=received_at)
         ordered = sorted(set(deliveries))
+        # The CTEs' row counts are unknown to the planner, which then joins the new ids back to their
+        # events by nested loop: quadratic in the group size. A hash join is linear.
+        await self.session.execute(text("SET LOCAL enable_nestloop = off"))
         result = await self.session.execute(
             _PG_GROUP,
             {
