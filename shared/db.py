@@ -187,6 +187,24 @@ async def advisory_lock(session: AsyncSession, *names: str, shared: bool = False
     await session.execute(_SHARED_LOCKS if shared else _EXCLUSIVE_LOCKS, {"keys": keys})
 
 
+_SOME_LOCKS = text(
+    "SELECT k.i FROM unnest(CAST(:keys AS bigint[])) WITH ORDINALITY AS k(key, i) "
+    "WHERE pg_try_advisory_xact_lock(k.key) LIMIT :want"
+)
+
+
+async def try_advisory_locks(session: AsyncSession, names: Sequence[str], *, want: int) -> list[int]:
+    """Take up to `want` of these transaction-scoped locks, trying them in order and skipping those
+    another holds, in one round trip; returns the positions in `names` of the locks taken.
+
+    On SQLite (one process) the first `want` are always taken.
+    """
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return list(range(min(want, len(names))))
+    rows = await session.execute(_SOME_LOCKS, {"keys": [_lock_key(n) for n in names], "want": want})
+    return [int(i) - 1 for (i,) in rows]
+
+
 async def try_advisory_lock(session: AsyncSession, name: str, *, shared: bool = False) -> bool:
     """Take a transaction-scoped lock named `name`, or return False at once if another holds it.
 

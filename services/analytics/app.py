@@ -43,7 +43,9 @@ def create_app(
     """Build the analytics app (uvicorn: `services.analytics.app:create_app --factory`)."""
     settings = settings or Settings()
     counting = CountingWorker(
-        max_events=settings.counting_batch_events, poll_interval_s=settings.counting_poll_interval_s
+        max_events=settings.counting_batch_events,
+        poll_interval_s=settings.counting_poll_interval_s,
+        linger_s=settings.counting_linger_s,
     )
     runtime = ServiceRuntime(
         name="analytics",

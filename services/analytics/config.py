@@ -35,6 +35,9 @@ class Settings(ServiceSettings):
     counting_poll_interval_s: float = Field(
         default=0.5, gt=0, description="How often counting looks for events other replicas appended."
     )
+    counting_linger_s: float = Field(
+        default=0.2, ge=0, le=5, description="How long counting lets events gather before a pass."
+    )
     retention_school_years: int = Field(
         default=2, ge=1, le=20, description="Default school years of usage kept (this one included)."
     )

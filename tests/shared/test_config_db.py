@@ -10,7 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy import Column, Integer, Table, exc, select, text
 
 from shared.config import CommonSettings, ServiceSettings
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, try_advisory_lock, try_advisory_locks, utcnow
 from tests.shared.conftest import TestSchema
 
 PG = "postgresql+asyncpg://svc@db:5432/edtech"
@@ -95,3 +95,14 @@ async def test_utc_datetime_on_postgresql(test_schema: TestSchema) -> None:
     assert rows[0].at.utcoffset() == dt.timedelta(0)
     assert again == dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC) and again.utcoffset() == dt.timedelta(0)
     assert utcnow().tzinfo is dt.UTC
+
+
+async def test_some_advisory_locks_are_taken_in_order_skipping_held_ones(test_schema: TestSchema) -> None:
+    names = [f"test:{test_schema.name}:{n}" for n in "abcd"]
+    async with test_schema.db.transaction() as holder:
+        assert await try_advisory_locks(holder, [names[1]], want=1) == [0]
+        async with test_schema.db.transaction() as other:
+            assert await try_advisory_locks(other, names, want=2) == [0, 2]  # b is held: a and c
+            assert await try_advisory_lock(other, names[3], shared=True)  # d is free (shared)
+    async with test_schema.db.transaction() as later:  # all released at commit
+        assert await try_advisory_locks(later, names, want=4) == [0, 1, 2, 3]

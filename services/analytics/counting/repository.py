@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.counting import rules
 from services.analytics.models import CountingState, UsagePending
-from shared.db import try_advisory_lock
+from shared.db import try_advisory_lock, try_advisory_locks
+
+ANALYZE_FROM = 5_000
+"""Batches of at least this many events get statistics on their temporary tables."""
 
 
 def aggregates_lock(district_id: str) -> str:
@@ -35,6 +38,8 @@ class CountingRepository:
         bind = session.bind
         self.dialect = "postgresql" if bind is not None and bind.dialect.name == "postgresql" else "sqlite"
         self.sql = rules.DIALECTS[self.dialect]
+        self.large_batch = True
+        """Whether the batch is large enough to analyze its temporary tables (rebuilds always are)."""
 
     @property
     def postgres(self) -> bool:
@@ -73,14 +78,11 @@ class CountingRepository:
         """
         if not self.postgres:
             return list(busy)
-        want = max(1, len(busy) // 2)
-        mine: list[int] = []
-        for shard in random.sample(list(busy), len(busy)):
-            if await try_advisory_lock(self.session, shard_lock(shard)):
-                mine.append(shard)
-                if len(mine) == want:
-                    break
-        return mine
+        order = random.sample(list(busy), len(busy))
+        taken = await try_advisory_locks(
+            self.session, [shard_lock(s) for s in order], want=max(1, len(busy) // 2)
+        )
+        return [order[i] for i in taken]
 
     async def load_pending(self, shards: Sequence[int], *, limit: int) -> None:
         """The oldest pending events of these shards, up to `limit`, into the batch."""
@@ -107,6 +109,7 @@ class CountingRepository:
         row = (await self._run("SELECT count(*), min(received_at) FROM agg_event")).one()
         if row[0]:
             await self._run("DELETE FROM analytics.usage_pending WHERE id IN (SELECT id FROM agg_event)")
+        self.large_batch = int(row[0]) >= ANALYZE_FROM
         oldest = row[1]
         if isinstance(oldest, str):  # SQLite hands the temporary table's text back
             oldest = dt.datetime.fromisoformat(oldest)
@@ -165,8 +168,9 @@ class CountingRepository:
         await self._run(rules.ADD_COUNTS, periods=periods)
 
     async def _analyze(self, table: str) -> None:
-        # Temporary tables get no statistics on their own; the counters' joins need them.
-        if self.postgres:
+        # Temporary tables get no statistics on their own; the counters' joins over a large batch
+        # need them. A small batch is cheaper to plan without (its nested loops stay small).
+        if self.postgres and self.large_batch:
             await self._run(f"ANALYZE {table}")
 
     # -- regroup requests and freshness ----------------------------------------------------
