@@ -198,10 +198,10 @@ async def freshness(session: AsyncSession, district_id: str) -> Freshness:
 class CountingWorker:
     """The background job that counts pending events and runs requested regroups.
 
-    A full pass is followed at once by the next (a backlog); otherwise the worker waits for a wake-up
-    (events appended by this process) or the poll interval (by other replicas), then lingers a
-    moment so that a pass counts many events rather than a few: the events' lag stays well under
-    the freshness target, and the work per event stays small.
+    A pass that counted something is followed at once by the next (a backlog, or the shards it left
+    to other workers). An idle worker waits for a wake-up (events appended by this process) or the
+    poll interval (by other replicas), then lingers a moment so that its first pass counts many
+    events rather than a few: the lag stays well under the freshness target, the work per event small.
     """
 
     def __init__(self, *, max_events: int, poll_interval_s: float, linger_s: float) -> None:
@@ -230,9 +230,8 @@ class CountingWorker:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
-            if counted.events >= self.max_events:
-                continue
-            if not counted.events:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
+            if counted.events:
+                continue  # more may be queued: the shards this pass left, events that came meanwhile
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
             await asyncio.sleep(self.linger_s)
