@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from services.analytics.counting.repository import CountingRepository, aggregates_lock
-from services.analytics.counting.service import count_all, count_pending, regroup
+from services.analytics.counting.service import count_all, count_pending, regroup, trim
 from services.analytics.models import UsageDaily, UsagePending
 from shared.db import advisory_lock
 
@@ -121,3 +121,30 @@ async def test_dashboards_say_up_to_when_they_are_complete(
     metrics = (await client.get("/metrics")).text
     assert "analytics_counting_lag_seconds_count" in metrics
     assert "analytics_counted_events_total" in metrics
+
+
+async def test_events_retention_removed_from_the_queue_meanwhile_are_not_counted(
+    analytics_app: tuple[FastAPI, httpx.AsyncClient],
+    post_signed: Any,
+    district: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = analytics_app[0].state.runtime.db
+    assert (await post_signed("events", {**EVENT, "event_id": "late-1"})).status_code == 200  # on 03-02
+    real = CountingRepository.skip_busy_districts
+    trimmed: list[bool] = []
+
+    async def retention_runs_meanwhile(self: CountingRepository) -> None:
+        loaded = await self.session.scalar(
+            text("SELECT count(*) FROM agg_event WHERE district_id = :d"), {"d": district}
+        )
+        if loaded and not trimmed:  # the event is in this batch; retention now drops its day
+            async with db.transaction() as other:
+                await trim(other, district, dt.date(2026, 3, 9))
+            trimmed.append(True)
+        await real(self)
+
+    monkeypatch.setattr(CountingRepository, "skip_busy_districts", retention_runs_meanwhile)
+    await count_all(db)
+    assert trimmed
+    assert await counted(db, district) == (0, 0)  # neither counted nor left queued

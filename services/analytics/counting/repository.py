@@ -105,10 +105,27 @@ class CountingRepository:
             await self.session.execute(stmt, {"held": held})
 
     async def take_pending(self) -> tuple[int, dt.datetime | None]:
-        """Delete the batch's events from the queue; returns how many and the oldest receipt time."""
+        """Delete the batch's events from the queue; returns how many and the oldest receipt time.
+
+        Only the rows this transaction deletes stay in the batch: one that a retention run removed
+        from the queue since the batch was loaded is not counted.
+        """
+        loaded = int(await self.session.scalar(text("SELECT count(*) FROM agg_event")) or 0)
+        if loaded:
+            gone = [
+                i
+                for (i,) in await self._run(
+                    "DELETE FROM analytics.usage_pending WHERE id IN (SELECT id FROM agg_event) RETURNING id"
+                )
+            ]
+            if len(gone) < loaded:
+                await self.session.execute(
+                    text("DELETE FROM agg_event WHERE id NOT IN :gone").bindparams(
+                        bindparam("gone", expanding=True)
+                    ),
+                    {"gone": gone or [-1]},
+                )
         row = (await self._run("SELECT count(*), min(received_at) FROM agg_event")).one()
-        if row[0]:
-            await self._run("DELETE FROM analytics.usage_pending WHERE id IN (SELECT id FROM agg_event)")
         self.large_batch = int(row[0]) >= ANALYZE_FROM
         oldest = row[1]
         if isinstance(oldest, str):  # SQLite hands the temporary table's text back
