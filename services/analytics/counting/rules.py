@@ -3,8 +3,9 @@
 
 Every statement reads a batch held in this connection's temporary tables and adds it to one
 layer; the same statements serve the incremental path (a batch of pending events), a rebuild (all
-of a district's events) and a regroup (a district's daily rollup). Only the date functions differ
-between the two databases (`DIALECTS`); the counting rules do not.
+of a district's events) and a regroup (a district's daily rollup). Between the two databases only
+the date functions and the mechanics (shard hash, temporary tables) differ (`DIALECTS`); the
+counting rules do not.
 
 - `agg_event`: the batch of events, as the projection `EVENT` makes them from `usage_event`.
 - `agg_daily`: the batch summed per usage_daily key (`DAILY`).

@@ -1,4 +1,4 @@
-"""Ingestion rules: de-duplicate by delivery and by event id, store, and maintain the rollups."""
+"""Ingestion rules: de-duplicate by delivery and by event id, append, and queue for counting."""
 
 from __future__ import annotations
 
