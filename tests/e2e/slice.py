@@ -1,16 +1,21 @@
 """The thin slice through the whole platform, over HTTP through the gateway with dev tokens:
 register and vet a tool in catalog, create and start a pilot for it in pilots; catalog consumes
-`pilot-started` and moves the tool to `piloting`; analytics consumes it and records the pilot."""
+`pilot-started` and moves the tool to `piloting`; analytics consumes it and records the pilot; an LMS
+posts a signed login and analytics' counting worker brings it to the dashboard."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import orjson
 
+from services.analytics.ingest.signing import signed_headers
 from services.demo import dev_headers
 
 
@@ -100,4 +105,38 @@ async def run_slice(client: httpx.AsyncClient, district: str) -> dict[str, Any]:
 
     usage = await eventually(analytics_knows_pilot, what="analytics recording the pilot")
     assert str(usage.get("tool_id")) == tool["id"]
+    await login_is_counted(client, edtech, tool)
     return {"tool": tool, "pilot": pilot}
+
+
+async def login_is_counted(client: httpx.AsyncClient, edtech: dict[str, str], tool: dict[str, Any]) -> None:
+    """An LMS posts a signed login; the service's own counting worker brings it to the dashboard."""
+    r = await client.post(
+        "/api/analytics/integrations", json={"name": "LMS", "tool_id": tool["id"]}, headers=edtech
+    )
+    assert r.status_code == 201, r.text
+    integration = r.json()
+    now = dt.datetime.now(dt.UTC)
+    event = {"event_id": f"login-{uuid.uuid4().hex}", "type": "login", "occurred_at": now.isoformat()}
+    body = orjson.dumps({"events": [{**event, "user_id": "t1"}]})
+    signed = signed_headers(integration["secret"], f"msg_{uuid.uuid4().hex}", int(time.time()), body)
+    r = await client.post(
+        f"/api/analytics/webhooks/{integration['id']}/events",
+        content=body,
+        headers={**signed, "content-type": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 1
+    day = now.date().isoformat()
+
+    async def counted() -> dict[str, Any] | None:
+        r = await client.get(
+            "/api/analytics/dashboards/logins",
+            params={"from": day, "to": day, "tool_id": tool["id"]},
+            headers=edtech,
+        )
+        report: dict[str, Any] = r.json()
+        return report if report["rows"] and report["freshness"]["pending_events"] == 0 else None
+
+    report = await eventually(counted, what="the analytics workers counting a posted login")
+    assert [row["logins"] for row in report["rows"]] == [1]
