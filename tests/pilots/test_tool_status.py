@@ -17,6 +17,8 @@ from services.pilots.app import create_app as create_pilots_app
 from services.pilots.config import Settings as PilotsSettings
 from services.pilots.db import processed_events
 from services.pilots.models import Tool
+from services.pilots.tools.repository import ToolRepository
+from services.pilots.tools.service import apply_status
 from shared.events import ToolStatusChanged
 from shared.testing import free_port
 from tests.catalog.helpers import approved_tool, register
@@ -153,3 +155,29 @@ async def test_catalog_down_answers_503_only_for_unknown_tools(
         assert r.status_code == 409
         assert r.json()["tool_status"] == "vetting"
     assert app.state.catalog_http.is_closed
+
+
+async def test_a_copy_committed_between_two_reads_is_updated_not_refused(
+    pilots_app: Any, district: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An event and a request confirming the tool with the catalog race: the copy the event commits
+    # appears after this transaction first looked. It is this district's own tool, not another's.
+    tool_id = await catalog_tool(pilots_app, district, status="approved_for_pilot", name="Padlet")
+    real_get = ToolRepository.get
+    reads: list[int] = []
+
+    async def first_read_before_the_commit(self: ToolRepository, **kwargs: Any) -> Tool | None:
+        reads.append(1)
+        return None if len(reads) == 1 else await real_get(self, **kwargs)
+
+    monkeypatch.setattr(ToolRepository, "get", first_read_before_the_commit)
+    async with pilots_app.state.runtime.db.transaction() as session:
+        tool = await apply_status(
+            session,
+            district_id=district,
+            tool_id=tool_id,
+            name="Padlet",
+            status="piloting",
+            at=dt.datetime.now(dt.UTC),
+        )
+    assert tool is not None and tool.status == "piloting"

@@ -38,12 +38,17 @@ async def apply_status(
     repo = ToolRepository(session)
     tool = await repo.get(district_id=district_id, tool_id=tool_id, for_update=True)
     if tool is None:
-        if await repo.get_any_district(tool_id=tool_id) is not None:
+        known = await repo.get_any_district(tool_id=tool_id)
+        if known is None:
+            return await repo.add(
+                Tool(id=tool_id, district_id=district_id, name=name, status=status, updated_at=at)
+            )
+        if known.district_id != district_id:
             log.warning("tool_id_of_another_district_ignored", tool_id=str(tool_id), district_id=district_id)
             return None
-        return await repo.add(
-            Tool(id=tool_id, district_id=district_id, name=name, status=status, updated_at=at)
-        )
+        # this district's copy was committed meanwhile (an event consumed as a request confirms it)
+        tool = await repo.get(district_id=district_id, tool_id=tool_id, for_update=True)
+        assert tool is not None
     if only_if_new or at < tool.updated_at:
         return tool
     tool.name, tool.status, tool.updated_at = name, status, at
