@@ -163,6 +163,11 @@ def insert_ignoring_conflicts(
     return module.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(index_elements))
 
 
+def on_postgresql(session: AsyncSession) -> bool:
+    """Whether the session is bound to PostgreSQL (rather than the embedded SQLite)."""
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
 _SHARED_LOCKS = text(
     "SELECT pg_advisory_xact_lock_shared(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"
 )
@@ -181,7 +186,7 @@ async def advisory_lock(session: AsyncSession, *names: str, shared: bool = False
     Writers that may run side by side take a name shared; work that must see none of them in flight
     takes it exclusively. On SQLite (one writer at a time) it is a no-op.
     """
-    if not names or session.bind is None or session.bind.dialect.name != "postgresql":
+    if not names or not on_postgresql(session):
         return
     keys = sorted({_lock_key(name) for name in names})
     await session.execute(_SHARED_LOCKS if shared else _EXCLUSIVE_LOCKS, {"keys": keys})
@@ -199,7 +204,7 @@ async def try_advisory_locks(session: AsyncSession, names: Sequence[str], *, wan
 
     On SQLite (one process) the first `want` are always taken.
     """
-    if session.bind is None or session.bind.dialect.name != "postgresql":
+    if not on_postgresql(session):
         return list(range(min(want, len(names))))
     rows = await session.execute(_SOME_LOCKS, {"keys": [_lock_key(n) for n in names], "want": want})
     return [int(i) - 1 for (i,) in rows]
@@ -212,7 +217,7 @@ async def try_advisory_lock(session: AsyncSession, name: str, *, shared: bool = 
     writers side by side yield to one that holds the name exclusively. On SQLite (one process) it
     always succeeds.
     """
-    if session.bind is None or session.bind.dialect.name != "postgresql":
+    if not on_postgresql(session):
         return True
     take = func.pg_try_advisory_xact_lock_shared if shared else func.pg_try_advisory_xact_lock
     return bool(await session.scalar(select(take(_lock_key(name)))))

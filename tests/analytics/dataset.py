@@ -88,10 +88,10 @@ async def settle(runtime: Any) -> None:
     await regroup_due(runtime.db)
 
 
-async def post_events(
-    client: httpx.AsyncClient, integration: dict[str, Any], events: list[dict[str, Any]], runtime: Any
+async def send_events(
+    client: httpx.AsyncClient, integration: dict[str, Any], events: list[dict[str, Any]]
 ) -> None:
-    """Post a signed batch, check everything was accepted, and count it."""
+    """Post a signed batch of platform events as an LMS would; check everything was accepted."""
     body = orjson.dumps({"events": events})
     headers = signed_headers(integration["secret"], f"msg_{uuid.uuid4().hex}", int(time.time()), body)
     r = await client.post(
@@ -101,6 +101,13 @@ async def post_events(
     )
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == len(events)
+
+
+async def post_events(
+    client: httpx.AsyncClient, integration: dict[str, Any], events: list[dict[str, Any]], runtime: Any
+) -> None:
+    """Post a signed batch, check everything was accepted, and count it."""
+    await send_events(client, integration, events)
     await settle(runtime)
 
 

@@ -58,6 +58,18 @@ class Sent:
     feature: str | None
     duration: float | None
 
+    def normalized(self) -> Normalized:
+        """The event as ingestion stores it."""
+        return Normalized(
+            event_id=self.event_id,
+            kind=self.kind,
+            occurred_at=dt.datetime.combine(self.day, dt.time(self.hour), dt.UTC),
+            user_id=self.user,
+            tool_id=self.tool,
+            feature=self.feature,
+            duration_s=self.duration,
+        )
+
 
 events_st = st.builds(
     Sent,
@@ -156,23 +168,7 @@ async def play(
     sizes = itertools.cycle(pass_sizes)
     for n, (deliveries, roster) in enumerate(plan):
         key = (integration, f"msg-{n}")
-        normalized = [
-            (
-                key,
-                district,
-                "events",
-                Normalized(
-                    event_id=e.event_id,
-                    kind=e.kind,
-                    occurred_at=dt.datetime.combine(e.day, dt.time(e.hour), dt.UTC),
-                    user_id=e.user,
-                    tool_id=e.tool,
-                    feature=e.feature,
-                    duration_s=e.duration,
-                ),
-            )
-            for e in deliveries
-        ]
+        normalized = [(key, district, "events", e.normalized()) for e in deliveries]
         async with db.transaction() as session:
             await IngestRepository(session).write_group([(key, district)], normalized, received_at=utcnow())
         for e in deliveries:

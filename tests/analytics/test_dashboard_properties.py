@@ -21,7 +21,6 @@ from services.analytics.counting.service import count_all, regroup_due, request_
 from services.analytics.dashboards import service
 from services.analytics.dashboards.repository import DashboardRepository, Scope
 from services.analytics.ingest.repository import IngestRepository
-from services.analytics.ingest.schemas import Normalized
 from services.analytics.rosters.repository import RosterRepository
 from shared.db import Database, utcnow
 from tests.analytics.test_counting_properties import FIRST_DAY, USERS, Sent, attributes_st, events_st
@@ -118,23 +117,7 @@ async def load(
         for n, e in enumerate(events)
     ]
     key = (uuid.uuid4(), "msg")
-    rows = [
-        (
-            key,
-            district,
-            "events",
-            Normalized(
-                event_id=e.event_id,
-                kind=e.kind,
-                occurred_at=dt.datetime.combine(e.day, dt.time(e.hour), dt.UTC),
-                user_id=e.user,
-                tool_id=e.tool,
-                feature=e.feature,
-                duration_s=e.duration,
-            ),
-        )
-        for e in stored
-    ]
+    rows = [(key, district, "events", e.normalized()) for e in stored]
     async with db.transaction() as session:
         roster = RosterRepository(session)
         await roster.replace_attributes(district, sorted(set(attributes)))

@@ -13,10 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import orjson
 
-from services.analytics.ingest.signing import signed_headers
 from services.demo import dev_headers
+from tests.analytics.dataset import send_events
 
 
 async def eventually(
@@ -117,16 +116,8 @@ async def login_is_counted(client: httpx.AsyncClient, edtech: dict[str, str], to
     assert r.status_code == 201, r.text
     integration = r.json()
     now = dt.datetime.now(dt.UTC)
-    event = {"event_id": f"login-{uuid.uuid4().hex}", "type": "login", "occurred_at": now.isoformat()}
-    body = orjson.dumps({"events": [{**event, "user_id": "t1"}]})
-    signed = signed_headers(integration["secret"], f"msg_{uuid.uuid4().hex}", int(time.time()), body)
-    r = await client.post(
-        f"/api/analytics/webhooks/{integration['id']}/events",
-        content=body,
-        headers={**signed, "content-type": "application/json"},
-    )
-    assert r.status_code == 200, r.text
-    assert r.json()["accepted"] == 1
+    login = {"event_id": f"login-{uuid.uuid4().hex}", "type": "login", "occurred_at": now.isoformat()}
+    await send_events(client, integration, [{**login, "user_id": "t1"}])
     day = now.date().isoformat()
 
     async def counted() -> dict[str, Any] | None:

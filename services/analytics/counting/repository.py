@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.counting import rules
 from services.analytics.models import CountingState, UsagePending
-from shared.db import try_advisory_lock, try_advisory_locks
+from shared.db import on_postgresql, try_advisory_lock, try_advisory_locks
 
 ANALYZE_FROM = 5_000
 """Batches of at least this many events get statistics on their temporary tables."""
@@ -35,8 +35,7 @@ class CountingRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        bind = session.bind
-        self.dialect = "postgresql" if bind is not None and bind.dialect.name == "postgresql" else "sqlite"
+        self.dialect = "postgresql" if on_postgresql(session) else "sqlite"
         self.sql = rules.DIALECTS[self.dialect]
         self.large_batch = True
         """Whether the batch is large enough to analyze its temporary tables (rebuilds always are)."""
@@ -136,7 +135,7 @@ class CountingRepository:
 
     async def load_events(self, district_id: str) -> None:
         """All of a district's stored events into the batch (a rebuild)."""
-        await self._run(rules.LOAD_EVENTS.format(**{**self.sql, "shard": "0"}), {"d": district_id})
+        await self._run(rules.LOAD_EVENTS, {"d": district_id}, shard="0")
 
     async def load_daily(self, district_id: str) -> None:
         """A district's daily rollup, as it stands, into the batch's daily rows (a regroup)."""

@@ -28,6 +28,7 @@ from services.analytics.models import (
     UsageDaily,
     UsagePresence,
 )
+from shared.db import on_postgresql
 
 UNASSIGNED = "unassigned"
 """Group of users the roster does not describe (no grade, no subject, not rostered)."""
@@ -68,8 +69,7 @@ class DashboardRepository:
 
     async def tune(self) -> None:
         """Give this transaction's aggregations memory enough to hash instead of spilling (PostgreSQL)."""
-        bind = self.session.bind
-        if bind is not None and bind.dialect.name == "postgresql":
+        if on_postgresql(self.session):
             await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
 
     def _where(self, s: Scope, src: Source, *, dated: bool = True) -> list[ColumnElement[bool]]:

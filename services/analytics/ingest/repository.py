@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.analytics.counting import rules
 from services.analytics.ingest.schemas import Normalized
 from services.analytics.models import UsageEvent, WebhookDelivery
+from shared.db import on_postgresql
 
 DeliveryKey = tuple[uuid.UUID, str]
 """(integration_id, webhook_id)."""
@@ -86,8 +87,7 @@ class IngestRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        bind = session.bind
-        self.postgres = bind is not None and bind.dialect.name == "postgresql"
+        self.postgres = on_postgresql(session)
 
     async def write_group(
         self,

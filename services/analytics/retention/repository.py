@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.models import UsageEvent, UsageEventKey
+from shared.db import on_postgresql
 
 PARTITION = re.compile(r"^usage_event_(\d{4})_(\d{2})$")
 
@@ -25,8 +26,7 @@ class RetentionRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        bind = session.bind
-        self.postgres = bind is not None and bind.dialect.name == "postgresql"
+        self.postgres = on_postgresql(session)
 
     async def districts_with_events_before(self, day: dt.date) -> list[str]:
         """Districts holding events that occurred before `day` (only old partitions are read)."""

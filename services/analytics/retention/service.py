@@ -63,7 +63,8 @@ async def apply_retention(db: Database, defaults: Settings, *, today: dt.date) -
     """Delete every district's usage past its retention and keep the partitions, step by step."""
     run = RetentionRun()
     start_month = defaults.school_year_start_month
-    if db.engine.dialect.name == "postgresql":
+    partitioned = db.engine.dialect.name == "postgresql"  # SQLite keeps one table
+    if partitioned:
         async with db.transaction() as session:
             if await try_advisory_lock(session, "analytics:partitions"):
                 run.partitions_created = await RetentionRepository(session).create_partitions(
@@ -86,7 +87,7 @@ async def apply_retention(db: Database, defaults: Settings, *, today: dt.date) -
             log.info(
                 "usage_past_retention_deleted", district_id=district_id, events=deleted, before=str(cutoff)
             )
-    if db.engine.dialect.name == "postgresql":
+    if partitioned:
         async with db.transaction() as session:
             if await try_advisory_lock(session, "analytics:partitions"):
                 run.partitions_dropped = await RetentionRepository(session).drop_empty_partitions(

@@ -17,6 +17,7 @@ from services.analytics.models import (
     RosterUserAttribute,
     RosterUserGroup,
 )
+from shared.db import on_postgresql
 
 RosterModel = type[RosterOrg] | type[RosterClass] | type[RosterUser] | type[RosterEnrollment]
 _CHUNK = 300
@@ -27,8 +28,7 @@ class RosterRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        bind = session.bind
-        self.dialect: Any = postgresql if bind is not None and bind.dialect.name == "postgresql" else sqlite
+        self.dialect: Any = postgresql if on_postgresql(session) else sqlite
 
     async def upsert(self, model: RosterModel, rows: Sequence[dict[str, Any]]) -> None:
         """Insert rows, updating those whose (district, sourcedId) exists."""

@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.models import ErrorDaily, ToolInfo
-from shared.db import utcnow
+from shared.db import on_postgresql, utcnow
 
 
 class ToolRepository:
@@ -17,8 +17,7 @@ class ToolRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        bind = session.bind
-        self.dialect: Any = postgresql if bind is not None and bind.dialect.name == "postgresql" else sqlite
+        self.dialect: Any = postgresql if on_postgresql(session) else sqlite
 
     async def upsert_tool(self, *, district_id: str, tool_id: str, name: str, status: str) -> None:
         """Insert or update a tool's name and status."""
