@@ -46,6 +46,8 @@ class Integration(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    vocabulary: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    """Overrides of the default vocabulary: verb IRI, Caliper `Type:Action` or Canvas event name -> kind."""
 
 
 class WebhookDelivery(Base):
@@ -125,6 +127,8 @@ class CountingState(Base):
     district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     regroup_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     regrouped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    rebuild_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """Events moved to another person (identity resolution): recount the district from them."""
 
 
 class UsageDaily(Base):
@@ -245,6 +249,11 @@ class RosterUser(Base):
     given_name: Mapped[str | None] = mapped_column(String(200))
     family_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(300))
+    identifier: Mapped[str | None] = mapped_column(ID)
+    """The SIS id (OneRoster `identifier`)."""
+    username: Mapped[str | None] = mapped_column(ID)
+    user_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    """OneRoster `userIds` as `type:value` strings (`{Canvas:1234}` -> `Canvas:1234`)."""
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -416,3 +425,46 @@ __all__ = [
     "UsageSeen",
     "WebhookDelivery",
 ]
+
+
+class RosterIdentity(Base):
+    """Derived after each import: every identifier an LMS may use for a rostered person.
+
+    `key` is `kind:value` (kinds in `services.analytics.identity`); a key two people share is
+    ambiguous and left out.
+    """
+
+    __tablename__ = "roster_identity"
+    __table_args__ = (Index(None, "district_id", "user_id"),)
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID)
+
+
+class UnmatchedActor(Base):
+    """An actor of an integration's events that no rostered person matched (yet)."""
+
+    __tablename__ = "unmatched_actor"
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    actor_key: Mapped[str] = mapped_column(ID, primary_key=True)
+    """What the events are stored under until a roster import matches the actor."""
+    identifiers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    """Every `kind:value` key the actor was seen with, tried against the roster in order."""
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class UnrecognizedActivity(Base):
+    """A verb, Caliper action or Canvas event name an integration sent that no vocabulary knows."""
+
+    __tablename__ = "unrecognized_activity"
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    district_id: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
