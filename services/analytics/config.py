@@ -46,6 +46,14 @@ class Settings(ServiceSettings):
         default=86_400.0, gt=0, description="How often older usage is deleted and partitions kept."
     )
     integration_cache_ttl_s: float = Field(default=5.0, ge=0, description="How long integrations are cached.")
+    canvas_jwks_url: str = Field(
+        default="https://8axpcl50e4.execute-api.us-east-1.amazonaws.com/main/jwks",
+        description="Instructure's keys of signed (RS256) Canvas Live Events.",
+    )
+    canvas_jwks_cache_s: float = Field(default=3600.0, gt=0, description="How long those keys are cached.")
+    canvas_jwks_min_refetch_s: float = Field(
+        default=30.0, ge=0, description="Fewest seconds between two fetches of those keys (unknown kids)."
+    )
 
     utilization_threshold: float = Field(
         default=0.30, ge=0, le=1, description="Default teacher utilization floor."
