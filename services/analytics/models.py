@@ -468,3 +468,34 @@ class UnrecognizedActivity(Base):
     district_id: Mapped[str] = mapped_column(String(64))
     events: Mapped[int] = mapped_column(BigInteger, default=0)
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class RosterAcademicSession(Base):
+    """A OneRoster academic session (school year, semester, term, grading period).
+
+    `end_date` is exclusive, as the OneRoster CSV bindings define `endDate`.
+    """
+
+    __tablename__ = "roster_academic_session"
+    __table_args__ = (Index(None, "district_id", "type", "start_date"),)
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sourced_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    type: Mapped[str] = mapped_column(String(40))
+    start_date: Mapped[dt.date]
+    end_date: Mapped[dt.date]
+    parent_id: Mapped[str | None] = mapped_column(ID)
+    school_year: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RosterClassTerm(Base):
+    """A class's OneRoster `termSourcedIds`: the academic sessions in which it is taught."""
+
+    __tablename__ = "roster_class_term"
+    __table_args__ = (Index(None, "district_id", "term_id"),)
+
+    district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    class_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    term_id: Mapped[str] = mapped_column(ID, primary_key=True)

@@ -30,8 +30,10 @@ async def test_import_derives_role_school_grade_and_subjects(
     r = await upload(analytics, auth("edtech"), zipped=True)
     assert r.status_code == 200, r.text
     assert r.json() == {
-        "upserted": {"orgs": 3, "classes": 2, "users": 6, "enrollments": 6},
-        "deleted": {"orgs": 0, "classes": 0, "users": 0, "enrollments": 0},
+        "oneroster_version": "1.1",
+        "modes": {name: "delta" for name in FILES},
+        "upserted": {"orgs": 3, "academic_sessions": 0, "classes": 2, "users": 6, "enrollments": 6},
+        "deleted": {"orgs": 0, "academic_sessions": 0, "classes": 0, "users": 0, "enrollments": 0},
         "errors": [],
     }
     attrs = await attributes(analytics_app[0], district)
@@ -108,7 +110,7 @@ async def test_bad_rows_are_reported_and_good_rows_kept(
     assert body["upserted"]["orgs"] == 3
     assert body["errors"] == [
         {"file": "orgs.csv", "line": 5, "field": "type", "message": body["errors"][0]["message"]},
-        {"file": "users.csv", "line": 8, "field": "role", "message": "role 'wizard' is not a OneRoster role"},
+        {"file": "users.csv", "line": 8, "field": "role", "message": body["errors"][1]["message"]},
         {
             "file": "users.csv",
             "line": 9,
@@ -125,6 +127,7 @@ async def test_bad_rows_are_reported_and_good_rows_kept(
         },
     ]
     assert "castle" in body["errors"][0]["message"]
+    assert body["errors"][1]["message"].startswith("role 'wizard' is not a OneRoster 1.1 role (administrator")
     assert "5th" in body["errors"][3]["message"]
 
 

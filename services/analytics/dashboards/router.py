@@ -26,6 +26,7 @@ from services.analytics.dashboards.schemas import (
 )
 from services.analytics.deps import SettingsDep, Staff, Viewer
 from services.analytics.district.service import effective_settings
+from services.analytics.rosters.terms import term_containing
 from shared.api import SessionDep
 from shared.auth import Principal
 from shared.errors import Unprocessable
@@ -131,7 +132,9 @@ async def teacher_utilization(
     """Teacher utilization per tool in a term (default: the current window), adoption and TAM buy-in."""
     settings = await effective_settings(session, district_id=principal.district_id, defaults=defaults)
     if start is None and end is None:
-        start, end = service.current_window(settings, dt.datetime.now(dt.UTC).date())
+        today = dt.datetime.now(dt.UTC).date()
+        term = await term_containing(session, district_id=principal.district_id, settings=settings, day=today)
+        start, end = term.start, term.end
     return await service.teachers(session, make_scope(principal, start, end, tool_id, school_id), settings)
 
 

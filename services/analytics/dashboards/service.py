@@ -82,14 +82,6 @@ async def _active(
     return {tool: len(ids) for tool, ids in users.items()}
 
 
-def current_window(settings: DistrictSettingsRead, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The evaluation window (term) containing `today`: anchored, `evaluation_window_days` long."""
-    days = settings.evaluation_window_days
-    n = (today - settings.window_anchor).days // days
-    start = settings.window_anchor + dt.timedelta(days=n * days)
-    return start, start + dt.timedelta(days=days - 1)
-
-
 async def logins(
     session: AsyncSession, scope: Scope, *, period: str, group: str, fresh: Freshness | None = None
 ) -> LoginReport:

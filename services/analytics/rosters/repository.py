@@ -1,7 +1,8 @@
-"""Queries on the roster: bulk upserts by sourcedId, and the derived user attributes."""
+"""Queries on the roster: bulk upserts and removals by sourcedId, academic sessions, derived attributes."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,7 +11,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.models import (
+    RosterAcademicSession,
     RosterClass,
+    RosterClassTerm,
     RosterEnrollment,
     RosterOrg,
     RosterUser,
@@ -19,7 +22,13 @@ from services.analytics.models import (
 )
 from shared.db import on_postgresql
 
-RosterModel = type[RosterOrg] | type[RosterClass] | type[RosterUser] | type[RosterEnrollment]
+RosterModel = (
+    type[RosterOrg]
+    | type[RosterAcademicSession]
+    | type[RosterClass]
+    | type[RosterUser]
+    | type[RosterEnrollment]
+)
 _CHUNK = 300
 
 
@@ -40,12 +49,62 @@ class RosterRepository:
                 stmt.on_conflict_do_update(index_elements=["district_id", "sourced_id"], set_=updates)
             )
 
-    async def delete(self, model: RosterModel, *, district_id: str, sourced_ids: Sequence[str]) -> None:
-        """Remove rows marked `tobedeleted`."""
-        if sourced_ids:
-            await self.session.execute(
-                delete(model).where(model.district_id == district_id, model.sourced_id.in_(sourced_ids))
+    async def delete(self, model: RosterModel, *, district_id: str, sourced_ids: Iterable[str]) -> int:
+        """Remove rows by sourcedId (`tobedeleted`, or no longer listed in a bulk file); how many."""
+        ids, removed = sorted(set(sourced_ids)), 0
+        for start in range(0, len(ids), _CHUNK):
+            result: Any = await self.session.execute(
+                delete(model).where(
+                    model.district_id == district_id, model.sourced_id.in_(ids[start : start + _CHUNK])
+                )
             )
+            removed += result.rowcount or 0
+        return removed
+
+    async def delete_enrollments_of(
+        self, district_id: str, *, user_ids: Iterable[str], class_ids: Iterable[str]
+    ) -> int:
+        """Remove the enrollments of removed users and classes; how many."""
+        removed = 0
+        for column, values in ((RosterEnrollment.user_id, user_ids), (RosterEnrollment.class_id, class_ids)):
+            ids = sorted(set(values))
+            for start in range(0, len(ids), _CHUNK):
+                result: Any = await self.session.execute(
+                    delete(RosterEnrollment).where(
+                        RosterEnrollment.district_id == district_id, column.in_(ids[start : start + _CHUNK])
+                    )
+                )
+                removed += result.rowcount or 0
+        return removed
+
+    async def replace_class_terms(
+        self, district_id: str, class_ids: Iterable[str], links: Iterable[tuple[str, str]]
+    ) -> None:
+        """Replace the (class, term) links of these classes (upserted or removed ones)."""
+        ids = sorted(set(class_ids))
+        for start in range(0, len(ids), _CHUNK):
+            await self.session.execute(
+                delete(RosterClassTerm).where(
+                    RosterClassTerm.district_id == district_id,
+                    RosterClassTerm.class_id.in_(ids[start : start + _CHUNK]),
+                )
+            )
+        values = [{"district_id": district_id, "class_id": c, "term_id": t} for c, t in sorted(set(links))]
+        table: Any = RosterClassTerm.__table__
+        for start in range(0, len(values), 1000):
+            await self.session.execute(table.insert(), values[start : start + 1000])
+
+    async def covering_sessions(
+        self, district_id: str, day: dt.date, types: Iterable[str]
+    ) -> Sequence[RosterAcademicSession]:
+        """The district's academic sessions of these types that cover a day (end date exclusive)."""
+        stmt = select(RosterAcademicSession).where(
+            RosterAcademicSession.district_id == district_id,
+            RosterAcademicSession.type.in_(list(types)),
+            RosterAcademicSession.start_date <= day,
+            RosterAcademicSession.end_date > day,
+        )
+        return (await self.session.scalars(stmt)).all()
 
     async def existing_ids(self, model: RosterModel, *, district_id: str) -> set[str]:
         """Every sourcedId of one roster table of the district."""

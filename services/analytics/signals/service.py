@@ -1,8 +1,9 @@
 """Signal rules: utilization-dropped and license-dormant, each once per tool and window.
 
-Windows are `evaluation_window_days` long, anchored at the district's `window_anchor`; an
-evaluation judges the last window that has ended. A tool is judged when it is adopted in the
-catalog or has a license that started before the window.
+Windows are the district's terms (`rosters.terms`: its imported term/semester sessions, else
+`evaluation_window_days` long windows anchored at its `window_anchor`); an evaluation judges the
+last term that has ended. A tool is judged when it is adopted in the catalog or has a license that
+started before the window.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.analytics.config import Settings
 from services.analytics.dashboards.repository import DashboardRepository, Scope
 from services.analytics.district.repository import DistrictRepository
-from services.analytics.district.schemas import DistrictSettingsRead
 from services.analytics.district.service import effective_settings
 from services.analytics.events import outbox
+from services.analytics.rosters.terms import last_completed_term
 from services.analytics.signals.repository import SignalRepository
 from services.analytics.signals.schemas import EvaluationRead, SignalRead
 from shared.events import EventPayload, LicenseDormant, UtilizationDropped
@@ -32,16 +33,6 @@ log = structlog.get_logger(__name__)
 
 JUDGED_STATUSES = frozenset({"adopted"})
 SKIPPED_STATUSES = frozenset({"retired", "rejected"})
-
-
-def last_completed_window(settings: DistrictSettingsRead, as_of: dt.date) -> tuple[dt.date, dt.date] | None:
-    """The last window (inclusive dates) that ended before `as_of`, if any."""
-    days = settings.evaluation_window_days
-    n = (as_of - settings.window_anchor).days // days
-    if n < 1:
-        return None
-    start = settings.window_anchor + dt.timedelta(days=(n - 1) * days)
-    return start, start + dt.timedelta(days=days - 1)
 
 
 async def _publish(
@@ -83,9 +74,10 @@ async def evaluate(
 ) -> EvaluationRead:
     """Judge the last completed window and publish the signals not yet published for it."""
     settings = await effective_settings(session, district_id=district_id, defaults=defaults)
-    window = last_completed_window(settings, as_of)
-    if window is None:
+    term = await last_completed_term(session, district_id=district_id, settings=settings, as_of=as_of)
+    if term is None:
         return EvaluationRead(window_start=None, window_end=None, published=[])
+    window = (term.start, term.end)
     repo = DashboardRepository(session)
     scope = Scope(district_id=district_id, start=window[0], end=window[1])
     names = await repo.tools(district_id)
