@@ -42,11 +42,28 @@ class ProblemError(Exception):
 
 
 class BadRequest(ProblemError):
+    """400 for input that cannot be read as what it claims to be; `field` names the culprit."""
+
     status, slug = 400, "bad-request"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any):
+        if field is not None:
+            extra.setdefault("errors", [{"field": field, "message": detail}])
+        super().__init__(detail, **extra)
 
 
 class Unauthorized(ProblemError):
+    """401; `scheme` is the challenge sent in `WWW-Authenticate` (Bearer unless said otherwise)."""
+
     status, slug = 401, "unauthorized"
+
+    def __init__(self, detail: str, *, scheme: str = "Bearer", **extra: Any):
+        super().__init__(detail, **extra)
+        self.scheme = scheme
+
+    def headers(self) -> dict[str, str] | None:
+        """The challenge of the scheme the caller should use."""
+        return {"WWW-Authenticate": self.scheme}
 
 
 class Forbidden(ProblemError):

@@ -17,6 +17,7 @@ from services.analytics.db import Base
 from services.analytics.district.router import router as district_router
 from services.analytics.events import HANDLERS
 from services.analytics.ingest.batcher import IngestBatcher
+from services.analytics.ingest.jwks import JwksCache
 from services.analytics.ingest.router import WebhookReceiver
 from services.analytics.ingest.router import router as webhooks_router
 from services.analytics.ingest.service import purge_deliveries_job
@@ -83,6 +84,11 @@ def create_app(
     app.build_middleware_stack = build_with_webhooks  # type: ignore[method-assign]
     sample_request_logs(WebhookReceiver.route_template(PREFIX), every=WEBHOOK_LOG_SAMPLE_EVERY)
     app.state.integration_cache = IntegrationCache(settings.integration_cache_ttl_s)
+    canvas_keys = app.state.canvas_keys = JwksCache(
+        settings.canvas_jwks_url,
+        ttl_s=settings.canvas_jwks_cache_s,
+        min_refetch_s=settings.canvas_jwks_min_refetch_s,
+    )
     batcher = app.state.ingest_batcher = IngestBatcher(
         runtime.db,
         workers=settings.ingest_flush_workers,
@@ -98,6 +104,7 @@ def create_app(
                 yield state
             finally:
                 await batcher.stop()  # drain queued deliveries before the database closes
+                await canvas_keys.aclose()
 
     app.router.lifespan_context = lifespan
     return app

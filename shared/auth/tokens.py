@@ -41,7 +41,7 @@ class Principal:
         return bool(self.roles.intersection(roles))
 
 
-class _JwksCache:
+class KeySet:
     """One issuer's keys, fetched lazily and refreshed when a token names an unknown kid.
 
     Refreshes are rate limited (at most one per `min_refresh_s`, whatever the kids asked for), so
@@ -121,7 +121,7 @@ class TokenVerifier:
         self.http = http or httpx.AsyncClient()
         self.leeway_s = leeway_s
         self._caches = {
-            cfg.issuer: _JwksCache(
+            cfg.issuer: KeySet(
                 cfg.jwks_url, self.http, ttl_s=jwks_ttl_s, min_refresh_s=jwks_min_refresh_s, clock=clock
             )
             for cfg in issuers

@@ -78,3 +78,23 @@ def post_signed(analytics: httpx.AsyncClient, integration: dict[str, Any]) -> Po
         )
 
     return post
+
+
+@pytest.fixture(scope="session")
+async def analytics_url(analytics_app: tuple[FastAPI, httpx.AsyncClient]) -> AsyncIterator[str]:
+    """The in-process analytics app also served over real HTTP on loopback (for real clients)."""
+    import asyncio
+
+    import uvicorn
+
+    config = uvicorn.Config(analytics_app[0], host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task

@@ -101,9 +101,12 @@ async def test_caliper_invalid_payloads(post_signed: Poster) -> None:
     )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "dataVersion"
+    # Caliper 1.2 section 6.1: a malformed envelope is a 400, an unsupported dataVersion a 422
     r = await post_signed("caliper", {"sensor": "s", "sendTime": "2026-03-03T10:00:01Z", "data": []})
-    assert r.status_code == 422
+    assert r.status_code == 400
     assert r.json()["errors"][0]["field"] == "dataVersion"
+    r = await post_signed("caliper", [caliper_event("SessionEvent", "LoggedIn")])
+    assert r.status_code == 400
     r = await post_signed(
         "caliper", envelope([caliper_event("SessionEvent", "LoggedIn")]), content_type="application/xml"
     )

@@ -9,7 +9,6 @@ IRIs contribute their last path segment (`https://lms.example/users/u-17` -> `u-
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -186,8 +185,14 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+CONTENT_IDS = uuid.UUID("5f0c1a52-8d0e-4a51-9a3e-0f6c2b7d4e11")
+"""Namespace of the ids given to events that come without one."""
+
+
 def _content_id(raw: Any) -> str:
-    return str(uuid.UUID(bytes=hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).digest()[:16]))
+    """An id for an event sent without one: a UUID (version 5) of its content, so a sender's retry
+    of the same event gets the same id and is not counted twice."""
+    return str(uuid.uuid5(CONTENT_IDS, orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()))
 
 
 def parse_caliper(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:

@@ -19,7 +19,7 @@ The rules here:
 - Keys are cached for a TTL and refetched when a token names an unknown `kid` (a monthly rotation
   needs no restart), at most once per `min_refetch_s` whatever the kids asked for, one fetch
   shared by concurrent callers; a failed fetch keeps the keys already cached. That cache is the
-  one OIDC bearer tokens use (`shared.auth.tokens._JwksCache`), not a second copy.
+  one OIDC bearer tokens use (`shared.auth.tokens.KeySet`), not a second copy.
 - Every refusal is `Unauthorized` (401) with the reason, never a 500.
 """
 
@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import jwt
 
-from shared.auth.tokens import _JwksCache
+from shared.auth.tokens import KeySet
 from shared.errors import Unauthorized
 
 ALGORITHMS = ["RS256"]
@@ -60,7 +60,7 @@ class JwksCache:
         self.leeway_s = leeway_s
         self._own_http = http is None
         self.http = http or httpx.AsyncClient()
-        self._keys = _JwksCache(url, self.http, ttl_s=ttl_s, min_refresh_s=min_refetch_s, clock=clock)
+        self._keys = KeySet(url, self.http, ttl_s=ttl_s, min_refresh_s=min_refetch_s, clock=clock)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this cache created it."""

@@ -1,15 +1,29 @@
-"""Signed LMS webhooks: platform JSON, IMS Caliper, xAPI and Canvas Live Events.
+"""Usage events in, from real senders, each the way its standard says.
 
-No user token: each request is signed the Standard Webhooks way with the integration's secret.
-Answers 200 when every event is valid (new or duplicate), 207 when some were rejected (listed
-by index), 422 when none is usable, 401 for a bad or stale signature, 413 above the body cap.
+Under `/webhooks/{integration_id}/`:
+- `{fmt}` (`events`, `caliper`, `xapi`, `canvas`): POST signed the Standard Webhooks way with the
+  integration's secret (our own senders and relays). Answers 200 when every event is valid (new
+  or duplicate), 207 when some were rejected (listed by index), 422 when none is usable.
+- `xapi/statements` (POST, PUT) and `xapi/about` (GET): an xAPI LRS endpoint, Basic auth with
+  the integration id and its xAPI key (`ingest/xapi.py`).
+- `caliper` with `Authorization: Bearer <token>`: an IMS Caliper 1.1/1.2 endpoint; GET answers
+  its configuration.
+- `canvas/{token}`: Canvas Live Events delivered over HTTPS, the token in the URL; plain JSON, or
+  a JWT signed RS256 by Instructure (verified against its JWKS) or HS256 with the secret.
+
+Every answer is sent after the events are committed. 401 for a bad credential or signature, 413
+above the body cap, 415 for a body that is not JSON.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
+import urllib.parse
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import jwt
@@ -19,14 +33,15 @@ from fastapi import APIRouter, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.analytics.config import Settings
-from services.analytics.ingest import service, signing
+from services.analytics.ingest import service, signing, xapi
 from services.analytics.ingest.batcher import IngestBatcher
-from services.analytics.ingest.formats import PARSERS
+from services.analytics.ingest.formats import CALIPER_VERSIONS, PARSERS
 from services.analytics.ingest.schemas import IngestResult
-from services.analytics.integrations.service import IntegrationCache
-from shared.asgi import read_limited_body, send_problem, send_response
+from services.analytics.integrations.service import IntegrationCache, IntegrationKey
+from shared.asgi import read_limited_body, send_response
 from shared.db import utcnow
 from shared.errors import (
+    PROBLEM_JSON,
     BadRequest,
     ProblemError,
     Unauthorized,
@@ -39,22 +54,39 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 Format = Literal["events", "caliper", "xapi", "canvas"]
+_SIGNED = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
-def decode_body(fmt: str, media_type: str, body: bytes, secrets: list[str]) -> Any:
-    """Parse the JSON body (or, for Canvas, a JWT signed HS256 with the integration's secret key)."""
-    if fmt == "canvas" and media_type in ("application/jwt", "text/plain"):
-        for secret in secrets:
-            try:
-                return jwt.decode(
-                    body.decode(),
-                    signing.secret_key(secret),
-                    algorithms=["HS256"],
-                    options={"verify_aud": False, "require": []},
-                )
-            except (jwt.PyJWTError, UnicodeDecodeError, ValueError):
-                continue
-        raise Unauthorized("the Canvas JWT is not signed with this integration's key")
+@dataclass(slots=True)
+class Inbound:
+    """One request to the webhooks, whichever way it came in (ASGI fast path or FastAPI route)."""
+
+    method: str
+    integration_id: str
+    fmt: str
+    rest: str
+    """The path after the format: `statements`, `about`, a Canvas URL token, or ''."""
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+    path: str
+
+
+@dataclass(slots=True)
+class Answer:
+    """A complete response."""
+
+    status: int
+    content: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str = "application/json"
+
+
+def _media_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _json(media_type: str, body: bytes) -> Any:
     if media_type != "application/json" and not (
         media_type.startswith("application/") and media_type.endswith("+json")
     ):
@@ -65,6 +97,251 @@ def decode_body(fmt: str, media_type: str, body: bytes, secrets: list[str]) -> A
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise Unprocessable(f"the body is not valid JSON: {exc}", field="body") from exc
+
+
+async def _canvas_body(state: Any, media_type: str, body: bytes, secrets: list[str]) -> Any:
+    """A Canvas delivery: JSON, or a JWT signed RS256 by Instructure or HS256 with the secret."""
+    if media_type not in ("application/jwt", "text/plain"):
+        return _json(media_type, body)
+    try:
+        token = body.decode().strip()
+        header = jwt.get_unverified_header(token)
+    except (jwt.PyJWTError, UnicodeDecodeError) as exc:
+        raise Unauthorized("the Canvas delivery is not a JWT") from exc
+    if header.get("alg") == "RS256":
+        claims: Any = await state.canvas_keys.decode(token)
+        return claims
+    for secret in secrets:
+        try:
+            return jwt.decode(
+                token,
+                signing.secret_key(secret),
+                algorithms=["HS256"],
+                options={"verify_aud": False, "require": []},
+            )
+        except (jwt.PyJWTError, ValueError):
+            continue
+    raise Unauthorized(
+        "the Canvas JWT is signed neither by Instructure (RS256) nor with this integration's key"
+    )
+
+
+def _basic(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+def _bearer(headers: Mapping[str, str]) -> str | None:
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def authenticate(
+    req: Inbound, integration: IntegrationKey, secrets: list[str], *, now: float, tolerance_s: int
+) -> str:
+    """Who may post here: a Standard Webhooks signature, or the standard's own credential.
+
+    Returns the delivery id: the signed `webhook-id` (a replay changes nothing), or a fresh one
+    for senders that cannot sign (their retries are recognised by event id).
+    """
+    if any(h in req.headers for h in _SIGNED):
+        return signing.verify(req.headers, req.body, secrets=secrets, now=now, tolerance_s=tolerance_s)
+    fresh = f"unsigned_{uuid.uuid4().hex}"
+    if req.fmt == "xapi":
+        basic = _basic(req.headers)
+        if basic is None:
+            raise Unauthorized(
+                "send Basic auth: the integration id and its xAPI key", scheme='Basic realm="xAPI"'
+            )
+        user, password = basic
+        if user.strip().lower() == str(integration.id) and signing.credential_matches(
+            password, secrets=secrets, purpose="xapi"
+        ):
+            return fresh
+        raise Unauthorized("the xAPI key or secret is not this integration's", scheme='Basic realm="xAPI"')
+    if req.fmt == "caliper":
+        token = _bearer(req.headers)
+        if token is not None and signing.credential_matches(token, secrets=secrets, purpose="caliper"):
+            return fresh
+        raise Unauthorized("send Authorization: Bearer with this integration's Caliper token")
+    if req.fmt == "canvas" and req.rest:
+        if signing.credential_matches(req.rest, secrets=secrets, purpose="canvas"):
+            return fresh
+        raise Unauthorized("the token in the delivery URL is not this integration's")
+    raise Unauthorized("webhook-id, webhook-timestamp and webhook-signature headers are required")
+
+
+_ROUTES = {
+    ("POST", "events", ""),
+    ("POST", "caliper", ""),
+    ("GET", "caliper", ""),
+    ("POST", "xapi", ""),
+    ("POST", "xapi", "statements"),
+    ("PUT", "xapi", "statements"),
+    ("GET", "xapi", "about"),
+    ("POST", "canvas", ""),
+}
+
+
+async def handle(state: Any, req: Inbound) -> Answer:
+    """Answer one webhook request; problems become problem+json with the headers they need."""
+    headers: dict[str, str] = {}
+    try:
+        if req.fmt == "xapi" and req.rest in ("statements", "about"):
+            # xAPI: every answer names the version; about is answered whatever the version asked
+            headers[xapi.VERSION_HEADER] = (
+                xapi.VERSIONS[0]
+                if req.rest == "about"
+                else xapi.negotiate(req.headers.get("x-experience-api-version"))
+            )
+        answer = await _dispatch(state, req)
+    except ProblemError as exc:
+        answer = problem_answer(exc, req.path)
+    answer.headers.update(headers)
+    return answer
+
+
+def problem_answer(error: ProblemError, instance: str) -> Answer:
+    """`error` as a problem+json answer, with the headers it requires."""
+    return Answer(error.status, orjson.dumps(error.to_problem(instance)), error.headers() or {}, PROBLEM_JSON)
+
+
+async def _dispatch(state: Any, req: Inbound) -> Answer:
+    route = (req.method, req.fmt, "" if req.fmt == "canvas" else req.rest)
+    if route not in _ROUTES:
+        allowed = sorted(m for m, f, r in _ROUTES if (f, r) == route[1:])
+        if allowed:
+            raise ProblemError(
+                f"{req.method} is not supported here; use {', '.join(allowed)}",
+                status=405,
+                slug="method-not-allowed",
+            )
+        raise ProblemError("no such webhook endpoint", status=404, slug="not-found")
+    if route == ("GET", "xapi", "about"):
+        return Answer(200, xapi.about(req.headers.get("x-experience-api-version")))
+    settings: Settings = state.runtime.settings
+    cache: IntegrationCache = state.integration_cache
+    try:
+        key_id = uuid.UUID(req.integration_id)
+    except ValueError as exc:
+        raise Unauthorized("unknown or disabled integration") from exc
+    integration = await cache.get(state.runtime.db, key_id)
+    secrets = integration.secrets(utcnow())
+    webhook_id = authenticate(
+        req, integration, secrets, now=time.time(), tolerance_s=settings.webhook_tolerance_s
+    )
+    if route == ("GET", "caliper", ""):
+        return Answer(200, _caliper_configuration(settings))
+    media_type = _media_type(req.headers)
+    if req.fmt == "canvas":
+        doc = await _canvas_body(state, media_type, req.body, secrets)
+    else:
+        doc = _json(media_type, req.body)
+    if route[2] == "statements":
+        return await _statements(state, integration, webhook_id, req, doc)
+    if req.fmt == "caliper":
+        _caliper_envelope(doc)
+    items, is_batch = PARSERS[req.fmt](doc, tool_id=integration.tool_id)
+    if len(items) > settings.webhook_max_batch_events:
+        raise Unprocessable(f"at most {settings.webhook_max_batch_events} events per delivery", field="body")
+    events, rejected = service.split_items(items, is_batch=is_batch)
+    result = await _submit(state, integration, webhook_id, req.fmt, events, rejected)
+    return Answer(207 if result.rejected else 200, orjson.dumps(result.model_dump()))
+
+
+async def _submit(
+    state: Any,
+    integration: IntegrationKey,
+    webhook_id: str,
+    source: str,
+    events: list[Any],
+    rejected: list[Any],
+) -> IngestResult:
+    batcher: IngestBatcher = state.ingest_batcher
+    delivery = service.Delivery(
+        district_id=integration.district_id,
+        integration_id=integration.id,
+        webhook_id=webhook_id,
+        source=source,
+        events=events,
+        rejected=rejected,
+    )
+    return await batcher.submit(delivery)
+
+
+def _caliper_envelope(doc: Any) -> None:
+    """The Caliper rules of an envelope: 400 when malformed, 422 for a dataVersion we cannot read."""
+    if not isinstance(doc, dict) or not all(k in doc for k in ("sensor", "sendTime", "dataVersion", "data")):
+        missing = [
+            k
+            for k in ("sensor", "sendTime", "dataVersion", "data")
+            if not isinstance(doc, dict) or k not in doc
+        ]
+        raise BadRequest(
+            "not a Caliper envelope: it needs " + ", ".join(f"`{k}`" for k in missing), field=missing[0]
+        )
+    if not isinstance(doc["data"], list):
+        raise BadRequest("Caliper `data` must be an array", field="data")
+    if doc["dataVersion"] not in CALIPER_VERSIONS:
+        raise Unprocessable(
+            f"unsupported Caliper dataVersion {doc['dataVersion']!r}; accepted: "
+            + ", ".join(sorted(CALIPER_VERSIONS)),
+            field="dataVersion",
+        )
+
+
+def _caliper_configuration(settings: Settings) -> bytes:
+    """The endpoint configuration a Caliper 1.2 sensor may GET (spec section 6.2)."""
+    return orjson.dumps(
+        {
+            "caliperMaximumPayloadSize": settings.webhook_max_body_bytes // 1024,
+            "caliperSupportedVersions": sorted(CALIPER_VERSIONS),
+            "caliperSupportedExtensions": {"endpointName": "edtech-platform analytics"},
+        }
+    )
+
+
+async def _statements(
+    state: Any, integration: IntegrationKey, webhook_id: str, req: Inbound, doc: Any
+) -> Answer:
+    """xAPI statements: all valid or none stored (400 naming the first bad one); ids answered."""
+    if req.method == "PUT":
+        query = urllib.parse.parse_qs(req.query)
+        statements = [xapi.put_statement(doc, query.get("statementId", [""])[0])]
+    else:
+        statements = xapi.statements_of(doc)
+        statements = [
+            {**st, "id": xapi.statement_id(st["id"], where=f"[{i}].id")}
+            if isinstance(st, dict) and "id" in st
+            else st
+            for i, st in enumerate(statements)
+        ]
+    settings: Settings = state.runtime.settings
+    if len(statements) > settings.webhook_max_batch_events:
+        raise BadRequest(f"at most {settings.webhook_max_batch_events} statements per request", field="body")
+    items, _ = PARSERS["xapi"](statements, tool_id=integration.tool_id)
+    errors = [
+        {"field": f"[{i}].{e['field']}" if len(statements) > 1 else e["field"], "message": e["message"]}
+        for i, item in enumerate(items)
+        if isinstance(item, list)
+        for e in item
+    ]
+    if errors:
+        raise BadRequest(
+            f"statement {errors[0]['field']}: {errors[0]['message']} (nothing of this request was stored)",
+            errors=errors,
+        )
+    events = [item for item in items if not isinstance(item, list)]
+    await _submit(state, integration, webhook_id, "xapi", events, [])
+    if req.method == "PUT":
+        return Answer(204)
+    return Answer(200, orjson.dumps([e.event_id for e in events]))
 
 
 _SIGNATURE_HEADERS = [
@@ -107,20 +384,19 @@ _BODY = {
 }
 
 
-@router.post(
-    "/{integration_id}/{fmt}",
-    response_model=IngestResult,
-    responses={
-        207: {"model": IngestResult, "description": "Some events were rejected"},
-        401: {"description": "Bad or stale signature, unknown or disabled integration"},
-        413: {"description": "Body over the cap"},
-        415: {"description": "Not JSON"},
-    },
-    openapi_extra={"parameters": _SIGNATURE_HEADERS, "requestBody": _BODY},
+_CREDENTIALS = (
+    "Signed (the three `webhook-*` headers) or, per standard: xAPI Basic auth (integration id, "
+    "xAPI key); Caliper `Authorization: Bearer`; Canvas the token in the URL."
 )
-async def receive_webhook(integration_id: str, fmt: Format, request: Request) -> Response:
-    """Ingest a signed delivery of usage events (`fmt`: events, caliper, xapi or canvas)."""
-    # Served by WebhookReceiver in front of FastAPI; this route documents it and is the fallback.
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Bad or stale signature or credential; unknown or disabled integration"},
+    413: {"description": "Body over the cap"},
+    415: {"description": "Not JSON"},
+}
+
+
+async def _route(request: Request, fmt: str, rest: str = "", integration_id: str = "") -> Response:
+    """The FastAPI routes below document the webhooks; WebhookReceiver serves them in front."""
     settings: Settings = request.app.state.runtime.settings
     body = await read_limited_body(
         request.receive,
@@ -129,55 +405,85 @@ async def receive_webhook(integration_id: str, fmt: Format, request: Request) ->
     )
     if body is None:
         raise BadRequest("the client closed the connection before sending the whole body")
-    status, content = await ingest(request.app.state, integration_id, fmt, request.headers, body)
-    return Response(content, status_code=status, media_type="application/json")
+    req = Inbound(
+        request.method, integration_id, fmt, rest, request.url.query, request.headers, body, request.url.path
+    )
+    answer = await handle(request.app.state, req)
+    return Response(answer.content, answer.status, answer.headers, media_type=answer.media_type)
 
 
-async def ingest(
-    state: Any, integration_id: str, fmt: str, headers: Mapping[str, str], body: bytes
-) -> tuple[int, bytes]:
-    """Verify, parse and apply one delivery; (status, JSON body) once it is committed."""
-    settings: Settings = state.runtime.settings
-    cache: IntegrationCache = state.integration_cache
-    batcher: IngestBatcher = state.ingest_batcher
-    try:
-        key_id = uuid.UUID(integration_id)
-    except ValueError as exc:
-        raise Unauthorized("unknown or disabled integration") from exc
-    integration = await cache.get(state.runtime.db, key_id)
-    secrets = integration.secrets(utcnow())
-    webhook_id = signing.verify(
-        headers, body, secrets=secrets, now=time.time(), tolerance_s=settings.webhook_tolerance_s
-    )
-    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    doc = decode_body(fmt, media_type, body, secrets)
-    items, is_batch = PARSERS[fmt](doc, tool_id=integration.tool_id)
-    if len(items) > settings.webhook_max_batch_events:
-        raise Unprocessable(f"at most {settings.webhook_max_batch_events} events per delivery", field="body")
-    events, rejected = service.split_items(items, is_batch=is_batch)
-    delivery = service.Delivery(
-        district_id=integration.district_id,
-        integration_id=integration.id,
-        webhook_id=webhook_id,
-        source=fmt,
-        events=events,
-        rejected=rejected,
-    )
-    result = await batcher.submit(delivery)
-    return (207 if result.rejected else 200), orjson.dumps(result.model_dump())
+@router.post(
+    "/{integration_id}/{fmt}",
+    response_model=IngestResult,
+    responses={207: {"model": IngestResult, "description": "Some events were rejected"}, **_ERRORS},
+    openapi_extra={"parameters": _SIGNATURE_HEADERS, "requestBody": _BODY},
+)
+async def receive_webhook(integration_id: str, fmt: Format, request: Request) -> Response:
+    """Ingest a delivery of usage events (`fmt`: events, caliper, xapi or canvas)."""
+    return await _route(request, fmt, integration_id=integration_id)
+
+
+@router.get("/{integration_id}/caliper", responses={401: _ERRORS[401]})
+async def caliper_configuration(integration_id: str, request: Request) -> Response:
+    """Caliper endpoint configuration (`Authorization: Bearer` with the integration's Caliper token)."""
+    return await _route(request, "caliper", integration_id=integration_id)
+
+
+@router.post(
+    "/{integration_id}/xapi/statements",
+    responses={400: {"description": "Invalid statement or version"}, **_ERRORS},
+)
+async def xapi_post_statements(integration_id: str, request: Request) -> Response:
+    """xAPI: store a statement or an array of them; answers the array of their ids."""
+    return await _route(request, "xapi", "statements", integration_id)
+
+
+@router.put(
+    "/{integration_id}/xapi/statements",
+    status_code=204,
+    responses={400: {"description": "Invalid statement or version"}, **_ERRORS},
+)
+async def xapi_put_statement(
+    integration_id: str,
+    request: Request,
+    statementId: str | None = None,
+) -> Response:
+    """xAPI: store one statement under `statementId` (204)."""
+    return await _route(request, "xapi", "statements", integration_id)
+
+
+@router.get("/{integration_id}/xapi/about")
+async def xapi_about(integration_id: str, request: Request) -> Response:
+    """xAPI About resource: the versions this LRS endpoint speaks."""
+    return await _route(request, "xapi", "about", integration_id)
+
+
+@router.post("/{integration_id}/canvas/{token}", responses=_ERRORS)
+async def canvas_delivery(integration_id: str, token: str, request: Request) -> Response:
+    """Canvas Live Events over HTTPS: JSON or a JWT (RS256 by Instructure), the token in the URL."""
+    return await _route(request, "canvas", token, integration_id)
 
 
 _FORMATS = frozenset(get_args(Format))
 _WANTED_HEADERS = frozenset(
-    {b"content-type", b"content-length", b"webhook-id", b"webhook-timestamp", b"webhook-signature"}
+    {
+        b"content-type",
+        b"content-length",
+        b"webhook-id",
+        b"webhook-timestamp",
+        b"webhook-signature",
+        b"authorization",
+        b"x-experience-api-version",
+    }
 )
+_METHODS = frozenset({"POST", "PUT", "GET"})
 
 
 class WebhookReceiver:
-    """ASGI: `POST {prefix}/webhooks/{integration_id}/{fmt}` without FastAPI's routing and DI.
+    """ASGI: the webhooks (`{prefix}/webhooks/{integration_id}/{fmt}[/...]`) without FastAPI.
 
-    The same answers as the route (200/207, problem+json 401/413/415/422, 500), at a fraction of
-    the cost; anything else (other methods, unknown formats, other paths) goes on to `app`. It
+    The same answers as the routes (200/204/207, problem+json 4xx, 500), at a fraction of the
+    cost; anything else (other methods, unknown formats, other paths) goes on to `app`. It
     sits outside the whole FastAPI stack, with its own request-context middleware (correlation
     id, metrics, the request log, sampled for successes) around the webhook handling only.
     """
@@ -193,13 +499,21 @@ class WebhookReceiver:
         """The webhook route's path template under `prefix` (its metrics and log label)."""
         return f"{prefix}{router.prefix}/{{integration_id}}/{{fmt}}"
 
+    def _parts(self, path: str) -> tuple[str, str, str] | None:
+        integration_id, _, tail = path[len(self.base) :].partition("/")
+        fmt, _, rest = tail.partition("/")
+        if fmt not in _FORMATS or not integration_id or "/" in rest:
+            return None
+        return integration_id, fmt, rest
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or scope["method"] != "POST" or not path.startswith(self.base):
-            await self.app(scope, receive, send)
-            return
-        integration_id, _, fmt = path[len(self.base) :].partition("/")
-        if fmt not in _FORMATS or not integration_id:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in _METHODS
+            or not path.startswith(self.base)
+            or self._parts(path) is None
+        ):
             await self.app(scope, receive, send)
             return
         scope["route"] = self.label
@@ -207,7 +521,8 @@ class WebhookReceiver:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
-        integration_id, _, fmt = path[len(self.base) :].partition("/")
+        parts = self._parts(path)
+        assert parts is not None
         state = scope["app"].state
         headers: dict[str, str] = {}
         for key, value in scope["headers"]:
@@ -215,20 +530,33 @@ class WebhookReceiver:
             if key in _WANTED_HEADERS:
                 headers.setdefault(key.decode(), value.decode("latin-1"))
         try:
-            body = await read_limited_body(
-                receive,
-                declared_length=headers.get("content-length"),
-                limit=state.runtime.settings.webhook_max_body_bytes,
-            )
-            if body is None:
-                return  # the client went away
-            status, content = await ingest(state, integration_id, fmt, headers, body)
-            await send_response(send, status, content)
+            body = b""
+            if scope["method"] != "GET":
+                read = await read_limited_body(
+                    receive,
+                    declared_length=headers.get("content-length"),
+                    limit=state.runtime.settings.webhook_max_body_bytes,
+                )
+                if read is None:
+                    return  # the client went away
+                body = read
+            query = scope.get("query_string", b"").decode("latin-1")
+            req = Inbound(scope["method"], *parts, query, headers, body, path)
+            answer = await handle(state, req)
         except ProblemError as exc:
-            await send_problem(send, exc, instance=path)
+            answer = problem_answer(exc, path)
         except Exception:
             log.exception("unhandled_error", path=path)
-            unexpected = ProblemError(
-                "an unexpected error occurred; it has been logged", slug="internal-server-error"
+            answer = problem_answer(
+                ProblemError(
+                    "an unexpected error occurred; it has been logged", slug="internal-server-error"
+                ),
+                path,
             )
-            await send_problem(send, unexpected, instance=path)
+        await send_response(
+            send,
+            answer.status,
+            answer.content,
+            media_type=answer.media_type.encode(),
+            headers=[(k.lower().encode(), v.encode("latin-1")) for k, v in answer.headers.items()],
+        )

@@ -3,6 +3,10 @@
 Secrets look like `whsec_<base64 key>`. The `webhook-signature` header holds one or more
 space-separated `v1,<base64 signature>` entries so a sender can sign with old and new secrets
 while it rotates.
+
+The same secret also derives the credentials of senders that cannot sign (`credential`): an
+xAPI client's Basic-auth password, a Caliper sensor's Bearer token, the token in a Canvas
+delivery URL.
 """
 
 from __future__ import annotations
@@ -75,3 +79,26 @@ def verify(
         if any(hmac.compare_digest(expected, candidate) for candidate in offered):
             return webhook_id
     raise Unauthorized("webhook signature does not match")
+
+
+def credential(secret: str, purpose: str) -> str:
+    """The credential an LMS is configured with for `purpose` (`xapi`, `caliper`, `canvas`).
+
+    Derived from the integration secret (HMAC-SHA256 of the purpose, base64url), so one secret
+    owns every credential: rotating it rotates them all, with the same grace period, and the
+    signing key itself never travels in a URL or a Basic-auth header.
+    """
+    mac = hmac.new(secret_key(secret), b"integration-credential:" + purpose.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+
+def credential_matches(offered: str, *, secrets: Iterable[str], purpose: str) -> bool:
+    """Whether `offered` is the `purpose` credential of any of `secrets` (constant-time compare)."""
+    matched = False
+    for secret in secrets:
+        try:
+            expected = credential(secret, purpose)
+        except ValueError:
+            continue
+        matched |= hmac.compare_digest(expected.encode(), offered.encode("utf-8", "replace"))
+    return matched

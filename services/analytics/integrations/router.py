@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from services.analytics.deps import IntegrationCacheDep, Manager, SettingsDep
+from services.analytics.ingest.signing import credential
 from services.analytics.integrations import service
 from services.analytics.integrations.repository import IntegrationRepository
-from services.analytics.integrations.schemas import IntegrationCreate, IntegrationRead, IntegrationSecretRead
+from services.analytics.integrations.schemas import (
+    Endpoint,
+    IntegrationCreate,
+    IntegrationRead,
+    IntegrationSecretRead,
+)
 from services.analytics.models import Integration
 from shared.api import Page, PageDep, SessionDep
 
@@ -19,19 +25,43 @@ router = APIRouter(prefix="/integrations", tags=["integrations"])
 FORMATS = ("events", "caliper", "xapi", "canvas")
 
 
-def _with_secret(integration: Integration) -> IntegrationSecretRead:
+def _with_secret(integration: Integration, request: Request) -> IntegrationSecretRead:
     base = IntegrationRead.model_validate(integration).model_dump()
+    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+    root = f"{proto}://{request.url.netloc}/api/analytics/webhooks/{integration.id}"
     urls = {f: f"/api/analytics/webhooks/{integration.id}/{f}" for f in FORMATS}
-    return IntegrationSecretRead(**base, secret=integration.secret, webhook_urls=urls)
+    secret = integration.secret
+    endpoints = {
+        "xapi": Endpoint(
+            url=f"{root}/xapi/",
+            auth="Basic: the LRS key and secret below",
+            username=str(integration.id),
+            password=credential(secret, "xapi"),
+        ),
+        "caliper": Endpoint(
+            url=f"{root}/caliper",
+            auth="Bearer: the token below (Authorization: Bearer <token>)",
+            token=credential(secret, "caliper"),
+        ),
+        "canvas": Endpoint(
+            url=f"{root}/canvas/{credential(secret, 'canvas')}",
+            auth="none beyond the URL: it holds the token (Live Events, HTTPS delivery, JSON or signed JWT)",
+        ),
+        "standard_webhooks": Endpoint(
+            url=f"{root}/{{format}}",
+            auth="Standard Webhooks headers signed with `secret` (format: events, caliper, xapi, canvas)",
+        ),
+    }
+    return IntegrationSecretRead(**base, secret=secret, webhook_urls=urls, endpoints=endpoints)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=IntegrationSecretRead)
 async def create_integration(
-    body: IntegrationCreate, session: SessionDep, principal: Manager
+    body: IntegrationCreate, session: SessionDep, principal: Manager, request: Request
 ) -> IntegrationSecretRead:
     """Create an LMS integration; the answer holds its signing secret, shown only this once."""
     return _with_secret(
-        await service.create_integration(session, district_id=principal.district_id, data=body)
+        await service.create_integration(session, district_id=principal.district_id, data=body), request
     )
 
 
@@ -56,6 +86,7 @@ async def rotate_secret(
     principal: Manager,
     settings: SettingsDep,
     cache: IntegrationCacheDep,
+    request: Request,
 ) -> IntegrationSecretRead:
     """Issue a new secret; the old one stays valid for `ANALYTICS_SECRET_GRACE_PERIOD_S`."""
     integration = await service.rotate_secret(
@@ -65,7 +96,7 @@ async def rotate_secret(
         grace=dt.timedelta(seconds=settings.secret_grace_period_s),
     )
     cache.invalidate(integration_id)
-    return _with_secret(integration)
+    return _with_secret(integration, request)
 
 
 @router.post("/{integration_id}/disable", response_model=IntegrationRead)

@@ -31,8 +31,22 @@ class IntegrationRead(BaseModel):
     previous_secret_expires_at: dt.datetime | None
 
 
+class Endpoint(BaseModel):
+    """What an LMS administrator pastes into one standard's settings."""
+
+    url: str = Field(description="Where the LMS sends (for xAPI: the LRS endpoint, its base URL).")
+    auth: str = Field(description="How the LMS authenticates, in the words of its settings page.")
+    username: str | None = Field(default=None, description="xAPI: the LRS key (Basic auth user).")
+    password: str | None = Field(default=None, description="xAPI: the LRS secret (Basic auth password).")
+    token: str | None = Field(default=None, description="Caliper: the Bearer token.")
+
+
 class IntegrationSecretRead(IntegrationRead):
-    """An integration with its signing secret: shown once, at creation or rotation."""
+    """An integration with its credentials: shown once, at creation or rotation."""
 
     secret: str = Field(description="Standard Webhooks secret (`whsec_...`): sign each request with it.")
-    webhook_urls: dict[str, str] = Field(description="Where to post each format.")
+    webhook_urls: dict[str, str] = Field(description="Where to post each format signed with `secret`.")
+    endpoints: dict[str, Endpoint] = Field(
+        description="Per standard (`xapi`, `caliper`, `canvas`, `standard_webhooks`): the URL and "
+        "credentials an LMS is configured with. All derive from `secret`: rotating it rotates them."
+    )
