@@ -7,11 +7,9 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -19,11 +17,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
 from services.analytics.config import Settings
 from services.analytics.ingest.jwks import JwksCache
 from shared.errors import Unauthorized
+from tests.fixtures.jwks_host import JwksHost
 
 MIN_REFETCH_S = 30.0
 TTL_S = 3600.0
@@ -32,12 +30,6 @@ KEY_MAY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 KEY_JUNE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 KEY_JULY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 STRANGER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-    doc.update(kid=kid, use="sig", alg="RS256")
-    return doc
 
 
 def live_event(name: str = "logged_in", **claims: Any) -> dict[str, Any]:
@@ -76,45 +68,6 @@ def hand_made(header: dict[str, Any], claims: dict[str, Any], sign_with: bytes |
         b"" if sign_with is None else hmac.new(sign_with, signing_input.encode(), hashlib.sha256).digest()
     )
     return f"{signing_input}.{b64(signature)}"
-
-
-class JwksHost:
-    """Instructure's JWKS endpoint on loopback: the listed keys can change; fetches are counted."""
-
-    def __init__(self) -> None:
-        self.keys: list[dict[str, Any]] = []
-        self.hits = 0
-        self.delay_s = 0.0
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                host.hits += 1
-                time.sleep(host.delay_s)
-                body = json.dumps({"keys": host.keys}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/main/jwks"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def publish(self, *keys: tuple[rsa.RSAPrivateKey, str]) -> None:
-        self.keys = [jwk(key, kid) for key, kid in keys]
-
-    def stop(self) -> None:
-        """The host goes down: connections are refused from now on."""
-        if self.thread.is_alive():
-            self.server.shutdown()
-            self.server.server_close()
-            self.thread.join(timeout=5)
 
 
 class FakeClock:
