@@ -60,3 +60,55 @@ async def upload(
     else:
         parts = [("file", (name, text.encode(), "text/csv")) for name, text in files.items()]
     return await client.post("/api/analytics/rosters/import", files=parts, headers=headers)
+
+
+MANIFEST_FILES = {
+    "1.1": [
+        "academicSessions",
+        "categories",
+        "classes",
+        "classResources",
+        "courses",
+        "courseResources",
+        "demographics",
+        "enrollments",
+        "lineItems",
+        "orgs",
+        "resources",
+        "results",
+        "users",
+    ],
+    "1.2": [
+        "academicSessions",
+        "categories",
+        "classes",
+        "classResources",
+        "courses",
+        "courseResources",
+        "demographics",
+        "enrollments",
+        "lineItemLearningObjectiveIds",
+        "lineItems",
+        "lineItemScoreScales",
+        "orgs",
+        "resources",
+        "resultLearningObjectiveIds",
+        "results",
+        "resultScoreScales",
+        "roles",
+        "scoreScales",
+        "userProfiles",
+        "userResources",
+        "users",
+    ],
+}
+"""The `file.*` rows of a manifest.csv (OneRoster 1.1 CSV Tables / 1.2 CSV Binding, table 3.1)."""
+
+
+def manifest(version: str = "1.1", source: str | None = None, **modes: str) -> str:
+    """A manifest.csv: `manifest(users="bulk")` declares users.csv bulk and every other file absent."""
+    rows = ["propertyName,value", "manifest.version,1.0", f"oneroster.version,{version}"]
+    rows += [f"file.{name},{modes.get(name, 'absent')}" for name in MANIFEST_FILES[version]]
+    if source:
+        rows += [f"source.systemName,{source}", f"source.systemCode,{source}"]
+    return "\n".join(rows) + "\n"
