@@ -129,7 +129,7 @@ async def teacher_utilization(
     tool_id: ToolQ = None,
     school_id: SchoolQ = None,
 ) -> TeacherReport:
-    """Teacher utilization per tool in a term (default: the current window), adoption and TAM buy-in."""
+    """Teacher utilization per tool in a term (default: the current term), adoption and TAM buy-in."""
     settings = await effective_settings(session, district_id=principal.district_id, defaults=defaults)
     if start is None and end is None:
         today = dt.datetime.now(dt.UTC).date()

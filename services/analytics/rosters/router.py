@@ -33,7 +33,7 @@ router = APIRouter(prefix="/rosters", tags=["rosters"])
     },
 )
 async def import_roster(request: Request, session: SessionDep, principal: Manager) -> RosterImportRead:
-    """Import OneRoster 1.1/1.2 CSVs (multipart: orgs, classes, users, enrollments .csv, or a zip)."""
+    """Import OneRoster 1.1/1.2 CSVs (multipart or a zip; manifest.csv's bulk/delta/absent honoured)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise UnsupportedMediaType("send the OneRoster files as multipart/form-data")
     parts: list[tuple[str, bytes]] = []
