@@ -200,6 +200,34 @@ class CountingRepository:
             stmt.on_conflict_do_update(index_elements=["district_id"], set_={"regroup_requested_at": at})
         )
 
+    async def request_rebuild(self, district_id: str, at: dt.datetime) -> None:
+        """Ask for a district to be recounted from its events (some moved to another person)."""
+        table: Any = CountingState.__table__
+        insert = postgresql.insert if self.postgres else sqlite.insert
+        stmt = insert(table).values(district_id=district_id, rebuild_requested_at=at)
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=["district_id"], set_={"rebuild_requested_at": at})
+        )
+
+    async def rebuilds_due(self) -> list[tuple[str, dt.datetime]]:
+        """(district, requested_at) of districts waiting for a recount from their events."""
+        s = CountingState
+        rows = await self.session.execute(
+            select(s.district_id, s.rebuild_requested_at).where(s.rebuild_requested_at.is_not(None))
+        )
+        return [(d, at) for d, at in rows.all() if at is not None]
+
+    async def rebuilt(self, district_id: str, requested_at: dt.datetime) -> None:
+        """Record that the recount asked for at `requested_at` is done (unless asked again since)."""
+        await self.session.execute(
+            update(CountingState)
+            .where(
+                CountingState.district_id == district_id,
+                CountingState.rebuild_requested_at == requested_at,
+            )
+            .values(rebuild_requested_at=None)
+        )
+
     async def regroups_due(self) -> list[tuple[str, dt.datetime]]:
         """(district, requested_at) of districts whose counters wait for a regroup."""
         s = CountingState
@@ -236,13 +264,19 @@ class CountingRepository:
         )
 
     async def regroup_pending(self, district_id: str) -> bool:
-        """Whether a roster import's regroup of the district has yet to run."""
+        """Whether a roster import's regroup (or recount) of the district has yet to run."""
         s = CountingState
         row = (
             await self.session.execute(
-                select(s.regroup_requested_at, s.regrouped_at).where(s.district_id == district_id)
+                select(s.regroup_requested_at, s.regrouped_at, s.rebuild_requested_at).where(
+                    s.district_id == district_id
+                )
             )
         ).one_or_none()
-        if row is None or row[0] is None:
+        if row is None:
+            return False
+        if row[2] is not None:
+            return True
+        if row[0] is None:
             return False
         return row[1] is None or row[1] < row[0]

@@ -166,11 +166,28 @@ async def request_regroup(session: AsyncSession, district_id: str) -> None:
     await CountingRepository(session).request_regroup(district_id, utcnow())
 
 
+async def request_rebuild(session: AsyncSession, district_id: str) -> None:
+    """Ask the workers to recount a district from its events (in the caller's transaction)."""
+    await CountingRepository(session).request_rebuild(district_id, utcnow())
+
+
 async def regroup_due(db: Database) -> int:
-    """Regroup every district that asked for it since its last regroup; returns how many."""
+    """Recount or regroup every district that asked for it since; returns how many."""
     async with db.transaction() as session:
-        due = await CountingRepository(session).regroups_due()
+        repo = CountingRepository(session)
+        rebuilds = await repo.rebuilds_due()
+        due = await repo.regroups_due()
     done = 0
+    for district_id, requested_at in rebuilds:
+        async with db.transaction() as session:
+            if not await try_advisory_lock(session, f"analytics:regroup:{district_id}"):
+                continue  # another replica recounts it
+            await rebuild(session, district_id)
+            await CountingRepository(session).rebuilt(district_id, requested_at)
+        log.info("district_recounted", district_id=district_id)
+        done += 1
+    rebuilt = {d for d, _ in rebuilds}
+    due = [(d, at) for d, at in due if d not in rebuilt]  # a recount regroups too
     for district_id, requested_at in due:
         async with db.transaction() as session:
             if not await try_advisory_lock(session, f"analytics:regroup:{district_id}"):

@@ -1,9 +1,16 @@
 """Turn each accepted wire format into normalized events, keeping malformed items apart by index.
 
 Tools: an integration bound to a tool (`integration.tool_id`) stamps that tool on every event;
-only an unbound integration may name the tool per event (platform JSON `tool_id`). Users and
-classes are matched to the roster by OneRoster sourcedId: Caliper and xAPI identifiers that are
-IRIs contribute their last path segment (`https://lms.example/users/u-17` -> `u-17`).
+only an unbound integration may name the tool per event (platform JSON `tool_id`).
+
+People: platform JSON names them by OneRoster sourcedId. The other formats give every identifier
+their actor carries as keys (`identity.keys`), best first, for `identity.resolve` to match against
+the roster; until it does, the event keeps the actor's own name (an IRI's last path segment,
+`https://lms.example/users/u-17` -> `u-17`; an xAPI account name or email; Canvas's SIS or user id).
+
+Kinds: each standard's verb, action or event name goes through the integration's vocabulary
+(`ingest.vocabulary`); a name it knows to count nothing is `activity`, an unknown one
+`unrecognized` (kept with the name, reported per integration), never a feature.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from services.analytics.ingest.schemas import Normalized, PlatformEvent
+from services.analytics.identity import keys
+from services.analytics.ingest.schemas import ACTIVITY, UNRECOGNIZED, Normalized, PlatformEvent
+from services.analytics.ingest.vocabulary import DEFAULT, Vocabulary
 from shared.errors import Unprocessable
 
 Item = Normalized | list[dict[str, str]]
@@ -26,53 +35,6 @@ Item = Normalized | list[dict[str, str]]
 CALIPER_VERSIONS = frozenset(
     {"http://purl.imsglobal.org/ctx/caliper/v1p1", "http://purl.imsglobal.org/ctx/caliper/v1p2"}
 )
-CALIPER_KINDS: dict[tuple[str, str], str] = {
-    ("SessionEvent", "LoggedIn"): "login",
-    ("SessionEvent", "LoggedOut"): "logout",
-    ("SessionEvent", "TimedOut"): "logout",
-    ("AssignableEvent", "Started"): "assignment_started",
-    ("AssignableEvent", "Submitted"): "assignment_submitted",
-    ("AssignableEvent", "Completed"): "assignment_completed",
-    ("ToolUseEvent", "Used"): "feature_used",
-    ("NavigationEvent", "NavigatedTo"): "navigated",
-    ("ViewEvent", "Viewed"): "viewed",
-}
-CALIPER_TYPES = frozenset(t for t, _ in CALIPER_KINDS) | {
-    "Event",
-    "AnnotationEvent",
-    "AssessmentEvent",
-    "AssessmentItemEvent",
-    "FeedbackEvent",
-    "ForumEvent",
-    "GradeEvent",
-    "MediaEvent",
-    "MessageEvent",
-    "QuestionnaireEvent",
-    "ResourceManagementEvent",
-    "SearchEvent",
-    "SurveyEvent",
-    "ThreadEvent",
-    "ToolLaunchEvent",
-    "ReadingEvent",
-}
-XAPI_KINDS: dict[str, str] = {
-    "http://adlnet.gov/expapi/verbs/logged-in": "login",
-    "https://w3id.org/xapi/adl/verbs/logged-in": "login",
-    "http://adlnet.gov/expapi/verbs/logged-out": "logout",
-    "https://w3id.org/xapi/adl/verbs/logged-out": "logout",
-    "http://adlnet.gov/expapi/verbs/submitted": "assignment_submitted",
-    "http://activitystrea.ms/schema/1.0/submit": "assignment_submitted",
-    "https://w3id.org/xapi/dod-isd/verbs/submitted": "assignment_submitted",
-    "http://adlnet.gov/expapi/verbs/attempted": "assignment_started",
-    "http://adlnet.gov/expapi/verbs/completed": "assignment_completed",
-}
-CANVAS_KINDS: dict[str, str] = {
-    "logged_in": "login",
-    "logged_out": "logout",
-    "submission_created": "assignment_submitted",
-    "quiz_submitted": "assignment_submitted",
-    "asset_accessed": "viewed",
-}
 _DURATION = re.compile(
     r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
 )
@@ -130,8 +92,11 @@ def _batch(doc: Any, key: str) -> tuple[list[Any], bool]:
     raise Unprocessable("the body must be a JSON object or array", field="body")
 
 
-def parse_platform(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
-    """Platform JSON: one event object, an array of them, or `{"events": [...]}`."""
+def parse_platform(
+    doc: Any, *, tool_id: str | None, vocabulary: Vocabulary = DEFAULT
+) -> tuple[list[Item], bool]:
+    """Platform JSON: one event object, an array of them, or `{"events": [...]}` (our own kinds:
+    `vocabulary` has nothing to say about them)."""
     items, is_batch = _batch(doc, "events")
 
     def convert(raw: Any) -> Normalized:
@@ -195,59 +160,103 @@ def _content_id(raw: Any) -> str:
     return str(uuid.uuid5(CONTENT_IDS, orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()))
 
 
-def parse_caliper(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
-    """An IMS Caliper 1.1/1.2 envelope (`sensor`, `sendTime`, `dataVersion`, `data[]`)."""
-    if not isinstance(doc, dict):
-        raise Unprocessable("a Caliper envelope is a JSON object", field="body")
-    for field in ("sensor", "sendTime", "dataVersion", "data"):
-        if field not in doc:
-            raise Unprocessable(f"the Caliper envelope needs `{field}`", field=field)
-    if doc["dataVersion"] not in CALIPER_VERSIONS:
-        raise Unprocessable(
-            f"unsupported Caliper dataVersion {doc['dataVersion']!r}; accepted: "
-            + ", ".join(sorted(CALIPER_VERSIONS)),
-            field="dataVersion",
-        )
-    if not isinstance(doc["data"], list):
-        raise Unprocessable("Caliper `data` must be an array", field="data")
+def _classify(vocabulary: Vocabulary, standard: str, name: str) -> tuple[str, str | None]:
+    """(kind, feature) of a verb, action or event name: unknown names keep their name, as such."""
+    kind = vocabulary.kind(standard, name)
+    if kind is not None:
+        return kind, None
+    if vocabulary.ignored(standard, name):
+        return ACTIVITY, None
+    return UNRECOGNIZED, name[:200]
+
+
+def parse_caliper(
+    doc: Any, *, tool_id: str | None, vocabulary: Vocabulary = DEFAULT
+) -> tuple[list[Item], bool]:
+    """The events of an IMS Caliper 1.1/1.2 envelope (checked by the caller: `data[]`)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        raise Unprocessable("a Caliper envelope holds its events in `data`", field="data")
 
     def convert(ev: Any) -> Normalized:
         if not isinstance(ev, dict):
             raise ItemError("a Caliper event is a JSON object")
         etype, action = ev.get("type"), ev.get("action")
-        if etype not in CALIPER_TYPES:
-            raise ItemError(f"unsupported Caliper event type {etype!r}", "type")
+        if not isinstance(etype, str) or not etype.endswith("Event"):
+            raise ItemError(f"{etype!r} is not a Caliper event type", "type")
         if not isinstance(action, str) or not action:
             raise ItemError("action is required", "action")
         for field in ("id", "actor", "object"):
             if not ev.get(field):
                 raise ItemError(f"{field} is required", field)
-        kind = CALIPER_KINDS.get((etype, action), "feature_used")
-        feature = None
-        if kind in ("feature_used", "viewed", "navigated"):
-            feature = (_name(ev.get("target")) if kind == "feature_used" else None) or _name(ev["object"])
-            if (etype, action) not in CALIPER_KINDS:
-                feature = f"{etype}:{action}"
+        kind, feature = _classify(vocabulary, "caliper", f"{etype}:{action}")
+        if kind == "feature_used":
+            feature = _name(ev.get("target")) or _name(ev["object"])
+        user, identities = _caliper_actor(ev["actor"])
         group = ev.get("group")
         return Normalized(
             str(ev["id"])[:255],
             kind,
             _when(ev.get("eventTime"), "eventTime"),
-            _caliper_user(ev["actor"]),
+            user,
             _tool(tool_id, None),
             _last_segment(group) if group else None,
             feature,
+            identities=identities,
         )
 
     return _each(doc["data"], convert), True
 
 
-def _caliper_user(actor: Any) -> str:
+CALIPER_IDENTIFIER_KINDS = {
+    "SisSourcedId": "sis",
+    "LisSourcedId": "sourced",
+    "OneRosterSourcedId": "sourced",
+    "AccountUserName": "username",
+    "EmailAddress": "email",
+    "CanvasId": "id.canvas",
+    "LtiUserId": "id",
+    "SystemId": "id",
+    "Other": "id",
+}
+"""Caliper 1.2 `SystemIdentifier.identifierType` values, as identity key kinds."""
+
+
+def canvas_user_keys(user_id: Any) -> list[str]:
+    """A Canvas user id as keys: as sent, and as the account-local id when it is a global id.
+
+    Canvas sends global ids (shard id x 10^13 + local id, e.g. 21070000000000042); its SIS
+    exports and OneRoster `userIds` carry the local one (42).
+    """
+    text = str(user_id).strip() if user_id is not None else ""
+    if not text:
+        return []
+    ids = [text]
+    if text.isdigit() and len(text) > 13:
+        ids.append(str(int(text) % 10**13))
+    return [k for v in ids for k in (keys.key("id.canvas", v), keys.key("id", v)) if k]
+
+
+def _caliper_actor(actor: Any) -> tuple[str, tuple[str, ...]]:
+    """The actor's name while unmatched, and its identifier keys (typed identifiers first)."""
+    found: list[str | None] = []
+    name: str | None = None
     if isinstance(actor, dict):
         for other in actor.get("otherIdentifiers") or []:
-            if isinstance(other, dict) and other.get("identifierType") in ("SisSourcedId", "LisSourcedId"):
-                return str(other["identifier"])[:255]
-    return _last_segment(actor)
+            if isinstance(other, dict) and other.get("identifier"):
+                kind = CALIPER_IDENTIFIER_KINDS.get(str(other.get("identifierType")), "id")
+                value = str(other["identifier"])
+                found.extend(keys.email_keys(value) if kind == "email" else [keys.key(kind, value)])
+                if kind in ("sis", "sourced") and name is None:
+                    name = value[:255]
+        canvas = _obj(_obj(actor.get("extensions")).get("com.instructure.canvas"))
+        found.append(keys.key("sis", canvas.get("user_sis_id")))
+        found.append(keys.key("username", canvas.get("user_login")))
+        found.extend(canvas_user_keys(canvas.get("entity_id")))
+        if name is None and canvas.get("user_sis_id"):
+            name = str(canvas["user_sis_id"])[:255]
+    last = _last_segment(actor)
+    found.extend(keys.account_keys(last))
+    return name or last, keys.unique(found)
 
 
 def _seconds(value: Any) -> float | None:
@@ -260,8 +269,28 @@ def _seconds(value: Any) -> float | None:
     return d * 86400 + h * 3600 + m * 60 + s
 
 
-def parse_xapi(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
-    """xAPI 1.0.3 statements: one statement or an array of them."""
+def _xapi_actor(actor: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """An xAPI agent's name while unmatched (account name, email, openid, mbox hash) and its keys."""
+    account = _obj(actor.get("account"))
+    name, mbox = account.get("name"), actor.get("mbox")
+    sha1, openid = actor.get("mbox_sha1sum"), actor.get("openid")
+    found: list[str | None] = []
+    if isinstance(name, str) and name:
+        found.extend(keys.account_keys(name))
+    if isinstance(mbox, str) and mbox:
+        found.extend(keys.email_keys(mbox))
+    if isinstance(sha1, str) and sha1:
+        found.append(keys.key("sha1", sha1))
+    if isinstance(openid, str) and openid:
+        found.append(keys.key("openid", openid))
+    user = name or mbox or openid or sha1
+    if not isinstance(user, str) or not user:
+        raise ItemError("actor needs an account name, mbox, mbox_sha1sum or openid", "actor")
+    return user.removeprefix("mailto:")[:255], keys.unique(found)
+
+
+def parse_xapi(doc: Any, *, tool_id: str | None, vocabulary: Vocabulary = DEFAULT) -> tuple[list[Item], bool]:
+    """xAPI 1.0.3 / 2.0 statements: one statement or an array of them."""
     items, is_batch = (doc, True) if isinstance(doc, list) else ([doc], False)
     if not is_batch and not isinstance(doc, dict):
         raise Unprocessable("the body must be an xAPI statement or an array of them", field="body")
@@ -272,39 +301,40 @@ def parse_xapi(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
         actor, verb, obj = st.get("actor"), st.get("verb"), st.get("object")
         if not isinstance(actor, dict):
             raise ItemError("actor is required", "actor")
-        if not isinstance(verb, dict) or not isinstance(verb.get("id"), str):
+        if not isinstance(verb, dict) or not isinstance(verb.get("id"), str) or not verb["id"]:
             raise ItemError("verb.id is required", "verb.id")
         if not isinstance(obj, dict):
             raise ItemError("object is required", "object")
-        account = _obj(actor.get("account"))
-        user = account.get("name") or actor.get("mbox") or actor.get("openid") or actor.get("mbox_sha1sum")
-        if not isinstance(user, str) or not user:
-            raise ItemError("actor needs an account name, mbox or openid", "actor")
-        user = user.removeprefix("mailto:")
-        kind = XAPI_KINDS.get(verb["id"], "feature_used")
-        definition = _obj(obj.get("definition"))
-        feature = (
-            _name({"name": definition.get("name"), "id": obj.get("id")}) if kind == "feature_used" else None
-        )
+        user, identities = _xapi_actor(actor)
+        kind, feature = _classify(vocabulary, "xapi", verb["id"])
+        if kind == "feature_used":
+            definition = _obj(obj.get("definition"))
+            feature = _name({"name": definition.get("name"), "id": obj.get("id")})
+        result = _obj(st.get("result"))
+        duration = _seconds(result.get("duration"))
+        if kind == "time_in_tool" and duration is None:
+            kind = ACTIVITY  # a session ended without saying how long it was
         activities = _obj(_obj(st.get("context")).get("contextActivities"))
         group = (activities.get("grouping") or activities.get("parent") or [None])[0]
-        result = _obj(st.get("result"))
         when = _when(st["timestamp"], "timestamp") if "timestamp" in st else dt.datetime.now(dt.UTC)
         return Normalized(
             str(st.get("id") or _content_id(st))[:255],
             kind,
             when,
-            user[:255],
+            user,
             _tool(tool_id, None),
             _last_segment(group) if group else None,
             feature,
-            _seconds(result.get("duration")),
+            duration,
+            identities=identities,
         )
 
     return _each(items, convert), is_batch
 
 
-def parse_canvas(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
+def parse_canvas(
+    doc: Any, *, tool_id: str | None, vocabulary: Vocabulary = DEFAULT
+) -> tuple[list[Item], bool]:
     """Canvas Live Events (`{"metadata": {...}, "body": {...}}`), one or an array."""
     items, is_batch = _batch(doc, "events")
 
@@ -318,8 +348,18 @@ def parse_canvas(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
         user = meta.get("user_sis_id") or meta.get("user_id") or body.get("user_id")
         if not user:
             raise ItemError("metadata.user_id is required", "metadata.user_id")
-        kind = CANVAS_KINDS.get(name, "feature_used")
-        feature = name if kind == "feature_used" else (body.get("asset_type") if kind == "viewed" else None)
+        identities = keys.unique(
+            [
+                keys.key("sis", meta.get("user_sis_id")),
+                keys.key("username", meta.get("user_login")),
+                *canvas_user_keys(meta.get("user_id") or body.get("user_id")),
+            ]
+        )
+        kind, feature = _classify(vocabulary, "canvas", name)
+        if kind == "feature_used":
+            feature = name
+        elif kind == "viewed":
+            feature = body.get("asset_type")
         course = meta.get("context_id") if meta.get("context_type") == "Course" else body.get("course_id")
         return Normalized(
             str(meta.get("event_id") or _content_id(ev))[:255],
@@ -329,6 +369,7 @@ def parse_canvas(doc: Any, *, tool_id: str | None) -> tuple[list[Item], bool]:
             _tool(tool_id, None),
             str(course)[:255] if course else None,
             str(feature)[:200] if feature else None,
+            identities=identities,
         )
 
     return _each(items, convert), is_batch

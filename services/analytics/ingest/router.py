@@ -247,7 +247,7 @@ async def _dispatch(state: Any, req: Inbound) -> Answer:
         return await _statements(state, integration, webhook_id, req, doc)
     if req.fmt == "caliper":
         _caliper_envelope(doc)
-    items, is_batch = PARSERS[req.fmt](doc, tool_id=integration.tool_id)
+    items, is_batch = PARSERS[req.fmt](doc, tool_id=integration.tool_id, vocabulary=integration.vocabulary)
     if len(items) > settings.webhook_max_batch_events:
         raise Unprocessable(f"at most {settings.webhook_max_batch_events} events per delivery", field="body")
     events, rejected = service.split_items(items, is_batch=is_batch)
@@ -325,7 +325,7 @@ async def _statements(
     settings: Settings = state.runtime.settings
     if len(statements) > settings.webhook_max_batch_events:
         raise BadRequest(f"at most {settings.webhook_max_batch_events} statements per request", field="body")
-    items, _ = PARSERS["xapi"](statements, tool_id=integration.tool_id)
+    items, _ = PARSERS["xapi"](statements, tool_id=integration.tool_id, vocabulary=integration.vocabulary)
     errors = [
         {"field": f"[{i}].{e['field']}" if len(statements) > 1 else e["field"], "message": e["message"]}
         for i, item in enumerate(items)

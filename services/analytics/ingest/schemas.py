@@ -21,6 +21,13 @@ EventKind = Literal[
 ]
 """Normalized usage kinds every format maps to."""
 
+ACTIVITY = "activity"
+"""The kind of an event whose verb the vocabulary knows to say nothing we count (a video paused, a
+grade entered): stored, and it shows the person active in the tool, nothing more."""
+UNRECOGNIZED = "unrecognized"
+"""The kind of an event whose verb, action or event name no vocabulary knows (`feature` holds it):
+stored and reported per integration, never counted as a feature."""
+
 
 class PlatformEvent(BaseModel):
     """One usage event in the platform's own JSON format."""
@@ -65,6 +72,9 @@ class Normalized:
     class_id: str | None = None
     feature: str | None = None
     duration_s: float | None = None
+    identities: tuple[str, ...] = ()
+    """The actor's identifier keys, best first (`identity.keys`), while it is not matched to a
+    rostered person; empty once matched and for formats that carry sourcedIds (platform JSON)."""
 
 
 class RejectedEvent(BaseModel):

@@ -1,4 +1,5 @@
-"""Ingestion rules: de-duplicate by delivery and by event id, append, and queue for counting."""
+"""Ingestion rules: resolve actors, de-duplicate by delivery and by event id, append, and queue
+for counting; count what nobody matched or understood."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.config import Settings
+from services.analytics.identity import service as identity
 from services.analytics.ingest.formats import Item
 from services.analytics.ingest.repository import DeliveryKey, IngestRepository
 from services.analytics.ingest.schemas import IngestResult, Normalized, RejectedEvent
@@ -67,11 +69,14 @@ async def apply_deliveries(session: AsyncSession, deliveries: Sequence[Delivery]
     for index, d in enumerate(deliveries):
         first.setdefault((d.integration_id, d.webhook_id), index)
     unique = [deliveries[i] for i in sorted(first.values())]
+    await identity.resolve(session, unique)
+    received_at = utcnow()
     claimed, inserted = await IngestRepository(session).write_group(
         [((d.integration_id, d.webhook_id), d.district_id) for d in unique],
         [((d.integration_id, d.webhook_id), d.district_id, d.source, e) for d in unique for e in d.events],
-        received_at=utcnow(),
+        received_at=received_at,
     )
+    await identity.record(session, unique, inserted, received_at=received_at)
     results: list[IngestResult] = []
     attributed: set[tuple[str, str]] = set()
     for index, d in enumerate(deliveries):

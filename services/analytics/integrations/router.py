@@ -8,6 +8,7 @@ import uuid
 from fastapi import APIRouter, Request, status
 
 from services.analytics.deps import IntegrationCacheDep, Manager, SettingsDep
+from services.analytics.identity.repository import IdentityRepository
 from services.analytics.ingest.signing import credential
 from services.analytics.integrations import service
 from services.analytics.integrations.repository import IntegrationRepository
@@ -16,6 +17,9 @@ from services.analytics.integrations.schemas import (
     IntegrationCreate,
     IntegrationRead,
     IntegrationSecretRead,
+    UnmatchedActorRead,
+    UnrecognizedRead,
+    VocabularyUpdate,
 )
 from services.analytics.models import Integration
 from shared.api import Page, PageDep, SessionDep
@@ -97,6 +101,64 @@ async def rotate_secret(
     )
     cache.invalidate(integration_id)
     return _with_secret(integration, request)
+
+
+@router.put("/{integration_id}/vocabulary", response_model=IntegrationRead)
+async def set_vocabulary(
+    integration_id: uuid.UUID,
+    body: VocabularyUpdate,
+    session: SessionDep,
+    principal: Manager,
+    cache: IntegrationCacheDep,
+) -> IntegrationRead:
+    """Replace the integration's vocabulary overrides (applies to events received from now on)."""
+    integration = await service.set_vocabulary(
+        session, district_id=principal.district_id, integration_id=integration_id, overrides=body.vocabulary
+    )
+    cache.invalidate(integration_id)
+    return IntegrationRead.model_validate(integration)
+
+
+@router.get("/{integration_id}/unmatched-actors", response_model=Page[UnmatchedActorRead])
+async def list_unmatched_actors(
+    integration_id: uuid.UUID, session: SessionDep, principal: Manager, page: PageDep
+) -> Page[UnmatchedActorRead]:
+    """Actors of the integration's events that no rostered person matched yet, most events first.
+
+    Their events are counted under the actor's own name; once a roster import matches one, its
+    events move to the person, it leaves this list, and the dashboards are recounted.
+    """
+    await service.get_integration(session, district_id=principal.district_id, integration_id=integration_id)
+    rows, total = await IdentityRepository(session).page_unmatched(
+        district_id=principal.district_id, integration_id=integration_id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[UnmatchedActorRead.model_validate(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{integration_id}/unrecognized", response_model=Page[UnrecognizedRead])
+async def list_unrecognized(
+    integration_id: uuid.UUID, session: SessionDep, principal: Manager, page: PageDep
+) -> Page[UnrecognizedRead]:
+    """Verbs, Caliper actions and Canvas event names the integration sent that no vocabulary knows.
+
+    Such events are stored as `unrecognized` (never counted as a feature); map a name to a kind
+    with `PUT .../vocabulary` for the events that come after.
+    """
+    await service.get_integration(session, district_id=principal.district_id, integration_id=integration_id)
+    rows, total = await IdentityRepository(session).page_unrecognized(
+        district_id=principal.district_id, integration_id=integration_id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[UnrecognizedRead.model_validate(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.post("/{integration_id}/disable", response_model=IntegrationRead)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.ingest.signing import new_secret
+from services.analytics.ingest.vocabulary import DEFAULT, Vocabulary
 from services.analytics.integrations.repository import IntegrationRepository
 from services.analytics.integrations.schemas import IntegrationCreate
 from services.analytics.models import Integration
@@ -29,6 +30,7 @@ async def create_integration(
             tool_id=str(data.tool_id) if data.tool_id else None,
             secret=new_secret(),
             enabled=True,
+            vocabulary=data.vocabulary,
         )
     )
 
@@ -56,6 +58,16 @@ async def rotate_secret(
     return integration
 
 
+async def set_vocabulary(
+    session: AsyncSession, *, district_id: str, integration_id: uuid.UUID, overrides: dict[str, str]
+) -> Integration:
+    """Replace an integration's vocabulary overrides (names -> kinds over the defaults)."""
+    integration = await get_integration(session, district_id=district_id, integration_id=integration_id)
+    integration.vocabulary = overrides
+    await session.flush()
+    return integration
+
+
 async def set_enabled(
     session: AsyncSession, *, district_id: str, integration_id: uuid.UUID, enabled: bool
 ) -> Integration:
@@ -77,6 +89,7 @@ class IntegrationKey:
     secret: str
     previous_secret: str | None
     previous_secret_expires_at: dt.datetime | None
+    vocabulary: Vocabulary = DEFAULT
 
     def secrets(self, now: dt.datetime) -> list[str]:
         """Secrets that verify right now (the previous one during its grace period)."""
@@ -141,6 +154,7 @@ class IntegrationCache:
                 row.secret,
                 row.previous_secret,
                 row.previous_secret_expires_at,
+                Vocabulary(row.vocabulary) if row.vocabulary else DEFAULT,
             )
         )
         if len(self._entries) > 10_000:

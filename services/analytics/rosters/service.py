@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.counting.service import request_regroup, user_groups
+from services.analytics.identity import service as identity
 from services.analytics.models import (
     RosterAcademicSession,
     RosterClass,
@@ -367,7 +368,7 @@ async def import_roster(
     await step("enrollments.csv", RosterEnrollment, enrollment)
     deleted = await _apply(repo, district_id, steps, class_terms)
     await rebuild_attributes(repo, district_id)
-    # Identity matching (services/analytics/identity) re-indexes here, on the final roster.
+    await identity.reindex(session, district_id)
     key = {s.name: s.name.removesuffix(".csv") for s in steps} | {"academicSessions.csv": "academic_sessions"}
     return RosterImportRead(
         oneroster_version=version,
