@@ -19,7 +19,7 @@ import httpx
 import orjson
 from fastapi import FastAPI
 from sqlalchemy import select
-from tincan import Agent, AgentAccount, Activity, RemoteLRS, Statement, Verb
+from tincan import Activity, Agent, AgentAccount, RemoteLRS, Statement, Verb
 
 from services.analytics.models import UsageEvent
 from tests.fixtures.auth import TokenFactory
