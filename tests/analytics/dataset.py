@@ -15,9 +15,11 @@ from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy import select
 
 from services.analytics.counting.service import count_all, regroup_due
 from services.analytics.ingest.signing import signed_headers
+from services.analytics.models import UsageEvent
 from shared.bus import IncomingMessage
 from shared.events import CloudEvent, EventPayload, ToolRegistered
 from tests.analytics.roster_data import upload
@@ -80,6 +82,17 @@ class Dataset:
 
     tool_a: str
     tool_b: str
+
+
+async def integration_events(app: Any, integration_id: str) -> list[UsageEvent]:
+    """The events an integration's deliveries stored, oldest first."""
+    async with app.state.runtime.db.transaction() as session:
+        rows = await session.scalars(
+            select(UsageEvent)
+            .where(UsageEvent.integration_id == uuid.UUID(integration_id))
+            .order_by(UsageEvent.occurred_at, UsageEvent.event_id)
+        )
+        return list(rows.all())
 
 
 async def settle(runtime: Any) -> None:

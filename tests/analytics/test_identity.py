@@ -17,10 +17,8 @@ from typing import Any
 import httpx
 import orjson
 from fastapi import FastAPI
-from sqlalchemy import select
 
-from services.analytics.models import UsageEvent
-from tests.analytics.dataset import settle
+from tests.analytics.dataset import integration_events, settle
 from tests.analytics.roster_data import ORGS, upload
 from tests.fixtures.auth import TokenFactory
 
@@ -94,16 +92,6 @@ class Senders:
         assert r.status_code == 200, r.text
 
 
-async def stored(app: FastAPI, integration: dict[str, Any]) -> list[UsageEvent]:
-    async with app.state.runtime.db.transaction() as session:
-        rows = await session.scalars(
-            select(UsageEvent)
-            .where(UsageEvent.integration_id == uuid.UUID(integration["id"]))
-            .order_by(UsageEvent.event_id)
-        )
-        return list(rows.all())
-
-
 async def test_real_payloads_count_as_what_they_say(
     analytics: httpx.AsyncClient, analytics_app: tuple[FastAPI, httpx.AsyncClient], auth: TokenFactory
 ) -> None:
@@ -121,20 +109,24 @@ async def test_real_payloads_count_as_what_they_say(
     for path, kind in expected.items():
         r = await send.xapi(fixture(path))
         (event_id,) = r.json()[-1:]
-        rows = {e.event_id: e for e in await stored(analytics_app[0], integration)}
+        rows = {e.event_id: e for e in await integration_events(analytics_app[0], integration["id"])}
         assert rows[event_id].kind == kind, path
     for path, kind in {
         "canvas/live_logged_in.json": "login",
         "canvas/live_asset_accessed.json": "viewed",
         "canvas/live_submission_created.json": "assignment_submitted",
     }.items():
-        before = {e.event_id for e in await stored(analytics_app[0], integration)}
+        before = {e.event_id for e in await integration_events(analytics_app[0], integration["id"])}
         await send.canvas(fixture(path))
-        (new,) = [e for e in await stored(analytics_app[0], integration) if e.event_id not in before]
+        (new,) = [
+            e
+            for e in await integration_events(analytics_app[0], integration["id"])
+            if e.event_id not in before
+        ]
         assert new.kind == kind, path
     for path in ("canvas/caliper_logged_in.json", "caliper/v1p2_envelope.json"):
         await send.caliper(fixture(path))
-    kinds = {e.kind for e in await stored(analytics_app[0], integration)}
+    kinds = {e.kind for e in await integration_events(analytics_app[0], integration["id"])}
     assert "feature_used" not in kinds and "unrecognized" not in kinds
     r = await analytics.get(
         f"/api/analytics/integrations/{integration['id']}/unrecognized", headers=auth("edtech")
@@ -204,7 +196,7 @@ async def test_actors_match_rostered_people_by_any_identifier(
     }
     await send.caliper({**caliper, "data": [event]})
 
-    by_id = {e.event_id: e.user_id for e in await stored(analytics_app[0], integration)}
+    by_id = {e.event_id: e.user_id for e in await integration_events(analytics_app[0], integration["id"])}
     assert [by_id[i] for i in ids] == ["s1", "s1", "s1", "shared@example.org", "stranger"]
     assert by_id["c-global"] == "s1" and by_id["c-login"] == "s1"
     assert by_id[event["id"]] == "s1"
@@ -248,7 +240,7 @@ async def test_a_later_roster_import_moves_the_events_and_the_dashboards_follow(
         f"/api/analytics/integrations/{integration['id']}/unmatched-actors", headers=auth("edtech")
     )
     assert r.json()["items"] == []
-    assert {e.user_id for e in await stored(analytics_app[0], integration)} == {"kid-1"}
+    assert {e.user_id for e in await integration_events(analytics_app[0], integration["id"])} == {"kid-1"}
     r = await analytics.get("/api/analytics/dashboards/logins", params=query, headers=auth("edtech"))
     assert r.json()["freshness"]["groups_current"] is False  # the recount is queued for the workers
     await settle(runtime)
@@ -265,7 +257,7 @@ async def test_unknown_verbs_are_reported_never_features_and_overrides_map_them(
     verb = "https://lms.example/verbs/checked-in"
     login = fixture("moodle/user_loggedin.json")[0]
     await send.xapi([{**login, "verb": {"id": verb}, "timestamp": f"2026-03-0{d}T10:00:00Z"} for d in (2, 3)])
-    rows = await stored(analytics_app[0], integration)
+    rows = await integration_events(analytics_app[0], integration["id"])
     assert [(e.kind, e.feature) for e in rows] == [("unrecognized", verb)] * 2
     r = await analytics.get(
         f"/api/analytics/integrations/{integration['id']}/unrecognized", headers=auth("edtech")
@@ -285,5 +277,5 @@ async def test_unknown_verbs_are_reported_never_features_and_overrides_map_them(
     )
     assert r.status_code == 200 and r.json()["vocabulary"] == {verb: "login"}
     ids = (await send.xapi({**login, "verb": {"id": verb + "/"}, "timestamp": "2026-03-05T10:00:00Z"})).json()
-    by_id = {e.event_id: e for e in await stored(analytics_app[0], integration)}
+    by_id = {e.event_id: e for e in await integration_events(analytics_app[0], integration["id"])}
     assert by_id[ids[0]].kind == "login"

@@ -24,11 +24,10 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
-from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from services.analytics.ingest.signing import signed_headers
-from services.analytics.models import UsageEvent
+from tests.analytics.dataset import integration_events
 from tests.analytics.test_webhooks_formats import V1P1, V1P2, caliper_event, envelope
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.jwks_host import JwksHost
@@ -37,16 +36,6 @@ from tests.fixtures.services import AppFactory
 KEY_MAY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 KEY_JUNE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 STRANGER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-async def stored(app: FastAPI, integration_id: str) -> list[UsageEvent]:
-    async with app.state.runtime.db.transaction() as session:
-        rows = await session.scalars(
-            select(UsageEvent)
-            .where(UsageEvent.integration_id == uuid.UUID(integration_id))
-            .order_by(UsageEvent.occurred_at, UsageEvent.event_id)
-        )
-        return list(rows.all())
 
 
 # --- Caliper -------------------------------------------------------------------------------
@@ -82,7 +71,7 @@ async def test_caliper_sensor_with_its_bearer_token(
         url, content=orjson.dumps(envelope([event])), headers={**bearer, "Content-Type": "application/json"}
     )
     assert r.status_code == 200, r.text
-    rows = await stored(analytics_app[0], integration["id"])
+    rows = await integration_events(analytics_app[0], integration["id"])
     assert [(e.kind, e.user_id, e.source) for e in rows] == [("login", "u-17", "caliper")]
 
     # 6.1: the refusals the specification assigns
@@ -103,7 +92,7 @@ async def test_caliper_sensor_with_its_bearer_token(
     assert r.status_code == 401
     r = await post(envelope([event]), Authorization=f"Bearer {integration['secret']}")
     assert r.status_code == 401  # the signing secret is not the Caliper token
-    assert len(await stored(analytics_app[0], integration["id"])) == 1
+    assert len(await integration_events(analytics_app[0], integration["id"])) == 1
 
 
 async def test_rotation_rotates_every_credential_with_a_grace_period(
@@ -195,7 +184,7 @@ async def test_canvas_deliveries_plain_and_signed_by_rotating_keys(
     r = await client.post(url, content=june, headers={"Content-Type": "application/jwt"})
     assert r.status_code == 200, r.text
     assert jwks.hits == 2
-    rows = await stored(app, integration["id"])
+    rows = await integration_events(app, integration["id"])
     assert sorted((e.kind, e.user_id) for e in rows) == [
         ("login", "u-9"),
         ("login", "u-9"),
@@ -214,7 +203,7 @@ async def test_canvas_deliveries_plain_and_signed_by_rotating_keys(
     assert r.status_code == 401
     r = await client.post(base, json=plain)
     assert r.status_code == 401
-    assert len(await stored(app, integration["id"])) == 3
+    assert len(await integration_events(app, integration["id"])) == 3
 
 
 # --- Standard Webhooks ---------------------------------------------------------------------
@@ -257,4 +246,4 @@ async def test_the_reference_library_signs_what_we_verify_and_verifies_what_we_s
         headers=headers,
     )
     assert r.status_code == 401
-    assert len(await stored(analytics_app[0], integration["id"])) == 1
+    assert len(await integration_events(analytics_app[0], integration["id"])) == 1

@@ -18,21 +18,10 @@ from typing import Any
 import httpx
 import orjson
 from fastapi import FastAPI
-from sqlalchemy import select
 from tincan import Activity, Agent, AgentAccount, RemoteLRS, Statement, Verb
 
-from services.analytics.models import UsageEvent
+from tests.analytics.dataset import integration_events
 from tests.fixtures.auth import TokenFactory
-
-
-async def stored(app: FastAPI, integration_id: str) -> list[UsageEvent]:
-    async with app.state.runtime.db.transaction() as session:
-        rows = await session.scalars(
-            select(UsageEvent)
-            .where(UsageEvent.integration_id == uuid.UUID(integration_id))
-            .order_by(UsageEvent.occurred_at, UsageEvent.event_id)
-        )
-        return list(rows.all())
 
 
 async def lrs_integration(analytics: httpx.AsyncClient, auth: TokenFactory, base: str) -> dict[str, Any]:
@@ -101,7 +90,7 @@ async def test_tincan_client_saves_statements_to_the_integration_endpoint(
     ids = orjson.loads(saved_batch.data)
     assert len(ids) == 3 and len(set(ids)) == 3
 
-    rows = await stored(analytics_app[0], integration["id"])
+    rows = await integration_events(analytics_app[0], integration["id"])
     assert sorted(r.event_id for r in rows) == sorted([str(single.id), str(given.id), *ids])
     assert sorted(r.user_id for r in rows) == ["u-1", "u-2", "u-3", "u-4", "u-5"]
     assert {r.kind for r in rows} == {"assignment_completed"}
@@ -110,7 +99,7 @@ async def test_tincan_client_saves_statements_to_the_integration_endpoint(
     # the same statement again is not a second event
     again = await asyncio.to_thread(lrs.save_statement, given)
     assert again.success
-    assert len(await stored(analytics_app[0], integration["id"])) == 5
+    assert len(await integration_events(analytics_app[0], integration["id"])) == 5
 
 
 async def test_tincan_client_with_a_wrong_secret_is_refused(
@@ -210,7 +199,7 @@ async def test_moodle_batches_land_once_whatever_the_retries(
         retry = await client.post(url, content=orjson.dumps(batch), headers=headers)
         assert retry.status_code == 200
         assert retry.json() == ids
-    rows = await stored(analytics_app[0], integration["id"])
+    rows = await integration_events(analytics_app[0], integration["id"])
     assert sorted(r.event_id for r in rows) == sorted(ids)
 
 
@@ -240,7 +229,7 @@ async def test_lrs_refusals_follow_the_xapi_rules(
         assert r.status_code == 200 and r.headers["x-experience-api-version"] == "2.0.0"
         v1 = {**headers, "X-Experience-API-Version": "1.0.3"}
         # a batch with one invalid statement is refused whole, naming it; nothing is stored
-        before = len(await stored(analytics_app[0], integration["id"]))
+        before = len(await integration_events(analytics_app[0], integration["id"]))
         bad = {k: v for k, v in good.items() if k != "verb"}
         fresh = moodle_statement(
             44, "http://adlnet.gov/expapi/verbs/completed", "https://m.example/q", "2026-03-03T11:00:00Z"
@@ -248,7 +237,7 @@ async def test_lrs_refusals_follow_the_xapi_rules(
         r = await client.post(url, content=orjson.dumps([fresh, bad]), headers=v1)
         assert r.status_code == 400, r.text
         assert r.json()["errors"][0]["field"] == "[1].verb.id"
-        assert len(await stored(analytics_app[0], integration["id"])) == before
+        assert len(await integration_events(analytics_app[0], integration["id"])) == before
         # statement ids are UUIDs; PUT needs statementId and an agreeing body
         r = await client.post(url, content=orjson.dumps({**fresh, "id": "not-a-uuid"}), headers=v1)
         assert r.status_code == 400 and r.json()["errors"][0]["field"] == "[0].id"

@@ -40,7 +40,8 @@ LAG = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
 REGROUPS = Counter(
-    "analytics_regroups_total", "Districts whose counters were regrouped after a roster import"
+    "analytics_regroups_total",
+    "Districts whose counters were regrouped or recounted after a roster import",
 )
 
 UNASSIGNED = "unassigned"
@@ -177,25 +178,22 @@ async def regroup_due(db: Database) -> int:
         repo = CountingRepository(session)
         rebuilds = await repo.rebuilds_due()
         due = await repo.regroups_due()
-    done = 0
-    for district_id, requested_at in rebuilds:
-        async with db.transaction() as session:
-            if not await try_advisory_lock(session, f"analytics:regroup:{district_id}"):
-                continue  # another replica recounts it
-            await rebuild(session, district_id)
-            await CountingRepository(session).rebuilt(district_id, requested_at)
-        log.info("district_recounted", district_id=district_id)
-        done += 1
     rebuilt = {d for d, _ in rebuilds}
-    due = [(d, at) for d, at in due if d not in rebuilt]  # a recount regroups too
-    for district_id, requested_at in due:
+    work = [(d, at, True) for d, at in rebuilds] + [(d, at, False) for d, at in due if d not in rebuilt]
+    done = 0
+    for district_id, requested_at, recount in work:  # a recount regroups too
         async with db.transaction() as session:
             if not await try_advisory_lock(session, f"analytics:regroup:{district_id}"):
-                continue  # another replica regroups it
-            await regroup(session, district_id)
-            await CountingRepository(session).regrouped(district_id, requested_at)
+                continue  # another replica does it
+            repo = CountingRepository(session)
+            if recount:
+                await rebuild(session, district_id)
+                await repo.rebuilt(district_id, requested_at)
+            else:
+                await regroup(session, district_id)
+                await repo.regrouped(district_id, requested_at)
         REGROUPS.inc()
-        log.info("counters_regrouped", district_id=district_id)
+        log.info("counters_recounted" if recount else "counters_regrouped", district_id=district_id)
         done += 1
     return done
 

@@ -63,6 +63,8 @@ async def record(
     received_at: dt.datetime,
 ) -> None:
     """Count the new events of unmatched actors and of unrecognized activities, per integration."""
+    if not any(e.identities or e.kind == UNRECOGNIZED for d in deliveries for e in d.events):
+        return  # the usual case: nothing to record, nothing more to look at
     actors: dict[tuple[str, uuid.UUID, str], tuple[list[str], int]] = {}
     names: dict[tuple[uuid.UUID, str], tuple[str, int]] = {}
     seen: set[tuple[str, str]] = set()
