@@ -258,3 +258,18 @@ async def test_lrs_refusals_follow_the_xapi_rules(
         r = await client.get(url, headers=v1)
         assert r.status_code == 405
         assert r.headers["x-experience-api-version"] == "1.0.3"
+
+
+async def test_about_answers_in_the_version_asked(
+    analytics_url: str, analytics: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    integration = await lrs_integration(analytics, auth, analytics_url)
+    url = integration["endpoints"]["xapi"]["url"] + "about"
+    async with httpx.AsyncClient() as client:
+        r = await client.get(url, headers={"X-Experience-API-Version": "2.0.0"})
+        assert r.status_code == 200 and r.headers["x-experience-api-version"] == "2.0.0"
+        assert "2.0.0" in r.json()["version"] and "1.0.3" in r.json()["version"]
+        r = await client.get(url)  # About needs neither credentials nor a version header
+        assert r.status_code == 200 and r.headers["x-experience-api-version"] == "1.0.3"
+        r = await client.get(url, headers={"X-Experience-API-Version": "1.0.1"})
+        assert r.json() == {"version": ["1.0.0", "1.0.1", "1.0.2", "1.0.3"]}

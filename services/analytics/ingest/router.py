@@ -195,11 +195,10 @@ async def handle(state: Any, req: Inbound) -> Answer:
     try:
         if req.fmt == "xapi" and req.rest in ("statements", "about"):
             # xAPI: every answer names the version; about is answered whatever the version asked
-            headers[xapi.VERSION_HEADER] = (
-                xapi.VERSIONS[0]
-                if req.rest == "about"
-                else xapi.negotiate(req.headers.get("x-experience-api-version"))
-            )
+            asked = req.headers.get("x-experience-api-version")
+            if req.rest == "about" and not xapi.supported(asked):
+                asked = xapi.VERSIONS[0]
+            headers[xapi.VERSION_HEADER] = xapi.negotiate(asked)
         answer = await _dispatch(state, req)
     except ProblemError as exc:
         answer = problem_answer(exc, req.path)

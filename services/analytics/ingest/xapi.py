@@ -36,6 +36,11 @@ def negotiate(requested: str | None) -> str:
     return "1.0.3" if match.group(1) == "1.0" else "2.0.0"
 
 
+def supported(requested: str | None) -> bool:
+    """Whether a request's `X-Experience-API-Version` is one this endpoint speaks."""
+    return bool(requested) and _VERSION.match(str(requested).strip()) is not None
+
+
 def about(requested: str | None) -> bytes:
     """The About resource: the versions this endpoint speaks.
 
