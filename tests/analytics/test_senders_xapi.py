@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import uuid
 from typing import Any
 
@@ -273,3 +274,63 @@ async def test_about_answers_in_the_version_asked(
         assert r.status_code == 200 and r.headers["x-experience-api-version"] == "1.0.3"
         r = await client.get(url, headers={"X-Experience-API-Version": "1.0.1"})
         assert r.json() == {"version": ["1.0.0", "1.0.1", "1.0.2", "1.0.3"]}
+
+
+async def test_statements_with_attachments_come_as_multipart_mixed(
+    analytics_url: str,
+    analytics: httpx.AsyncClient,
+    analytics_app: tuple[FastAPI, httpx.AsyncClient],
+    auth: TokenFactory,
+) -> None:
+    """xAPI 1.0.3 Part Two 2.4.11: the statements first, then each attachment with its SHA-256."""
+    integration = await lrs_integration(analytics, auth, analytics_url)
+    xapi = integration["endpoints"]["xapi"]
+    certificate = b"%PDF-1.4 a certificate of completion"
+    digest = hashlib.sha256(certificate).hexdigest()
+    st = moodle_statement(
+        42, "http://adlnet.gov/expapi/verbs/completed", "https://m.example/c", "2026-03-03T10:00:00Z"
+    )
+    st["attachments"] = [
+        {
+            "usageType": "http://id.tincanapi.com/attachment/certificate-of-completion",
+            "display": {"en-US": "Certificate"},
+            "contentType": "application/pdf",
+            "length": len(certificate),
+            "sha2": digest,
+        }
+    ]
+
+    def multipart(attachment: bytes, sha2: str) -> bytes:
+        return b"\r\n".join(
+            [
+                b"--xapi-boundary",
+                b"Content-Type: application/json",
+                b"",
+                orjson.dumps([st]),
+                b"--xapi-boundary",
+                b"Content-Type: application/pdf",
+                b"Content-Transfer-Encoding: binary",
+                b"X-Experience-API-Hash: " + sha2.encode(),
+                b"",
+                attachment,
+                b"--xapi-boundary--",
+                b"",
+            ]
+        )
+
+    headers = {
+        "Authorization": basic(xapi),
+        "X-Experience-API-Version": "1.0.3",
+        "Content-Type": 'multipart/mixed; boundary="xapi-boundary"',
+    }
+    async with httpx.AsyncClient() as client:
+        url = xapi["url"] + "statements"
+        r = await client.post(url, content=multipart(b"tampered", digest), headers=headers)
+        assert r.status_code == 400 and "X-Experience-API-Hash" in r.json()["detail"]
+        r = await client.post(url, content=multipart(certificate, "0" * 64), headers=headers)
+        assert r.status_code == 400
+        assert await integration_events(analytics_app[0], integration["id"]) == []
+        r = await client.post(url, content=multipart(certificate, digest), headers=headers)
+        assert r.status_code == 200, r.text
+    (event,) = await integration_events(analytics_app[0], integration["id"])
+    assert event.event_id == r.json()[0] and event.kind == "assignment_completed"

@@ -240,6 +240,8 @@ async def _dispatch(state: Any, req: Inbound) -> Answer:
     media_type = _media_type(req.headers)
     if req.fmt == "canvas":
         doc = await _canvas_body(state, media_type, req.body, secrets)
+    elif route[2] == "statements" and media_type == "multipart/mixed":
+        doc = xapi.multipart_statements(req.headers.get("content-type", ""), req.body)
     else:
         doc = _json(media_type, req.body)
     if route[2] == "statements":

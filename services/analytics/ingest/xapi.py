@@ -4,6 +4,8 @@ Each xAPI integration is an LRS endpoint (`.../webhooks/{integration_id}/xapi/`)
 sent by LMSs and learning tools (Moodle's logstore_xapi, ADL's TinCan clients...). Statements are
 written, never read back: `GET statements` is answered 405.
 
+Statements with attachments come as `multipart/mixed` (checked against their hashes, not kept).
+
 Sources: xAPI 1.0.3 Part Three (Data Processing, Validation and Security), sections 1.3 (Error
 Codes), 2.1 (Statement Resource: PUT answers 204, POST answers 200 with the array of ids) and
 2.8 (About Resource); IEEE 9274.1.1 (xAPI 2.0) for version 2.0.0.
@@ -11,8 +13,11 @@ Codes), 2.1 (Statement Resource: PUT answers 204, POST answers 200 with the arra
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
+from email import policy
+from email.parser import BytesParser
 from typing import Any
 
 import orjson
@@ -58,6 +63,49 @@ def statement_id(value: Any, *, where: str) -> str:
         return str(uuid.UUID(str(value)))
     except ValueError as exc:
         raise BadRequest(f"{where}: statement id {value!r} is not a UUID", field=where) from exc
+
+
+def multipart_statements(content_type: str, body: bytes) -> Any:
+    """The statements of a `multipart/mixed` request (statements with attachments, xAPI 1.0.3
+    Part Two 2.4.11): the first part is the JSON; each attachment part must carry the SHA-256
+    (`X-Experience-API-Hash`) of an attachment the statements declare. Attachments are checked,
+    not kept: usage counting needs none of them."""
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body
+    )
+    if not message.is_multipart():
+        raise BadRequest("a multipart/mixed body needs a boundary and parts", field="body")
+    parts = list(message.iter_parts())
+    if not parts or parts[0].get_content_type() != "application/json":
+        raise BadRequest(
+            "the first part of multipart/mixed must be the application/json statements", field="body"
+        )
+    try:
+        doc = orjson.loads(_payload(parts[0]))
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the statements part is not valid JSON: {exc}", field="body") from exc
+    declared = {
+        a.get("sha2")
+        for st in (doc if isinstance(doc, list) else [doc])
+        if isinstance(st, dict)
+        for a in st.get("attachments") or []
+        if isinstance(a, dict) and not a.get("fileUrl")
+    }
+    for index, part in enumerate(parts[1:], start=1):
+        digest = part.get("X-Experience-API-Hash")
+        data = _payload(part)
+        if not digest or digest not in declared:
+            raise BadRequest(f"attachment part {index} names no attachment of the statements", field="body")
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise BadRequest(
+                f"attachment part {index} does not match its X-Experience-API-Hash", field="body"
+            )
+    return doc
+
+
+def _payload(part: Any) -> bytes:
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
 
 
 def statements_of(doc: Any) -> list[Any]:
