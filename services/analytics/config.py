@@ -45,6 +45,10 @@ class Settings(ServiceSettings):
     retention_interval_s: float = Field(
         default=86_400.0, gt=0, description="How often older usage is deleted and partitions kept."
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Public base URL LMSs post to (in integrations' endpoints); default: the request's.",
+    )
     integration_cache_ttl_s: float = Field(default=5.0, ge=0, description="How long integrations are cached.")
     canvas_jwks_url: str = Field(
         default="https://8axpcl50e4.execute-api.us-east-1.amazonaws.com/main/jwks",

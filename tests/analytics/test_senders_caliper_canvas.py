@@ -156,7 +156,11 @@ async def canvas_app(
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The analytics service trusting Instructure's keys as served by `jwks`."""
     async with service_app(
-        "analytics", integration_cache_ttl_s=0, canvas_jwks_url=jwks.url, canvas_jwks_min_refetch_s=0
+        "analytics",
+        integration_cache_ttl_s=0,
+        canvas_jwks_url=jwks.url,
+        canvas_jwks_min_refetch_s=0,
+        public_url="https://edtech.district.example/",
     ) as app:
         yield app
 
@@ -168,7 +172,10 @@ async def test_canvas_deliveries_plain_and_signed_by_rotating_keys(
     r = await client.post("/api/analytics/integrations", headers=auth("edtech"), json={"name": "Canvas"})
     integration = r.json()
     url = integration["endpoints"]["canvas"]["url"]
-    assert url.startswith(f"http://testserver/api/analytics/webhooks/{integration['id']}/canvas/")
+    # the URL Canvas is given is the platform's public one (ANALYTICS_PUBLIC_URL), whatever the Host
+    assert url.startswith(
+        f"https://edtech.district.example/api/analytics/webhooks/{integration['id']}/canvas/"
+    )
 
     plain = live_event("logged_in")
     r = await client.post(url, json=plain)

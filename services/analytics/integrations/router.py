@@ -31,8 +31,11 @@ FORMATS = ("events", "caliper", "xapi", "canvas")
 
 def _with_secret(integration: Integration, request: Request) -> IntegrationSecretRead:
     base = IntegrationRead.model_validate(integration).model_dump()
-    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
-    root = f"{proto}://{request.url.netloc}/api/analytics/webhooks/{integration.id}"
+    public = request.app.state.runtime.settings.public_url
+    if not public:
+        proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+        public = f"{proto}://{request.url.netloc}"
+    root = f"{public.rstrip('/')}/api/analytics/webhooks/{integration.id}"
     urls = {f: f"/api/analytics/webhooks/{integration.id}/{f}" for f in FORMATS}
     secret = integration.secret
     endpoints = {
