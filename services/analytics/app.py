@@ -28,6 +28,7 @@ from services.analytics.retention.service import retention_job
 from services.analytics.rosters.router import router as rosters_router
 from services.analytics.signals.router import router as signals_router
 from services.analytics.signals.service import signals_job
+from services.analytics.tools.service import ToolDistricts
 from shared.auth import TokenVerifier
 from shared.bus import Bus
 from shared.observability import sample_request_logs
@@ -84,6 +85,7 @@ def create_app(
     app.build_middleware_stack = build_with_webhooks  # type: ignore[method-assign]
     sample_request_logs(WebhookReceiver.route_template(PREFIX), every=WEBHOOK_LOG_SAMPLE_EVERY)
     app.state.integration_cache = IntegrationCache(settings.integration_cache_ttl_s)
+    app.state.tool_districts = ToolDistricts()
     canvas_keys = app.state.canvas_keys = JwksCache(
         settings.canvas_jwks_url,
         ttl_s=settings.canvas_jwks_cache_s,

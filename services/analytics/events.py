@@ -3,7 +3,8 @@
 Publishes: utilization-dropped, license-dormant (see `signals/service.py`).
 Consumes (idempotently, through the shared consumer's inbox): tool-registered and
 tool-status-changed (tool names and statuses), pilot-started and pilot-completed (pilot
-cohorts), error-logged (errors per tool and day).
+cohorts), error-logged (errors per tool and day). An event that names a tool or pilot the local
+copies hold for another district changes nothing (`shared.ownership`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.db import outbox as outbox_table
 from services.analytics.pilots.service import record_decision, register_cohort
-from services.analytics.tools.repository import ToolRepository
+from services.analytics.tools.service import count_error, remember_tool
 from shared.events import (
     CloudEvent,
     ErrorLogged,
@@ -31,11 +32,14 @@ outbox = Outbox(outbox_table, source="/edtech/analytics")
 
 async def on_tool_registered(event: CloudEvent, payload: ToolRegistered, session: AsyncSession) -> None:
     """Remember a catalog tool's name and status."""
-    await ToolRepository(session).upsert_tool(
+    await remember_tool(
+        session,
         district_id=event.districtid,
         tool_id=str(payload.tool_id),
         name=payload.tool_name,
         status=payload.status,
+        event_id=event.id,
+        event_type=event.type,
     )
 
 
@@ -43,17 +47,22 @@ async def on_tool_status_changed(
     event: CloudEvent, payload: ToolStatusChanged, session: AsyncSession
 ) -> None:
     """Keep a tool's lifecycle status."""
-    await ToolRepository(session).upsert_tool(
+    await remember_tool(
+        session,
         district_id=event.districtid,
         tool_id=str(payload.tool_id),
         name=payload.tool_name,
         status=payload.to_status,
+        event_id=event.id,
+        event_type=event.type,
     )
 
 
 async def on_pilot_started(event: CloudEvent, payload: PilotStarted, session: AsyncSession) -> None:
     """Register the pilot's cohort (teachers, tool, dates)."""
-    await register_cohort(session, district_id=event.districtid, payload=payload)
+    await register_cohort(
+        session, district_id=event.districtid, payload=payload, event_id=event.id, event_type=event.type
+    )
 
 
 async def on_pilot_completed(event: CloudEvent, payload: PilotCompleted, session: AsyncSession) -> None:
@@ -63,11 +72,14 @@ async def on_pilot_completed(event: CloudEvent, payload: PilotCompleted, session
 
 async def on_error_logged(event: CloudEvent, payload: ErrorLogged, session: AsyncSession) -> None:
     """Count the error for its tool, day and severity."""
-    await ToolRepository(session).count_error(
+    await count_error(
+        session,
         district_id=event.districtid,
         tool_id=str(payload.tool_id),
         day=payload.occurred_at.astimezone(dt.UTC).date(),
         severity=payload.severity,
+        event_id=event.id,
+        event_type=event.type,
     )
 
 

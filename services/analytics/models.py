@@ -304,7 +304,7 @@ class ToolInfo(Base):
     __tablename__ = "tool_info"
 
     district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tool_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)  # whose is it
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -317,7 +317,7 @@ class License(Base):
 
     district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    license_id: Mapped[uuid.UUID | None]
+    license_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     seats_purchased: Mapped[int] = mapped_column(Integer)
     cost_per_seat: Mapped[float] = mapped_column(Float, default=0.0)
     teacher_seats: Mapped[int | None] = mapped_column(Integer)
@@ -359,7 +359,7 @@ class PilotCohort(Base):
     __tablename__ = "pilot_cohort"
 
     district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    pilot_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    pilot_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
     tool_id: Mapped[str] = mapped_column(String(64))
     teacher_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
     classes: Mapped[list[str]] = mapped_column(JSONType, default=list)

@@ -17,7 +17,9 @@ from services.analytics.district.schemas import (
     TamResponseCreate,
 )
 from services.analytics.models import DistrictSetting, License, SubmissionBaseline, TamResponse
+from services.analytics.tools.service import check_tool
 from shared.db import utcnow
+from shared.ownership import check_owned
 
 FIELDS = tuple(DistrictSettingsRead.model_fields)
 
@@ -51,8 +53,21 @@ async def update_settings(
 async def put_license(
     session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, data: LicenseUpdate
 ) -> License:
-    """Create or replace a tool's license."""
+    """Create or replace a tool's license (of a tool, and a catalog license, of no other district).
+
+    Analytics receives no catalog license events, so the only copy of a catalog `license_id` here is
+    the licenses districts entered: an id another district's license already names is refused.
+    """
     repo = DistrictRepository(session)
+    await check_tool(session, district_id=district_id, tool_id=tool_id)
+    if data.license_id is not None:
+        check_owned(
+            await repo.license_districts(data.license_id),
+            district_id=district_id,
+            value=data.license_id,
+            field="license_id",
+            label="license",
+        )
     row = await repo.license(district_id, str(tool_id))
     if row is None:
         row = License(district_id=district_id, tool_id=str(tool_id), **data.model_dump())
@@ -83,7 +98,8 @@ async def put_baseline(
 async def add_tam_response(
     session: AsyncSession, *, district_id: str, data: TamResponseCreate
 ) -> TamResponse:
-    """Record one TAM answer."""
+    """Record one TAM answer (about a tool of no other district)."""
+    await check_tool(session, district_id=district_id, tool_id=data.tool_id)
     row = TamResponse(
         district_id=district_id,
         tool_id=str(data.tool_id),

@@ -23,9 +23,10 @@ import orjson
 from services.analytics.config import Settings
 from services.analytics.ingest import service, signing, xapi
 from services.analytics.ingest.batcher import IngestBatcher
-from services.analytics.ingest.formats import CALIPER_VERSIONS, PARSERS
-from services.analytics.ingest.schemas import IngestResult
+from services.analytics.ingest.formats import CALIPER_VERSIONS, PARSERS, Item
+from services.analytics.ingest.schemas import IngestResult, Normalized
 from services.analytics.integrations.service import IntegrationCache, IntegrationKey
+from services.analytics.tools.service import ToolDistricts
 from shared.db import utcnow
 from shared.errors import (
     PROBLEM_JSON,
@@ -35,6 +36,7 @@ from shared.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from shared.ownership import unknown_here
 
 Format = Literal["events", "caliper", "xapi", "canvas"]
 _SIGNED = ("webhook-id", "webhook-timestamp", "webhook-signature")
@@ -234,9 +236,27 @@ async def _dispatch(state: Any, req: Inbound) -> Answer:
     items, is_batch = PARSERS[req.fmt](doc, tool_id=integration.tool_id, vocabulary=integration.vocabulary)
     if len(items) > settings.webhook_max_batch_events:
         raise Unprocessable(f"at most {settings.webhook_max_batch_events} events per delivery", field="body")
+    if integration.tool_id is None:
+        items = await _refuse_foreign_tools(state, integration, items)
     events, rejected = service.split_items(items, is_batch=is_batch)
     result = await _submit(state, integration, webhook_id, req.fmt, events, rejected)
     return Answer(207 if result.rejected else 200, orjson.dumps(result.model_dump()))
+
+
+async def _refuse_foreign_tools(state: Any, integration: IntegrationKey, items: list[Item]) -> list[Item]:
+    """Events of an unbound integration name their tool: one of another district is rejected
+    (`shared.ownership`), the way a malformed event is."""
+    named = {item.tool_id for item in items if isinstance(item, Normalized) and item.tool_id}
+    if not named:
+        return items
+    tools: ToolDistricts = state.tool_districts
+    foreign = await tools.foreign(state.runtime.db, district_id=integration.district_id, tool_ids=named)
+    return [
+        [{"field": "tool_id", "message": unknown_here("tool", item.tool_id)}]
+        if isinstance(item, Normalized) and item.tool_id in foreign
+        else item
+        for item in items
+    ]
 
 
 async def _submit(

@@ -15,6 +15,7 @@ from services.analytics.ingest.vocabulary import DEFAULT, Vocabulary
 from services.analytics.integrations.repository import IntegrationRepository
 from services.analytics.integrations.schemas import IntegrationCreate
 from services.analytics.models import Integration
+from services.analytics.tools.service import check_tool
 from shared.db import Database, utcnow
 from shared.errors import NotFound, Unauthorized
 
@@ -22,7 +23,9 @@ from shared.errors import NotFound, Unauthorized
 async def create_integration(
     session: AsyncSession, *, district_id: str, data: IntegrationCreate
 ) -> Integration:
-    """Create an integration with a fresh secret."""
+    """Create an integration with a fresh secret (bound to a tool of no other district)."""
+    if data.tool_id is not None:
+        await check_tool(session, district_id=district_id, tool_id=data.tool_id)
     return await IntegrationRepository(session).add(
         Integration(
             district_id=district_id,

@@ -10,14 +10,33 @@ from services.analytics.dashboards.repository import DashboardRepository, Scope
 from services.analytics.models import PilotCohort
 from services.analytics.pilots.repository import PilotRepository
 from services.analytics.pilots.schemas import PilotUsageRead, TeacherUsage
+from services.analytics.tools.service import tool_of_another_district
 from shared.errors import NotFound
 from shared.events import PilotCompleted, PilotStarted
+from shared.ownership import event_names_foreign_id
 
 
-async def register_cohort(session: AsyncSession, *, district_id: str, payload: PilotStarted) -> None:
-    """Remember a pilot's teachers, tool and dates (a repeated pilot-started updates them)."""
+async def register_cohort(
+    session: AsyncSession, *, district_id: str, payload: PilotStarted, **context: object
+) -> None:
+    """Remember a pilot's teachers, tool and dates (a repeated pilot-started updates them).
+
+    A pilot or tool the copies hold for another district changes nothing (`shared.ownership`).
+    """
     repo = PilotRepository(session)
     cohort = await repo.get(district_id=district_id, pilot_id=payload.pilot_id)
+    if cohort is None and event_names_foreign_id(
+        await repo.districts_of(pilot_id=payload.pilot_id),
+        district_id=district_id,
+        field="pilot_id",
+        value=payload.pilot_id,
+        **context,
+    ):
+        return
+    if await tool_of_another_district(
+        session, district_id=district_id, tool_id=str(payload.tool_id), **context
+    ):
+        return
     values = {
         "tool_id": str(payload.tool_id),
         "teacher_ids": list(payload.teacher_ids),

@@ -1,10 +1,13 @@
-"""Writes of consumed catalog and pilot events: tool names/statuses and error counts."""
+"""Queries on the catalog tool copy (names, statuses, districts) and the error rollups of events."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +21,18 @@ class ToolRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.dialect: Any = postgresql if on_postgresql(session) else sqlite
+
+    async def districts_of(self, tool_ids: Collection[str]) -> dict[str, set[str]]:
+        """The districts whose copy holds each of `tool_ids` (ids the copy does not know are absent)."""
+        if not tool_ids:
+            return {}
+        rows = await self.session.execute(
+            select(ToolInfo.tool_id, ToolInfo.district_id).where(ToolInfo.tool_id.in_(list(tool_ids)))
+        )
+        out: dict[str, set[str]] = defaultdict(set)
+        for tool_id, district_id in rows:
+            out[tool_id].add(district_id)
+        return dict(out)
 
     async def upsert_tool(self, *, district_id: str, tool_id: str, name: str, status: str) -> None:
         """Insert or update a tool's name and status."""
