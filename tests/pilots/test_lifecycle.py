@@ -76,9 +76,10 @@ async def test_unapproved_tool_is_refused_with_its_status(
     assert "'Kahoot' is vetting" in r.json()["detail"]
     assert r.json()["tool_status"] == "vetting"
 
-    r = await pilots.post(PILOTS, json=plan(uuid.uuid4()), headers=auth("edtech"))
-    assert r.status_code == 409
-    assert "not in the district's catalog or not approved" in r.json()["detail"]
+    unknown = uuid.uuid4()
+    r = await pilots.post(PILOTS, json=plan(unknown), headers=auth("edtech"))
+    assert r.status_code == 422
+    assert r.json()["errors"] == [{"field": "tool_id", "message": f"unknown tool {unknown} in this district"}]
 
 
 async def test_seven_week_pilot_is_422_naming_weeks(
@@ -210,7 +211,8 @@ async def test_other_district_gets_404_everywhere(
         assert r.status_code == 404, (method, path, r.text)
         assert r.headers["content-type"] == "application/problem+json"
     r = await pilots.post(PILOTS, json=plan(tool_id), headers=stranger)
-    assert r.status_code == 409  # the tool is not in the other district's catalog
+    assert r.status_code == 422  # the tool is not in the other district's catalog
+    assert r.json()["errors"][0]["field"] == "tool_id"
     assert (await pilots.get(PILOTS, headers=stranger)).json()["total"] == 0
 
 

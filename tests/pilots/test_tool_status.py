@@ -126,13 +126,14 @@ async def test_pilots_confirms_with_the_real_catalog(
     assert "'Blooket' is proposed in the catalog" in r.json()["detail"]
 
     r = await pilots.post(PILOTS, json=plan(uuid.uuid4()), headers=auth("edtech"))
-    assert r.status_code == 409
-    assert "not in the district's catalog" in r.json()["detail"]
+    assert r.status_code == 422
+    assert "in this district" in r.json()["detail"]
 
     r = await pilots.post(
         PILOTS, json=plan(uuid.UUID(tool["id"])), headers=auth("edtech", district_id="elsewhere")
     )
-    assert r.status_code == 409  # the catalog answers 404 to another district
+    assert r.status_code == 422  # the catalog answers 404 to another district
+    assert r.json()["errors"][0]["field"] == "tool_id"
 
 
 async def test_catalog_down_answers_503_only_for_unknown_tools(

@@ -24,9 +24,9 @@ class ToolRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def get_any_district(self, *, tool_id: uuid.UUID) -> Tool | None:
-        """A tool by id whatever its district (to refuse an id reused across districts)."""
-        return await self.session.get(Tool, tool_id)
+    async def districts_of(self, *, tool_id: uuid.UUID) -> set[str]:
+        """The districts whose copy holds `tool_id` (for `shared.ownership`; at most one here)."""
+        return set(await self.session.scalars(select(Tool.district_id).where(Tool.id == tool_id)))
 
     async def page(
         self, *, district_id: str, status: str | None, limit: int, offset: int

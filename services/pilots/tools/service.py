@@ -13,7 +13,8 @@ from services.pilots.models import Tool
 from services.pilots.tools.repository import ToolRepository
 from shared.auth import Principal
 from shared.db import utcnow
-from shared.errors import Conflict, ServiceUnavailable
+from shared.errors import Conflict, ServiceUnavailable, Unprocessable
+from shared.ownership import event_names_foreign_id, unknown_here
 
 log = structlog.get_logger(__name__)
 
@@ -33,18 +34,18 @@ async def apply_status(
 ) -> Tool | None:
     """Record that the tool had `status` at `at`; a change older than the one stored is ignored.
 
-    With `only_if_new` (for `tool-registered`) a tool already known is left as it is.
+    With `only_if_new` (for `tool-registered`) a tool already known is left as it is. A tool id the
+    copy holds for another district changes nothing and answers None (`shared.ownership`, rule 2).
     """
     repo = ToolRepository(session)
     tool = await repo.get(district_id=district_id, tool_id=tool_id, for_update=True)
     if tool is None:
-        known = await repo.get_any_district(tool_id=tool_id)
-        if known is None:
+        owners = await repo.districts_of(tool_id=tool_id)
+        if not owners:
             return await repo.add(
                 Tool(id=tool_id, district_id=district_id, name=name, status=status, updated_at=at)
             )
-        if known.district_id != district_id:
-            log.warning("tool_id_of_another_district_ignored", tool_id=str(tool_id), district_id=district_id)
+        if event_names_foreign_id(owners, district_id=district_id, field="tool_id", value=tool_id):
             return None
         # this district's copy was committed meanwhile (an event consumed as a request confirms it)
         tool = await repo.get(district_id=district_id, tool_id=tool_id, for_update=True)
@@ -59,9 +60,13 @@ async def apply_status(
 async def ensure_pilotable(
     session: AsyncSession, *, principal: Principal, tool_id: uuid.UUID, catalog: httpx.AsyncClient | None
 ) -> Tool:
-    """The tool, if it may be piloted: the local copy first, then the catalog itself; 409 otherwise.
+    """The tool, if it may be piloted: the local copy first, then the catalog itself.
 
-    503 only when the tool is unknown here and the catalog cannot be asked.
+    A pilot needs a fact only the catalog has (the tool is approved for pilot), so here an id the
+    copy does not know is asked of the catalog as the caller, and refused when the catalog does not
+    know it in the caller's district either: 422 naming `tool_id`, worded as `shared.ownership` words
+    every unknown id. A known tool in another status is 409; 503 only when the tool is unknown here
+    and the catalog cannot be asked.
     """
     tool = await ToolRepository(session).get(district_id=principal.district_id, tool_id=tool_id)
     if tool is not None and tool.status in PILOTABLE:
@@ -80,11 +85,7 @@ async def ensure_pilotable(
             if tool.status in PILOTABLE:
                 return tool
     if tool is None:
-        raise Conflict(
-            f"tool {tool_id} is not in the district's catalog or not approved for pilot",
-            field="tool_id",
-            tool_id=str(tool_id),
-        )
+        raise Unprocessable(unknown_here("tool", tool_id), field="tool_id", tool_id=str(tool_id))
     raise Conflict(
         f"tool {tool.name!r} is {tool.status.replace('_', ' ')} in the catalog; only a tool approved for "
         "pilot (vetted on the six-point checklist) can be piloted",
