@@ -15,7 +15,9 @@ Consumed (each applied once per event id by the shared consumer; handlers also t
 * `license-dormant`: the tool is flagged for review (flag with the event's data).
 * `error-logged`: counts toward the tool's reliability note.
 
-Events about a tool the district does not have are ignored.
+Events about a tool the district does not have are ignored, and a `license-dormant` naming a license
+that is not that tool's in the district keeps the flag without the license id: the catalog owns
+tools and licenses, so an event's district must hold them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from shared.events import (
     ErrorLogged,
     EventPayload,
     LicenseDormant,
+    OutcomeEvidenceAttached,
     PilotCancelled,
     PilotCompleted,
     PilotStarted,
@@ -168,11 +171,20 @@ async def on_utilization_dropped(
 
 
 async def on_license_dormant(event: CloudEvent, payload: LicenseDormant, session: AsyncSession) -> None:
-    """Seats went unused: the tool is flagged for review."""
+    """Seats went unused: the tool is flagged for review (naming the license only if it is the tool's)."""
+    from services.catalog.licenses.repository import LicenseRepository
     from services.catalog.sunsetting.service import add_flag
 
     if not await _tool_exists(session, event, payload.tool_id):
         return
+    data = payload.model_dump(mode="json")
+    if payload.license_id is not None:
+        license_ = await LicenseRepository(session).get(
+            district_id=event.districtid, license_id=payload.license_id
+        )
+        if license_ is None or license_.tool_id != payload.tool_id:
+            log.warning("event_for_unknown_license", event_id=event.id, license_id=str(payload.license_id))
+            data["license_id"] = None
     await add_flag(
         session,
         district_id=event.districtid,
@@ -183,7 +195,31 @@ async def on_license_dormant(event: CloudEvent, payload: LicenseDormant, session
         event_id=event.id,
         note=f"{payload.dormant_seats} of {payload.seats_purchased} seats dormant "
         f"({payload.window_start} to {payload.window_end})",
-        data=payload.model_dump(mode="json"),
+        data=data,
+    )
+
+
+async def on_outcome_evidence_attached(
+    event: CloudEvent, payload: OutcomeEvidenceAttached, session: AsyncSession
+) -> None:
+    """An outcome analysis offered as the tool's evidence: the ESSA point passes with its tier."""
+    from services.catalog.checklist.schemas import ChecklistPointUpdate
+    from services.catalog.checklist.service import record_point
+
+    if not await _tool_exists(session, event, payload.tool_id):
+        return
+    await record_point(
+        session,
+        district_id=event.districtid,
+        tool_id=payload.tool_id,
+        point="evidence",
+        reviewer=f"{ANALYTICS_ACTOR} for {payload.attached_by}"[:255],
+        data=ChecklistPointUpdate(
+            result="pass",
+            evidence=f"Outcome analysis ({payload.finding}): {payload.summary}",
+            evidence_url=payload.link[:500],
+            essa_tier=payload.tier,
+        ),
     )
 
 
@@ -203,4 +239,5 @@ HANDLERS: dict[type[EventPayload], Handler] = {
     UtilizationDropped: on_utilization_dropped,
     LicenseDormant: on_license_dormant,
     ErrorLogged: on_error_logged,
+    OutcomeEvidenceAttached: on_outcome_evidence_attached,
 }

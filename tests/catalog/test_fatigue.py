@@ -118,7 +118,10 @@ async def test_other_district_cannot_approve_or_plan(api: httpx.AsyncClient, aut
         json={"tool_id": tool["id"], "scope": "school", "scope_id": "x", "semester": "2026-fall"},
         headers=other,
     )
-    assert r.status_code == 404
+    assert r.status_code == 422  # a body's id: unprocessable, naming the field
+    assert r.json()["errors"] == [
+        {"field": "tool_id", "message": f"unknown tool {tool['id']} in this district"}
+    ]
     assert (await api.get(f"{BASE}/rollouts", headers=other)).json()["total"] == 0
     r = await api.post(f"{BASE}/rollouts/{rollout['id']}/approve", json={}, headers=auth("specialist"))
     assert r.status_code == 403

@@ -16,9 +16,10 @@ from services.catalog.checklist.repository import ChecklistRepository
 from services.catalog.fatigue.repository import RolloutRepository
 from services.catalog.fatigue.schemas import RolloutCreate, RolloutRead
 from services.catalog.models import Rollout
-from services.catalog.tools.service import get_tool
+from services.catalog.tools.repository import ToolRepository
 from shared.db import utcnow
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, Unprocessable
+from shared.ownership import unknown_here
 
 ROLLABLE = frozenset({"approved_for_pilot", "piloting", "adopted"})
 
@@ -41,8 +42,11 @@ async def to_read(session: AsyncSession, rollout: Rollout, *, limit: int) -> Rol
 async def plan_rollout(
     session: AsyncSession, *, district_id: str, actor: str, data: RolloutCreate
 ) -> Rollout:
-    """Plan a rollout of a vetted tool (409 if already planned or the tool cannot be rolled out)."""
-    tool = await get_tool(session, district_id=district_id, tool_id=data.tool_id)
+    """Plan a rollout of a vetted tool (422 if the district has no such tool, 409 if already planned or
+    the tool cannot be rolled out)."""
+    tool = await ToolRepository(session).get(district_id=district_id, tool_id=data.tool_id)
+    if tool is None:
+        raise Unprocessable(unknown_here("tool", data.tool_id), field="tool_id")
     if tool.status not in ROLLABLE:
         raise Conflict(
             f"{tool.name} is {tool.status}; only tools that are "
