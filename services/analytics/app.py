@@ -23,6 +23,7 @@ from services.analytics.ingest.router import router as webhooks_router
 from services.analytics.ingest.service import purge_deliveries_job
 from services.analytics.integrations.router import router as integrations_router
 from services.analytics.integrations.service import IntegrationCache
+from services.analytics.outcomes.router import router as outcomes_router
 from services.analytics.pilots.router import router as pilots_router
 from services.analytics.retention.service import retention_job
 from services.analytics.rosters.router import router as rosters_router
@@ -73,6 +74,7 @@ def create_app(
             reports_router,
             signals_router,
             pilots_router,
+            outcomes_router,
         ],
     )
     # The webhook hot path is served in front of the whole FastAPI stack (same answers, a fraction

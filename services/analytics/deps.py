@@ -24,6 +24,16 @@ async def get_integration_cache(request: Request) -> IntegrationCache:
     return cache
 
 
+def public_base(request: Request) -> str:
+    """The platform's public base URL, as LMSs and people reach it: `ANALYTICS_PUBLIC_URL`, else
+    the URL this request came in on (its forwarded scheme and its host)."""
+    settings: Settings = request.app.state.runtime.settings
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+    return f"{proto}://{request.url.netloc}"
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IntegrationCacheDep = Annotated[IntegrationCache, Depends(get_integration_cache)]
 Manager = Annotated[Principal, Depends(require_roles("edtech", "admin"))]

@@ -190,6 +190,23 @@ class LicenseDormant(_ToolKeyed):
     dormant_cost: float | None = Field(default=None, ge=0)
 
 
+class OutcomeEvidenceAttached(_ToolKeyed):
+    """An edtech offered an outcome analysis of the tool as the evidence of its ESSA checklist point.
+
+    Carries no student-level data: the finding, the tier it supports and a link to the analysis.
+    """
+
+    name = "outcome.evidence-attached"
+    topic = topics.ANALYTICS_SIGNALS
+
+    analysis_id: uuid.UUID
+    tier: int = Field(ge=3, le=4, description="The ESSA tier the analysis supports (3 or 4).")
+    finding: str = Field(max_length=40)
+    summary: str = Field(max_length=1000)
+    link: str = Field(max_length=2000, description="Where the analysis can be read.")
+    attached_by: str = Field(max_length=255)
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     model.event_type(): model
     for model in (
@@ -201,5 +218,6 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ErrorLogged,
         UtilizationDropped,
         LicenseDormant,
+        OutcomeEvidenceAttached,
     )
 }

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from fastapi import FastAPI
 
-from tests.catalog.helpers import BASE, PRIVACY_PASS, register
+from shared.events import OutcomeEvidenceAttached
+from tests.catalog.helpers import BASE, PRIVACY_PASS, deliver, message, register
 from tests.fixtures.auth import TokenFactory
 
 POINTS = ["privacy", "sso", "accessibility", "cost", "evidence", "mobile"]
@@ -115,3 +117,30 @@ async def test_roles_and_other_districts(api: httpx.AsyncClient, auth: TokenFact
     assert (await api.get(url, headers=other)).status_code == 404
     r = await api.get(url, headers=auth("edtech"))
     assert r.json()["points"][0]["result"] == "pending"
+
+
+async def test_an_outcome_analysis_offered_as_evidence_passes_the_essa_point_with_its_tier(
+    api: httpx.AsyncClient, auth: TokenFactory, app: FastAPI, district: str
+) -> None:
+    """analytics' outcome.evidence-attached (docs/events.md): the point records the tier and the link."""
+    tool = await register(api, auth)
+    analysis = uuid.uuid4()
+    event = OutcomeEvidenceAttached(
+        tool_id=uuid.UUID(tool["id"]),
+        analysis_id=analysis,
+        tier=3,
+        finding="positive",
+        summary="a statistically significant positive effect: g = 0.31 (95% CI 0.18 to 0.44), p = 0.000",
+        link=f"https://edtech.district.example/api/analytics/outcomes/analyses/{analysis}",
+        attached_by="edtech-1",
+    )
+    await deliver(app, message(event, district), times=2)
+    checklist = (await api.get(f"{BASE}/tools/{tool['id']}/checklist", headers=auth("teacher"))).json()
+    (point,) = [p for p in checklist["points"] if p["point"] == "evidence"]
+    assert point["result"] == "pass" and point["essa_tier"] == 3
+    assert point["evidence_url"] == event.link and "g = 0.31" in point["evidence"]
+    assert point["reviewer"] == "analytics-service for edtech-1"
+    # another district's event never touches this district's tool
+    await deliver(app, message(event.model_copy(update={"tier": 4}), "some-other-district"))
+    checklist = (await api.get(f"{BASE}/tools/{tool['id']}/checklist", headers=auth("teacher"))).json()
+    assert [p["essa_tier"] for p in checklist["points"] if p["point"] == "evidence"] == [3]

@@ -7,7 +7,7 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 
-from services.analytics.deps import IntegrationCacheDep, Manager, SettingsDep
+from services.analytics.deps import IntegrationCacheDep, Manager, SettingsDep, public_base
 from services.analytics.identity.repository import IdentityRepository
 from services.analytics.ingest.signing import credential
 from services.analytics.integrations import service
@@ -31,11 +31,7 @@ FORMATS = ("events", "caliper", "xapi", "canvas")
 
 def _with_secret(integration: Integration, request: Request) -> IntegrationSecretRead:
     base = IntegrationRead.model_validate(integration).model_dump()
-    public = request.app.state.runtime.settings.public_url
-    if not public:
-        proto = request.headers.get("x-forwarded-proto", request.url.scheme)
-        public = f"{proto}://{request.url.netloc}"
-    root = f"{public.rstrip('/')}/api/analytics/webhooks/{integration.id}"
+    root = f"{public_base(request)}/api/analytics/webhooks/{integration.id}"
     urls = {f: f"/api/analytics/webhooks/{integration.id}/{f}" for f in FORMATS}
     secret = integration.secret
     endpoints = {
