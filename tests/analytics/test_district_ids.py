@@ -252,3 +252,13 @@ async def test_events_naming_another_districts_ids_change_nothing(
     assert r.status_code == 404
     r = await client.get(f"{API}/pilots/{their_pilot}/usage", headers=auth("edtech", district_id=other))
     assert r.status_code == 200, r.text
+
+
+async def test_an_outcome_analysis_of_another_districts_tool_is_refused(
+    analytics_app: tuple[FastAPI, httpx.AsyncClient], auth: TokenFactory, other: str
+) -> None:
+    app, client = analytics_app
+    theirs = await registered_tool(app, other)
+    body = {"tool_id": theirs, "assessment": "Spring MAP Math", "start": "2026-01-05", "end": "2026-05-29"}
+    r = await client.post(f"{API}/outcomes/analyses", json=body, headers=auth("edtech"))
+    refused_naming(r, "tool_id", theirs)  # refused before the analysis reads or stores anything

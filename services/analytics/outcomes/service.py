@@ -46,6 +46,7 @@ from services.analytics.outcomes.schemas import (
     ResultUploadRead,
 )
 from services.analytics.rosters.schemas import RowError
+from services.analytics.tools.service import check_tool
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import OutcomeEvidenceAttached
@@ -295,6 +296,7 @@ async def run_analysis(
         tool_id, start, end = cohort.tool_id, data.start or cohort.start_date, data.end or cohort.end_date
     else:
         assert data.tool_id is not None and data.start is not None and data.end is not None
+        await check_tool(session, district_id=district_id, tool_id=data.tool_id)
         tool_id, start, end = str(data.tool_id), data.start, data.end
     students = await student_table(session, district_id=district_id, assessment=data.assessment, start=start)
     if students["outcome"].notna().sum() == 0:
