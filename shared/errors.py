@@ -10,6 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.observability import current_correlation_id
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://edtech-platform.dev/problems/"
@@ -154,8 +157,50 @@ def validation_errors(errors: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def internal_error(path: str) -> JSONResponse:
+    """The 500 of an unexpected error: problem+json with the correlation id it is logged under."""
+    cid = current_correlation_id()
+    extra: dict[str, Any] = {"correlation_id": cid} if cid else {}
+    return problem_response(500, "an unexpected error occurred; it has been logged", instance=path, **extra)
+
+
+class UnexpectedErrors:
+    """ASGI: an exception no handler took becomes the app's own problem+json 500.
+
+    Starlette's outermost handler answers too, but then re-raises, and the server closes a
+    connection whose app raised: the client's next request on it would fail as well. Answered
+    here, the exception ends with the response and the keep-alive connection stays usable.
+    (An exception after the response has started can only end the connection: it is re-raised.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled_error", path=scope.get("path", ""))
+            await internal_error(scope.get("path", ""))(scope, receive, send)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Register the handlers that turn every error into problem+json."""
+    """Register the handlers that turn every error into problem+json (and `UnexpectedErrors`
+    around what is installed so far: add middleware whose errors it should answer before)."""
+
+    app.add_middleware(UnexpectedErrors)
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -188,6 +233,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
-        return problem_response(
-            500, "an unexpected error occurred; it has been logged", instance=request.url.path
-        )
+        return internal_error(request.url.path)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import MetaData
 
+from shared.apidocs import install_docs
 from shared.auth.dev_issuer import DevIssuer
 from shared.auth.tokens import TokenVerifier
 from shared.bus import Bus, build_bus
@@ -21,6 +22,7 @@ from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.errors import PROBLEM_JSON, install_problem_handlers, problem
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
+from shared.openapi import install_openapi
 from shared.outbox import OutboxRelay
 
 log = structlog.get_logger(__name__)
@@ -190,7 +192,7 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         openapi_url=f"{prefix}/openapi.json",
-        docs_url=f"{prefix}/docs",
+        docs_url=None,
         redoc_url=None,
         **fastapi_kwargs,
     )
@@ -199,5 +201,14 @@ def create_service_app(
     install_health(app, runtime.readiness)
     for router in routers:
         app.include_router(router, prefix=prefix)
+    install_openapi(app)
+    install_docs(
+        app,
+        openapi_url=f"{prefix}/openapi.json",
+        title=title,
+        docs_url=f"{prefix}/docs",
+        redoc_url=f"{prefix}/redoc",
+        assets_url=f"{prefix}/docs-assets",
+    )
     app.add_middleware(RequestContextMiddleware, service=runtime.name)
     return app

@@ -10,14 +10,14 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Body, FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway.config import UPSTREAMS, Settings
 from services.gateway.openapi import OpenAPIAggregator
 from services.gateway.proxy import ApiProxy
 from services.gateway.transport import ShardedTransport
+from shared.apidocs import install_docs
 from shared.auth import DevIssuer, TokenVerifier
 from shared.config import Role
 from shared.errors import install_problem_handlers
@@ -120,7 +120,6 @@ def create_app(
         "for school districts' educational technologists.",
     )
     app.state.settings = settings
-    install_problem_handlers(app)
 
     async def upstreams_ready() -> dict[str, str]:
         async def probe(service: str) -> str:
@@ -148,11 +147,8 @@ def create_app(
         }
         return JSONResponse(await aggregator.document(base))
 
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        """Swagger UI over the combined document."""
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="EdTech Platform API")
-
+    install_docs(app, openapi_url="/openapi.json", title="EdTech Platform API")
     app.add_middleware(ApiProxy, settings=settings, client=client, verifier=verifier)
+    install_problem_handlers(app)  # after the proxy: its unexpected errors are answered too
     app.add_middleware(RequestContextMiddleware, service="gateway")
     return app

@@ -10,6 +10,7 @@ import httpx
 import structlog
 
 from services.gateway.config import UPSTREAMS, Settings
+from shared.openapi import PROBLEM_SCHEMAS, add_problem, operations
 
 log = structlog.get_logger(__name__)
 REF_PREFIX = "#/components/schemas/"
@@ -39,10 +40,16 @@ def merge_documents(base: dict[str, Any], documents: dict[str, dict[str, Any]]) 
     tags: list[dict[str, Any]] = list(base.get("tags", []))
     for service, doc in documents.items():
         own = doc.get("components", {}).get("schemas", {})
-        renames = {}
-        for name, schema in own.items():
-            if name in schemas and schemas[name] != schema:
-                renames[name] = f"{service.capitalize()}{name}"
+        renames: dict[str, str] = {}
+        changed = True
+        while changed:  # a schema naming a renamed one differs too (Page[LicenseRead] of two services)
+            changed = False
+            for name, schema in own.items():
+                if name in renames or name not in schemas:
+                    continue
+                if schemas[name] != _rename_refs(schema, renames):
+                    renames[name] = f"{service.capitalize()}{name}"
+                    changed = True
         doc = _rename_refs(doc, renames)
         for name, schema in doc.get("components", {}).get("schemas", {}).items():
             schemas[renames.get(name, name)] = schema
@@ -57,6 +64,25 @@ def merge_documents(base: dict[str, Any], documents: dict[str, dict[str, Any]]) 
     merged["components"] = {"schemas": dict(sorted(schemas.items())), "securitySchemes": security}
     merged["tags"] = tags
     return merged
+
+
+def declare_gateway_answers(document: dict[str, Any], *, public_paths: tuple[str, ...]) -> dict[str, Any]:
+    """Add what the gateway answers itself, in front of every service: 401 without a valid token
+    (except on public paths), 413 for a body over its limit, 502 and 504 for a service that is
+    unreachable or too slow."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in PROBLEM_SCHEMAS.items():
+        schemas.setdefault(name, schema)
+    for path, _, operation in operations(document):
+        statuses = {502, 504}
+        if not any(path.startswith(prefix) for prefix in public_paths):
+            statuses.add(401)
+        if "requestBody" in operation:
+            statuses.add(413)
+        for status in sorted(statuses):
+            if str(status) not in operation.get("responses", {}):
+                add_problem(operation, status, path=path)
+    return document
 
 
 class OpenAPIAggregator:
@@ -85,7 +111,9 @@ class OpenAPIAggregator:
             return self._cached[1]
         fetched = await asyncio.gather(*(self._fetch(s) for s in UPSTREAMS))
         documents = {s: d for s, d in zip(UPSTREAMS, fetched, strict=True) if d is not None}
-        merged = merge_documents(base, documents)
+        merged = declare_gateway_answers(
+            merge_documents(base, documents), public_paths=self.settings.public_paths
+        )
         missing = [s for s, d in zip(UPSTREAMS, fetched, strict=True) if d is None]
         if missing:
             merged["x-unavailable"] = missing
