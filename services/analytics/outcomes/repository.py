@@ -121,6 +121,15 @@ class OutcomeRepository:
         found = await self.session.get(OutcomeAnalysis, analysis_id)
         return found if found is not None and found.district_id == district_id else None
 
+    async def of_pilot(self, district_id: str, pilot_id: uuid.UUID) -> Sequence[OutcomeAnalysis]:
+        """A pilot's analyses, newest first."""
+        rows = await self.session.scalars(
+            select(OutcomeAnalysis)
+            .where(OutcomeAnalysis.district_id == district_id, OutcomeAnalysis.pilot_id == pilot_id)
+            .order_by(OutcomeAnalysis.created_at.desc(), OutcomeAnalysis.id)
+        )
+        return rows.all()
+
     async def list(
         self, *, district_id: str, tool_id: str | None, limit: int, offset: int
     ) -> tuple[Sequence[OutcomeAnalysis], int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class TeacherUsage(BaseModel):
@@ -20,6 +20,20 @@ class TeacherUsage(BaseModel):
     active_days: int
 
 
+class PilotOutcome(BaseModel):
+    """An outcome analysis of the pilot's cohort (no student-level data)."""
+
+    analysis_id: uuid.UUID
+    assessment: str
+    finding: str
+    summary: str
+    hedges_g: float | None
+    g_ci_low: float | None
+    g_ci_high: float | None
+    p_value: float | None
+    tier: int = Field(description="The ESSA tier this evidence supports (3 or 4).")
+
+
 class PilotUsageRead(BaseModel):
     """Usage of a pilot's tool by its cohort of teachers during the pilot."""
 
@@ -30,3 +44,6 @@ class PilotUsageRead(BaseModel):
     teachers: list[TeacherUsage]
     active_teachers: int
     total_events: int
+    outcomes: list[PilotOutcome] = Field(
+        default_factory=list, description="Outcome analyses of the pilot's cohort, newest first."
+    )

@@ -8,8 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.dashboards.repository import DashboardRepository, Scope
 from services.analytics.models import PilotCohort
+from services.analytics.outcomes.models import OutcomeAnalysis
+from services.analytics.outcomes.repository import OutcomeRepository
 from services.analytics.pilots.repository import PilotRepository
-from services.analytics.pilots.schemas import PilotUsageRead, TeacherUsage
+from services.analytics.pilots.schemas import PilotOutcome, PilotUsageRead, TeacherUsage
 from services.analytics.tools.service import tool_of_another_district
 from shared.errors import NotFound
 from shared.events import PilotCompleted, PilotStarted
@@ -102,4 +104,20 @@ async def pilot_usage(
         teachers=teachers,
         active_teachers=sum(1 for t in teachers if t.events),
         total_events=sum(t.events for t in teachers),
+        outcomes=[_outcome(a) for a in await OutcomeRepository(session).of_pilot(district_id, pilot_id)],
+    )
+
+
+def _outcome(analysis: OutcomeAnalysis) -> PilotOutcome:
+    figures = analysis.result.get("estimate") or {}
+    return PilotOutcome(
+        analysis_id=analysis.id,
+        assessment=analysis.assessment,
+        finding=analysis.result["finding"],
+        summary=analysis.result["summary"],
+        hedges_g=figures.get("hedges_g"),
+        g_ci_low=figures.get("g_ci_low"),
+        g_ci_high=figures.get("g_ci_high"),
+        p_value=figures.get("p_value"),
+        tier=analysis.result["tier"],
     )
