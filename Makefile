@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help venv postgres lint format migrate run up test test-fast bench compose-config clean
+.PHONY: help venv postgres lint format migrate run up test test-fast fuzz bench compose-config clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ up: venv ## Run the four services as separate processes on PostgreSQL and Kafka 
 
 test: venv postgres ## Run the whole test suite (PostgreSQL and a Kafka-protocol broker, set up here)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+fuzz: venv postgres ## Fuzz the combined OpenAPI with schemathesis on the distributed mode (part of `make test`)
+	$(BIN)/python -m pytest -m fuzz $(PYTEST_ARGS)
 
 bench: venv postgres ## Measure ingestion and the event path; prints figures against their baselines
 	$(BIN)/python -m bench
