@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.analytics.config import Settings
 from services.analytics.ingest.endpoints import Format, Inbound, handle, problem_answer
+from services.analytics.ingest.formats import CALIPER_VERSIONS
 from services.analytics.ingest.schemas import IngestResult
 from shared.asgi import read_limited_body, send_response
 from shared.errors import BadRequest, ProblemError
@@ -76,6 +77,43 @@ _BODY = {
 }
 
 
+def _json_answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The documentation of a 200 these routes answer as raw JSON."""
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_XAPI_IDS = _json_answer(
+    "The stored statements' ids, in order",
+    {"type": "array", "items": {"type": "string", "format": "uuid"}},
+)
+_XAPI_ABOUT = _json_answer(
+    "The xAPI versions this endpoint speaks (1.0.x only to a 1.0.x client)",
+    {
+        "type": "object",
+        "required": ["version"],
+        "properties": {"version": {"type": "array", "items": {"type": "string"}, "examples": [["1.0.3"]]}},
+    },
+)
+_CALIPER_CONFIGURATION = _json_answer(
+    "The endpoint configuration a Caliper 1.2 sensor may GET",
+    {
+        "type": "object",
+        "required": ["caliperMaximumPayloadSize", "caliperSupportedVersions", "caliperSupportedExtensions"],
+        "properties": {
+            "caliperMaximumPayloadSize": {"type": "integer", "description": "KiB", "examples": [8192]},
+            "caliperSupportedVersions": {
+                "type": "array",
+                "items": {"type": "string"},
+                "examples": [sorted(CALIPER_VERSIONS)],
+            },
+            "caliperSupportedExtensions": {
+                "type": "object",
+                "examples": [{"endpointName": "edtech-platform analytics"}],
+            },
+        },
+    },
+)
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Bad or stale signature or credential; unknown or disabled integration"},
     413: {"description": "Body over the cap"},
@@ -111,7 +149,7 @@ async def receive_webhook(integration_id: str, fmt: Format, request: Request) ->
     return await _route(request, fmt, integration_id=integration_id)
 
 
-@router.get("/{integration_id}/caliper", responses={401: _ERRORS[401]})
+@router.get("/{integration_id}/caliper", responses={200: _CALIPER_CONFIGURATION, 401: _ERRORS[401]})
 async def caliper_configuration(integration_id: str, request: Request) -> Response:
     """Caliper endpoint configuration (`Authorization: Bearer` with the integration's Caliper token)."""
     return await _route(request, "caliper", integration_id=integration_id)
@@ -119,7 +157,7 @@ async def caliper_configuration(integration_id: str, request: Request) -> Respon
 
 @router.post(
     "/{integration_id}/xapi/statements",
-    responses={400: {"description": "Invalid statement or version"}, **_ERRORS},
+    responses={200: _XAPI_IDS, 400: {"description": "Invalid statement or version"}, **_ERRORS},
 )
 async def xapi_post_statements(integration_id: str, request: Request) -> Response:
     """xAPI: store a statement or an array of them; answers the array of their ids."""
@@ -140,13 +178,17 @@ async def xapi_put_statement(
     return await _route(request, "xapi", "statements", integration_id)
 
 
-@router.get("/{integration_id}/xapi/about")
+@router.get("/{integration_id}/xapi/about", responses={200: _XAPI_ABOUT})
 async def xapi_about(integration_id: str, request: Request) -> Response:
     """xAPI About resource: the versions this LRS endpoint speaks."""
     return await _route(request, "xapi", "about", integration_id)
 
 
-@router.post("/{integration_id}/canvas/{token}", responses=_ERRORS)
+@router.post(
+    "/{integration_id}/canvas/{token}",
+    response_model=IngestResult,
+    responses={207: {"model": IngestResult, "description": "Some events were rejected"}, **_ERRORS},
+)
 async def canvas_delivery(integration_id: str, token: str, request: Request) -> Response:
     """Canvas Live Events over HTTPS: JSON or a JWT (RS256 by Instructure), the token in the URL."""
     return await _route(request, "canvas", token, integration_id)
