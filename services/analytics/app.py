@@ -26,6 +26,7 @@ from services.analytics.integrations.service import IntegrationCache
 from services.analytics.outcomes.router import router as outcomes_router
 from services.analytics.pilots.router import router as pilots_router
 from services.analytics.retention.service import retention_job
+from services.analytics.rosters.jobs import RosterImports
 from services.analytics.rosters.router import router as rosters_router
 from services.analytics.signals.router import router as signals_router
 from services.analytics.signals.service import signals_job
@@ -50,6 +51,7 @@ def create_app(
         poll_interval_s=settings.counting_poll_interval_s,
         linger_s=settings.counting_linger_s,
     )
+    roster_imports = RosterImports()
     runtime = ServiceRuntime(
         name="analytics",
         settings=settings,
@@ -57,7 +59,7 @@ def create_app(
         handlers=HANDLERS,
         bus=bus,
         verifier=verifier,
-        jobs=[counting.run, signals_job, purge_deliveries_job, retention_job],
+        jobs=[counting.run, signals_job, purge_deliveries_job, retention_job, roster_imports.run],
     )
     app = create_service_app(
         runtime,
@@ -87,6 +89,7 @@ def create_app(
     app.build_middleware_stack = build_with_webhooks  # type: ignore[method-assign]
     sample_request_logs(WebhookReceiver.route_template(PREFIX), every=WEBHOOK_LOG_SAMPLE_EVERY)
     app.state.integration_cache = IntegrationCache(settings.integration_cache_ttl_s)
+    app.state.roster_imports = roster_imports
     app.state.tool_districts = ToolDistricts()
     canvas_keys = app.state.canvas_keys = JwksCache(
         settings.canvas_jwks_url,
@@ -108,6 +111,7 @@ def create_app(
                 yield state
             finally:
                 await batcher.stop()  # drain queued deliveries before the database closes
+                await roster_imports.stop()  # an import stopped here is claimed again later
                 await canvas_keys.aclose()
 
     app.router.lifespan_context = lifespan

@@ -49,6 +49,20 @@ class Settings(ServiceSettings):
         default=None,
         description="Public base URL LMSs post to (in integrations' endpoints); default: the request's.",
     )
+    roster_max_upload_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1024, description="Roster upload body cap (413)."
+    )
+    roster_max_unzipped_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes the OneRoster files of one upload may hold uncompressed (413).",
+    )
+    roster_import_wait_s: float = Field(
+        default=20.0,
+        ge=0,
+        le=300,
+        description="Longest a roster upload with `?wait=true` waits for its import (then 202).",
+    )
     integration_cache_ttl_s: float = Field(default=5.0, ge=0, description="How long integrations are cached.")
     canvas_jwks_url: str = Field(
         default="https://8axpcl50e4.execute-api.us-east-1.amazonaws.com/main/jwks",

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.analytics.db import Base
@@ -499,3 +511,40 @@ class RosterClassTerm(Base):
     district_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     class_id: Mapped[str] = mapped_column(ID, primary_key=True)
     term_id: Mapped[str] = mapped_column(ID, primary_key=True)
+
+
+class RosterImportJob(Base):
+    """A roster upload being imported in the background: its state, progress and first errors."""
+
+    __tablename__ = "roster_import_job"
+    __table_args__ = (Index(None, "state", "created_at"), Index(None, "district_id", "created_at"))
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    district_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    """queued, running, succeeded or failed."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Claims so far (a replica that died while running it leaves it to be claimed again)."""
+    upload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    """The parts stored, where each OneRoster file is in them, and the manifest read at upload."""
+    progress: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    """Rows read, accepted and rejected per file; the first errors and the count of all, per field."""
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    failure: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RosterImportChunk(Base):
+    """A piece of an upload's part (a zip or a CSV), kept in the database until its job is done."""
+
+    __tablename__ = "roster_import_chunk"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("roster_import_job.id", ondelete="CASCADE"), primary_key=True
+    )
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -4,6 +4,7 @@ teachers, four students; helpers to upload it. (The CSV header lines are long.)"
 # ruff: noqa: E501
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 
@@ -46,6 +47,26 @@ def as_zip(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
+URL = "/api/analytics/rosters/import"
+FINISHED = ("succeeded", "failed")
+
+
+async def finished(
+    client: httpx.AsyncClient, headers: dict[str, str], accepted: httpx.Response, *, seconds: float = 120
+) -> httpx.Response:
+    """Follow a queued import's status resource (its `Location`) until the import ends; its last answer."""
+    assert accepted.status_code == 202, accepted.text
+    location = accepted.headers["location"]
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        r = await client.get(location, headers=headers)
+        assert r.status_code == 200, r.text
+        if r.json()["state"] in FINISHED:
+            return r
+        assert asyncio.get_running_loop().time() < deadline, f"the import did not end: {r.text}"
+        await asyncio.sleep(0.02)
+
+
 async def upload(
     client: httpx.AsyncClient,
     headers: dict[str, str],
@@ -53,13 +74,20 @@ async def upload(
     *,
     zipped: bool = False,
 ) -> httpx.Response:
-    """POST the files (or a zip of them) to the roster import."""
+    """POST the files (or a zip of them) to the roster import. A refused upload's answer (4xx) is
+    returned as it is; a queued one (202) is followed until the import ends, and the import's last
+    status (200, `state` succeeded, `result` the summary, `errors` the bad rows) is returned."""
     files = files or FILES
     if zipped:
         parts = [("file", ("roster.zip", as_zip(files), "application/zip"))]
     else:
         parts = [("file", (name, text.encode(), "text/csv")) for name, text in files.items()]
-    return await client.post("/api/analytics/rosters/import", files=parts, headers=headers)
+    r = await client.post(URL, files=parts, headers=headers)
+    if r.status_code != 202:
+        return r
+    r = await finished(client, headers, r)
+    assert r.json()["state"] == "succeeded", r.text
+    return r
 
 
 MANIFEST_FILES = {

@@ -35,10 +35,10 @@ from services.analytics.models import (
     RosterEnrollment,
     RosterUser,
 )
-from services.analytics.rosters.service import import_roster
+from services.analytics.rosters.service import import_files
 from services.analytics.rosters.terms import last_completed_term, term_containing
 from shared.db import Database
-from tests.analytics.roster_data import CLASSES, FILES, ORGS, USERS, manifest, upload
+from tests.analytics.roster_data import CLASSES, FILES, ORGS, USERS, finished, manifest, upload
 from tests.fixtures.auth import TokenFactory
 
 URL = "/api/analytics/rosters/import"
@@ -84,8 +84,14 @@ async def test_bulk_removes_unlisted_users_and_their_enrollments_absent_files_un
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["modes"] == {"users.csv": "bulk"}
-    assert body["deleted"] == {"orgs": 0, "academic_sessions": 0, "classes": 0, "users": 1, "enrollments": 1}
+    assert body["result"]["modes"] == {"users.csv": "bulk"}
+    assert body["result"]["deleted"] == {
+        "orgs": 0,
+        "academic_sessions": 0,
+        "classes": 0,
+        "users": 1,
+        "enrollments": 1,
+    }
     assert body["errors"] == []
     assert await stored(analytics_app[0], district) == (
         {"t1", "t2", "s1", "s2", "s3"},
@@ -103,8 +109,8 @@ async def test_delta_keeps_what_it_does_not_list(
     users = without(USERS, "s4").replace("s3,active", "s3,tobedeleted")
     r = await upload(analytics, auth("edtech"), {"manifest.csv": manifest(users="delta"), "users.csv": users})
     assert r.status_code == 200, r.text
-    assert r.json()["deleted"]["users"] == 1
-    assert r.json()["deleted"]["enrollments"] == 1  # e5, s3's
+    assert r.json()["result"]["deleted"]["users"] == 1
+    assert r.json()["result"]["deleted"]["enrollments"] == 1  # e5, s3's
     assert await stored(analytics_app[0], district) == (
         {"t1", "t2", "s1", "s2", "s4"},
         {"e1", "e2", "e3", "e4", "e6"},
@@ -153,7 +159,7 @@ async def test_a_listed_but_rejected_row_keeps_its_record_and_an_all_failing_bul
     broken = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,kind,username\nx1,,,true,sch-1,student,x1\n"
     r = await upload(analytics, auth("edtech"), {"manifest.csv": manifest(users="bulk"), "users.csv": broken})
     assert r.status_code == 200, r.text
-    assert r.json()["deleted"]["users"] == 0
+    assert r.json()["result"]["deleted"]["users"] == 0
     assert [(e["file"], e["field"]) for e in r.json()["errors"]] == [
         ("users.csv", "role"),
         ("users.csv", "file"),
@@ -201,7 +207,7 @@ async def test_oneroster_1_2_roles_as_the_specification_lists_them(
     r = await upload(analytics, auth("edtech"), files)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["oneroster_version"] == "1.2"
+    assert body["result"]["oneroster_version"] == "1.2"
     errors = [(e["file"], e["line"], e["field"]) for e in body["errors"]]
     assert errors == [
         ("roles.csv", 8, "role"),  # sysAdministrator: the 1.2 term is systemAdministrator
@@ -269,7 +275,7 @@ async def test_academic_sessions_make_the_teacher_utilization_term(
         ("academicSessions.csv", 7, "endDate"),
         ("classes.csv", 4, "termSourcedIds"),
     ]
-    assert r.json()["upserted"]["academic_sessions"] == 5
+    assert r.json()["result"]["upserted"]["academic_sessions"] == 5
     async with analytics_app[0].state.runtime.db.transaction() as session:
         links = (
             await session.execute(
@@ -308,8 +314,10 @@ async def test_the_term_rule_and_its_fallback(
         "t,,,Spring term,term,2027-01-10,2027-06-01,,2027\n"
         "g,,,Grading,gradingPeriod,2027-03-01,2027-03-20,,2027\n"
     )
+    await import_files(
+        app.state.runtime.db, district_id=district, files={"academicSessions.csv": sessions.encode()}
+    )
     async with app.state.runtime.db.transaction() as session:
-        await import_roster(session, district_id=district, files={"academicSessions.csv": sessions.encode()})
         defaults = Settings(database_url="sqlite+aiosqlite://")
         district_settings = await effective_settings(session, district_id=district, defaults=defaults)
         term = await term_containing(session, district_id=district, settings=district_settings, day=day)
@@ -388,12 +396,20 @@ async def test_a_classlink_oneroster_1_1_export_imports(
     district: str,
 ) -> None:
     parts = [("file", ("OneRoster.zip", zipped(CLASSLINK_1_1), "application/zip"))]
-    r = await analytics.post(URL, files=parts, headers=auth("edtech"))
-    assert r.status_code == 200, r.text
+    r = await finished(
+        analytics, auth("edtech"), await analytics.post(URL, files=parts, headers=auth("edtech"))
+    )
     body = r.json()
+    assert body["state"] == "succeeded", body
     assert body["errors"] == []
-    assert body["oneroster_version"] == "1.1"
-    assert body["upserted"] == {"orgs": 2, "academic_sessions": 2, "classes": 1, "users": 3, "enrollments": 2}
+    assert body["result"]["oneroster_version"] == "1.1"
+    assert body["result"]["upserted"] == {
+        "orgs": 2,
+        "academic_sessions": 2,
+        "classes": 1,
+        "users": 3,
+        "enrollments": 2,
+    }
     async with analytics_app[0].state.runtime.db.transaction() as session:
         teacher = await session.get(RosterUser, (district, "T-9001"))
     assert teacher is not None
@@ -404,10 +420,11 @@ async def test_a_classlink_oneroster_1_1_export_imports(
         "users.csv": without(CLASSLINK_1_1["users.csv"], "S-5001"),
         "enrollments.csv": without(CLASSLINK_1_1["enrollments.csv"], "101-ALG1-1-S-5001"),
     }
-    r = await analytics.post(
-        URL, files=[("file", ("OneRoster.zip", zipped(nightly), "application/zip"))], headers=auth("edtech")
+    nightly_parts = [("file", ("OneRoster.zip", zipped(nightly), "application/zip"))]
+    r = await finished(
+        analytics, auth("edtech"), await analytics.post(URL, files=nightly_parts, headers=auth("edtech"))
     )
-    assert r.json()["deleted"] == {
+    assert r.json()["result"]["deleted"] == {
         "orgs": 0,
         "academic_sessions": 0,
         "classes": 0,
@@ -463,10 +480,12 @@ async def test_a_clever_oneroster_1_1_export_imports(
     district: str,
 ) -> None:
     parts = [("file", ("clever-oneroster.zip", zipped(CLEVER_1_1, folder="oneroster/"), "application/zip"))]
-    r = await analytics.post(URL, files=parts, headers=auth("edtech"))
-    assert r.status_code == 200, r.text
+    r = await finished(
+        analytics, auth("edtech"), await analytics.post(URL, files=parts, headers=auth("edtech"))
+    )
+    assert r.json()["state"] == "succeeded", r.text
     assert r.json()["errors"] == []
-    assert r.json()["upserted"] == {
+    assert r.json()["result"]["upserted"] == {
         "orgs": 2,
         "academic_sessions": 1,
         "classes": 1,
@@ -518,14 +537,12 @@ def test_after_a_bulk_users_file_the_roster_is_what_it_lists(
         db = Database(database_url, "analytics", pool_size=2)
         district = f"prop-{uuid.uuid4().hex[:10]}"
         try:
-            async with db.transaction() as session:
-                await import_roster(session, district_id=district, files=initial)
+            await import_files(db, district_id=district, files=initial)
             bulk: dict[str, Any] = {
                 "manifest.csv": manifest(users="bulk").encode(),
                 "users.csv": users(listed),
             }
-            async with db.transaction() as session:
-                await import_roster(session, district_id=district, files=bulk)
+            await import_files(db, district_id=district, files=bulk)
             async with db.transaction() as session:
                 kept = set(
                     (
@@ -559,18 +576,13 @@ async def test_bulk_import_and_terms_on_the_embedded_sqlite(tmp_path: Path) -> N
         async with db.engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
         today = dt.date(2027, 3, 10)
-        async with db.transaction() as session:
-            files = {**FILES, "academicSessions.csv": sessions_csv(today), "classes.csv": CLASSES_IN_TERMS}
-            report = await import_roster(
-                session, district_id="d", files={k: v.encode() for k, v in files.items()}
-            )
-            assert [e.field for e in report.errors] == ["endDate"]
+        files = {**FILES, "academicSessions.csv": sessions_csv(today), "classes.csv": CLASSES_IN_TERMS}
+        done = await import_files(db, district_id="d", files={k: v.encode() for k, v in files.items()})
+        assert [e.field for e in done.report.errors] == ["endDate"]
         bulk = {"manifest.csv": manifest(users="bulk"), "users.csv": blank_status(without(USERS, "s4"))}
+        done = await import_files(db, district_id="d", files={k: v.encode() for k, v in bulk.items()})
+        assert (done.summary.deleted["users"], done.summary.deleted["enrollments"]) == (1, 1)
         async with db.transaction() as session:
-            report = await import_roster(
-                session, district_id="d", files={k: v.encode() for k, v in bulk.items()}
-            )
-            assert (report.deleted["users"], report.deleted["enrollments"]) == (1, 1)
             defaults = Settings(database_url="sqlite+aiosqlite://")
             term = await term_containing(
                 session,

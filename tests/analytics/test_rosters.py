@@ -29,13 +29,16 @@ async def test_import_derives_role_school_grade_and_subjects(
 ) -> None:
     r = await upload(analytics, auth("edtech"), zipped=True)
     assert r.status_code == 200, r.text
-    assert r.json() == {
+    job = r.json()
+    assert job["result"] == {
         "oneroster_version": "1.1",
         "modes": {name: "delta" for name in FILES},
         "upserted": {"orgs": 3, "academic_sessions": 0, "classes": 2, "users": 6, "enrollments": 6},
         "deleted": {"orgs": 0, "academic_sessions": 0, "classes": 0, "users": 0, "enrollments": 0},
-        "errors": [],
     }
+    assert (job["errors"], job["errors_total"], job["error_counts"], job["failure"]) == ([], 0, {}, None)
+    rows = {"orgs.csv": 3, "classes.csv": 2, "users.csv": 6, "enrollments.csv": 6}
+    assert job["files"] == {name: {"rows": n, "accepted": n, "rejected": 0} for name, n in rows.items()}
     attrs = await attributes(analytics_app[0], district)
     assert {a for a in attrs if a[0] == "s1"} == {
         ("s1", "grade", "05"),
@@ -73,7 +76,7 @@ async def test_reimport_updates_instead_of_duplicating(
         },
     )
     assert r.status_code == 200, r.text
-    assert r.json()["deleted"]["users"] == 1
+    assert r.json()["result"]["deleted"]["users"] == 1
     async with analytics_app[0].state.runtime.db.transaction() as session:
         count = await session.scalar(
             select(func.count()).select_from(RosterUser).where(RosterUser.district_id == district)
@@ -106,8 +109,8 @@ async def test_bad_rows_are_reported_and_good_rows_kept(
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["upserted"]["users"] == 6
-    assert body["upserted"]["orgs"] == 3
+    assert body["result"]["upserted"]["users"] == 6
+    assert body["result"]["upserted"]["orgs"] == 3
     assert body["errors"] == [
         {"file": "orgs.csv", "line": 5, "field": "type", "message": body["errors"][0]["message"]},
         {"file": "users.csv", "line": 8, "field": "role", "message": body["errors"][1]["message"]},

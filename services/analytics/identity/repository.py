@@ -8,9 +8,10 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text
+from sqlalchemy import Column, MetaData, String, Table, bindparam, delete, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import CreateTable
 
 from services.analytics.counting import rules
 from services.analytics.identity.keys import roster_keys
@@ -18,6 +19,16 @@ from services.analytics.models import RosterIdentity, RosterUser, UnmatchedActor
 from shared.db import on_postgresql
 
 _CHUNK = 400
+_PAGE = 5000
+"""Users whose keys are computed at once when the index is rebuilt."""
+_PAIRS = Table(
+    "ri_identity_key",
+    MetaData(),
+    Column("id_key", String(320), primary_key=True),
+    Column("user_id", String(255), primary_key=True),
+    prefixes=["TEMPORARY"],
+)
+"""The (key, person) pairs of a roster while its index is rebuilt (a temporary table)."""
 _MOVE_EVENTS = text(
     "UPDATE analytics.usage_event SET user_id = :u "
     "WHERE district_id = :d AND integration_id = :i AND user_id = :a"
@@ -64,36 +75,59 @@ class IdentityRepository:
     async def reindex(self, district_id: str) -> int:
         """Rebuild the district's key index from its roster; returns how many keys it holds.
 
-        A key two people share (two accounts with one email) names nobody and is left out.
+        A key two people share (two accounts with one email) names nobody and is left out. The roster
+        is read a page of users at a time and its (key, person) pairs gather in a temporary table,
+        so the memory this takes does not grow with the roster.
         """
-        users = await self.session.execute(
-            select(
-                RosterUser.sourced_id,
-                RosterUser.identifier,
-                RosterUser.username,
-                RosterUser.email,
-                RosterUser.user_ids,
-            ).where(RosterUser.district_id == district_id)
-        )
-        owners: dict[str, set[str]] = {}
-        for sourced_id, identifier, username, email, user_ids in users.all():
-            for k in roster_keys(
-                sourced_id=sourced_id,
-                identifier=identifier,
-                username=username,
-                email=email,
-                user_ids=user_ids or [],
-            ):
-                owners.setdefault(k, set()).add(sourced_id)
-        rows = [
-            {"district_id": district_id, "key": k, "user_id": next(iter(who))}
-            for k, who in sorted(owners.items())
-            if len(who) == 1
-        ]
+        await self.session.execute(text(f"DROP TABLE IF EXISTS {_PAIRS.name}"))
+        await self.session.execute(CreateTable(_PAIRS))
+        after: str | None = None
+        while True:
+            page = (
+                await self.session.execute(
+                    select(
+                        RosterUser.sourced_id,
+                        RosterUser.identifier,
+                        RosterUser.username,
+                        RosterUser.email,
+                        RosterUser.user_ids,
+                    )
+                    .where(
+                        RosterUser.district_id == district_id,
+                        *([RosterUser.sourced_id > after] if after is not None else []),
+                    )
+                    .order_by(RosterUser.sourced_id)
+                    .limit(_PAGE)
+                )
+            ).all()
+            if not page:
+                break
+            pairs = [
+                {"id_key": k, "user_id": sourced_id}
+                for sourced_id, identifier, username, email, user_ids in page
+                for k in roster_keys(
+                    sourced_id=sourced_id,
+                    identifier=identifier,
+                    username=username,
+                    email=email,
+                    user_ids=user_ids or [],
+                )
+            ]
+            if pairs:
+                await self.session.execute(_PAIRS.insert(), pairs)
+            after = page[-1][0]
         await self.session.execute(delete(RosterIdentity).where(RosterIdentity.district_id == district_id))
-        for start in range(0, len(rows), 2000):
-            await self.session.execute(insert(RosterIdentity), rows[start : start + 2000])
-        return len(rows)
+        owned = (
+            select(literal(district_id, String(64)), _PAIRS.c.id_key, func.min(_PAIRS.c.user_id))
+            .group_by(_PAIRS.c.id_key)
+            .having(func.count() == 1)
+        )
+        table: Any = RosterIdentity.__table__
+        result: Any = await self.session.execute(
+            table.insert().from_select(["district_id", "key", "user_id"], owned)
+        )
+        await self.session.execute(text(f"DROP TABLE {_PAIRS.name}"))
+        return int(result.rowcount or 0)
 
     async def record_unmatched(self, rows: Sequence[UnmatchedRow]) -> None:
         """Count events of actors nobody matched, per integration."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from services.analytics.rosters.vocabulary import V1_1, V1_2, VERSIONS
@@ -54,23 +55,27 @@ def _property(name: str) -> str:
     return "file." + name.removesuffix(".csv")
 
 
-def _inferred_version(files: dict[str, bytes]) -> str:
-    if "roles.csv" in files:
+def _inferred_version(supplied: Collection[str], users_header: bytes | None) -> str:
+    if "roles.csv" in supplied:
         return V1_2
-    users = files.get("users.csv")
-    if users is not None:
-        header = users.decode("utf-8-sig", errors="replace").split("\n", 1)[0]
+    if users_header is not None:
+        header = users_header.decode("utf-8-sig", errors="replace")
         if "role" not in next(csv.reader([header]), []):
             return V1_2
     return V1_1
 
 
-def read_manifest(files: dict[str, bytes]) -> Manifest:
-    """The upload's manifest, checked against the files supplied (422 on any mismatch)."""
-    data = files.get(MANIFEST)
+def read_manifest(
+    files: Collection[str], *, manifest: bytes | None, users_header: bytes | None = None
+) -> Manifest:
+    """The upload's manifest, checked against the names of the files supplied (422 on any mismatch).
+
+    Without a manifest the version is read off the files: `users_header` is users.csv's first line.
+    """
+    data = manifest
     if data is None:
         supplied = {name: ("delta" if name in files else "absent") for name in DATA_FILES}
-        return Manifest(version=_inferred_version(files), modes=supplied, declared=False)
+        return Manifest(version=_inferred_version(files, users_header), modes=supplied, declared=False)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

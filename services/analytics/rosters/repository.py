@@ -1,26 +1,31 @@
-"""Queries on the roster: bulk upserts and removals by sourcedId, academic sessions, derived attributes."""
+"""Queries on the roster (academic sessions, pages of people, derived attributes and groups) and on
+roster import jobs. An import's upserts and removals are written from its staging tables
+(`rosters/staging.py`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.analytics.models import (
     RosterAcademicSession,
     RosterClass,
-    RosterClassTerm,
     RosterEnrollment,
+    RosterImportChunk,
+    RosterImportJob,
     RosterOrg,
     RosterUser,
     RosterUserAttribute,
     RosterUserGroup,
 )
-from shared.db import on_postgresql
+from shared.db import utcnow
 
 RosterModel = (
     type[RosterOrg]
@@ -29,7 +34,6 @@ RosterModel = (
     | type[RosterUser]
     | type[RosterEnrollment]
 )
-_CHUNK = 300
 
 
 class RosterRepository:
@@ -37,62 +41,6 @@ class RosterRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.dialect: Any = postgresql if on_postgresql(session) else sqlite
-
-    async def upsert(self, model: RosterModel, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows, updating those whose (district, sourcedId) exists."""
-        table: Any = model.__table__
-        for start in range(0, len(rows), _CHUNK):
-            stmt = self.dialect.insert(table).values(list(rows[start : start + _CHUNK]))
-            updates = {c: stmt.excluded[c] for c in rows[0] if c not in ("district_id", "sourced_id")}
-            await self.session.execute(
-                stmt.on_conflict_do_update(index_elements=["district_id", "sourced_id"], set_=updates)
-            )
-
-    async def delete(self, model: RosterModel, *, district_id: str, sourced_ids: Iterable[str]) -> int:
-        """Remove rows by sourcedId (`tobedeleted`, or no longer listed in a bulk file); how many."""
-        ids, removed = sorted(set(sourced_ids)), 0
-        for start in range(0, len(ids), _CHUNK):
-            result: Any = await self.session.execute(
-                delete(model).where(
-                    model.district_id == district_id, model.sourced_id.in_(ids[start : start + _CHUNK])
-                )
-            )
-            removed += result.rowcount or 0
-        return removed
-
-    async def delete_enrollments_of(
-        self, district_id: str, *, user_ids: Iterable[str], class_ids: Iterable[str]
-    ) -> int:
-        """Remove the enrollments of removed users and classes; how many."""
-        removed = 0
-        for column, values in ((RosterEnrollment.user_id, user_ids), (RosterEnrollment.class_id, class_ids)):
-            ids = sorted(set(values))
-            for start in range(0, len(ids), _CHUNK):
-                result: Any = await self.session.execute(
-                    delete(RosterEnrollment).where(
-                        RosterEnrollment.district_id == district_id, column.in_(ids[start : start + _CHUNK])
-                    )
-                )
-                removed += result.rowcount or 0
-        return removed
-
-    async def replace_class_terms(
-        self, district_id: str, class_ids: Iterable[str], links: Iterable[tuple[str, str]]
-    ) -> None:
-        """Replace the (class, term) links of these classes (upserted or removed ones)."""
-        ids = sorted(set(class_ids))
-        for start in range(0, len(ids), _CHUNK):
-            await self.session.execute(
-                delete(RosterClassTerm).where(
-                    RosterClassTerm.district_id == district_id,
-                    RosterClassTerm.class_id.in_(ids[start : start + _CHUNK]),
-                )
-            )
-        values = [{"district_id": district_id, "class_id": c, "term_id": t} for c, t in sorted(set(links))]
-        table: Any = RosterClassTerm.__table__
-        for start in range(0, len(values), 1000):
-            await self.session.execute(table.insert(), values[start : start + 1000])
 
     async def covering_sessions(
         self, district_id: str, day: dt.date, types: Iterable[str]
@@ -106,26 +54,34 @@ class RosterRepository:
         )
         return (await self.session.scalars(stmt)).all()
 
-    async def existing_ids(self, model: RosterModel, *, district_id: str) -> set[str]:
-        """Every sourcedId of one roster table of the district."""
-        return set(
-            (
-                await self.session.scalars(select(model.sourced_id).where(model.district_id == district_id))
-            ).all()
+    def _people(self, column: Any, after: str | None, through: str | None = None) -> list[Any]:
+        return [
+            *([column > after] if after is not None else []),
+            *([column <= through] if through is not None else []),
+        ]
+
+    async def people_page_end(self, district_id: str, *, after: str | None, size: int) -> str | None:
+        """The last of the next `size` people (users, or ids enrollments name) after `after`; None
+        when there are none (pages of people in sourcedId order, each read by a range)."""
+        users = select(RosterUser.sourced_id.label("id")).where(
+            RosterUser.district_id == district_id, *self._people(RosterUser.sourced_id, after)
         )
+        enrolled = select(RosterEnrollment.user_id.label("id")).where(
+            RosterEnrollment.district_id == district_id, *self._people(RosterEnrollment.user_id, after)
+        )
+        # UNION ALL in order with a limit: both sides walk their index and stop early
+        page = union_all(users, enrolled).order_by("id").limit(size).subquery()
+        return await self.session.scalar(select(func.max(page.c.id)))
 
-    async def users(self, district_id: str) -> Sequence[Any]:
-        """(sourced_id, school_id, grades) of every user."""
-        return (
-            await self.session.execute(
-                select(RosterUser.sourced_id, RosterUser.school_id, RosterUser.grades).where(
-                    RosterUser.district_id == district_id
-                )
-            )
-        ).all()
+    async def users(self, district_id: str, *, after: str | None, through: str) -> Sequence[Any]:
+        """(sourced_id, school_id, grades) of the users of a page of people."""
+        stmt = select(RosterUser.sourced_id, RosterUser.school_id, RosterUser.grades).where(
+            RosterUser.district_id == district_id, *self._people(RosterUser.sourced_id, after, through)
+        )
+        return (await self.session.execute(stmt)).all()
 
-    async def class_memberships(self, district_id: str) -> Sequence[Any]:
-        """(user_id, school_id, grades, subjects) for every enrollment with its class."""
+    async def class_memberships(self, district_id: str, *, after: str | None, through: str) -> Sequence[Any]:
+        """(user_id, school_id, grades, subjects) of a page of people's enrollments with their class."""
         stmt = (
             select(RosterEnrollment.user_id, RosterClass.school_id, RosterClass.grades, RosterClass.subjects)
             .join(
@@ -133,25 +89,29 @@ class RosterRepository:
                 (RosterClass.district_id == RosterEnrollment.district_id)
                 & (RosterClass.sourced_id == RosterEnrollment.class_id),
             )
-            .where(RosterEnrollment.district_id == district_id)
+            .where(
+                RosterEnrollment.district_id == district_id,
+                *self._people(RosterEnrollment.user_id, after, through),
+            )
         )
         return (await self.session.execute(stmt)).all()
 
-    async def replace_attributes(self, district_id: str, rows: Iterable[tuple[str, str, str]]) -> None:
-        """Replace the district's derived (user, kind, value) attributes."""
-        await self.session.execute(
-            delete(RosterUserAttribute).where(RosterUserAttribute.district_id == district_id)
-        )
+    async def clear_derived(self, district_id: str) -> None:
+        """Remove the district's derived attributes and counter groups (before they are derived anew)."""
+        for model in (RosterUserAttribute, RosterUserGroup):
+            await self.session.execute(delete(model).where(model.district_id == district_id))
+
+    async def add_attributes(self, district_id: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Add derived (user, kind, value) attributes."""
         values = [{"district_id": district_id, "user_id": u, "kind": k, "value": v} for u, k, v in rows]
         table: Any = RosterUserAttribute.__table__
         for start in range(0, len(values), 1000):
             await self.session.execute(table.insert(), values[start : start + 1000])
 
-    async def replace_groups(
+    async def add_groups(
         self, district_id: str, rows: Iterable[tuple[str, str, tuple[str, str, str]]]
     ) -> None:
-        """Replace the district's derived (user, group set, (school, dim, value)) counter groups."""
-        await self.session.execute(delete(RosterUserGroup).where(RosterUserGroup.district_id == district_id))
+        """Add derived (user, group set, (school, dim, value)) counter groups."""
         values = [
             {"district_id": district_id, "user_id": u, "group_set": k, "school_id": s, "dim": d, "value": v}
             for u, k, (s, d, v) in rows
@@ -159,3 +119,148 @@ class RosterRepository:
         table: Any = RosterUserGroup.__table__
         for start in range(0, len(values), 1000):
             await self.session.execute(table.insert(), values[start : start + 1000])
+
+    async def replace_attributes(self, district_id: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Replace the district's derived (user, kind, value) attributes."""
+        await self.session.execute(
+            delete(RosterUserAttribute).where(RosterUserAttribute.district_id == district_id)
+        )
+        await self.add_attributes(district_id, rows)
+
+    async def replace_groups(
+        self, district_id: str, rows: Iterable[tuple[str, str, tuple[str, str, str]]]
+    ) -> None:
+        """Replace the district's derived (user, group set, (school, dim, value)) counter groups."""
+        await self.session.execute(delete(RosterUserGroup).where(RosterUserGroup.district_id == district_id))
+        await self.add_groups(district_id, rows)
+
+
+UNFINISHED = ("queued", "running")
+_JOB_LOCK = "analytics:roster-import:"
+
+
+def _lock_key(job_id: uuid.UUID) -> int:
+    return zlib.crc32((_JOB_LOCK + str(job_id)).encode())
+
+
+class ImportJobRepository:
+    """Roster import jobs and their uploads' pieces."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, job: RosterImportJob) -> None:
+        """Store a new job."""
+        self.session.add(job)
+        await self.session.flush()
+
+    async def add_chunk(self, job_id: uuid.UUID, part: int, seq: int, data: bytes) -> None:
+        """Store one piece of an upload's part."""
+        table: Any = RosterImportChunk.__table__
+        await self.session.execute(table.insert(), {"job_id": job_id, "part": part, "seq": seq, "data": data})
+
+    async def chunks(self, job_id: uuid.UUID, part: int, *, after: int, limit: int) -> Sequence[Any]:
+        """(seq, data) of the next pieces of a part, in order."""
+        c = RosterImportChunk
+        stmt = (
+            select(c.seq, c.data)
+            .where(c.job_id == job_id, c.part == part, c.seq > after)
+            .order_by(c.seq)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).all()
+
+    async def get(self, district_id: str, job_id: uuid.UUID) -> RosterImportJob | None:
+        """One job of the district."""
+        job = await self.session.get(RosterImportJob, job_id, populate_existing=True)
+        return job if job is not None and job.district_id == district_id else None
+
+    async def any_unfinished(self) -> bool:
+        """Whether some job waits or runs (a cheap look before claiming)."""
+        stmt = select(RosterImportJob.id).where(RosterImportJob.state.in_(UNFINISHED)).limit(1)
+        return await self.session.scalar(stmt) is not None
+
+    async def candidates(self, job_id: uuid.UUID | None, *, limit: int = 10) -> Sequence[RosterImportJob]:
+        """Unfinished jobs that are first in their district's line (oldest first), row-locked; rows
+        another replica is claiming right now are skipped (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+        j = RosterImportJob
+        earlier = aliased(RosterImportJob)
+        ahead = (
+            select(earlier.id)
+            .where(
+                earlier.district_id == j.district_id,
+                earlier.state.in_(UNFINISHED),
+                (earlier.created_at < j.created_at)
+                | ((earlier.created_at == j.created_at) & (earlier.id < j.id)),
+            )
+            .exists()
+        )
+        stmt = (
+            select(j)
+            .where(j.state.in_(UNFINISHED), ~ahead, *([j.id == job_id] if job_id is not None else []))
+            .order_by(j.created_at, j.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=j)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def try_lock(self, job_id: uuid.UUID) -> bool:
+        """Take the job's session-level lock on this connection (PostgreSQL): held while it runs, and
+        released when the connection ends, so a job whose replica died can be claimed again."""
+        return bool(await self.session.scalar(select(func.pg_try_advisory_lock(_lock_key(job_id)))))
+
+    async def unlock(self, job_id: uuid.UUID) -> None:
+        """Release the job's session-level lock (PostgreSQL)."""
+        await self.session.execute(select(func.pg_advisory_unlock(_lock_key(job_id))))
+
+    async def start(self, job: RosterImportJob, now: dt.datetime) -> None:
+        """Mark a claimed job running (one more attempt)."""
+        job.state = "running"
+        job.attempts += 1
+        job.started_at = job.started_at or now
+        job.updated_at = now
+        await self.session.flush()
+
+    async def save_progress(self, job_id: uuid.UUID, attempt: int, progress: dict[str, Any]) -> None:
+        """Record a running job's progress (unless another claim took it over since)."""
+        await self.session.execute(
+            update(RosterImportJob)
+            .where(RosterImportJob.id == job_id, RosterImportJob.attempts == attempt)
+            .values(progress=progress, updated_at=utcnow())
+        )
+
+    async def finish(
+        self,
+        job_id: uuid.UUID,
+        attempt: int,
+        *,
+        state: str,
+        progress: dict[str, Any],
+        result: dict[str, Any] | None = None,
+        failure: str | None = None,
+    ) -> None:
+        """Record how a job ended and drop its upload (unless another claim took it over since)."""
+        now = utcnow()
+        await self.session.execute(
+            update(RosterImportJob)
+            .where(RosterImportJob.id == job_id, RosterImportJob.attempts == attempt)
+            .values(
+                state=state,
+                progress=progress,
+                result=result,
+                failure=failure,
+                finished_at=now,
+                updated_at=now,
+            )
+        )
+        await self.session.execute(delete(RosterImportChunk).where(RosterImportChunk.job_id == job_id))
+
+    async def purge(self, before: dt.datetime) -> int:
+        """Forget jobs that finished before `before`; how many."""
+        result: Any = await self.session.execute(
+            delete(RosterImportJob).where(
+                RosterImportJob.state.not_in(UNFINISHED), RosterImportJob.finished_at < before
+            )
+        )
+        return int(result.rowcount or 0)

@@ -12,26 +12,37 @@ Rules:
   lists counts as listed even when it is rejected: its stored record stays as it was. A bulk file
   with no accepted row (empty, unreadable, every row rejected) removes nothing and says so.
 - Removing a user or a class removes its enrollments; a removed class loses its term links.
-- A bad row is reported with its file, line and field and skipped; the rest of the file is kept.
+- A bad row is reported with its file, line and field and skipped; the rest of the file is kept. A
+  file that is not UTF-8 (or not CSV) anywhere is skipped whole. The report keeps the first
+  `FIRST_ERRORS` bad rows and counts all of them per file and field.
 - Role vocabularies follow the version (`rosters/vocabulary.py`); users keep their `identifier`,
   `username` and `userIds`. Afterwards each user's grade levels, subjects (from their classes) and
   schools are derived for grouping.
+
+How the work stays bounded (an import runs as a background job, `rosters/jobs.py`): each file is
+read as a stream, `CHUNK_ROWS` rows at a time. For each chunk the ids its rows refer to (orgs,
+terms, classes, users, roles) are looked up, the rows are converted, and what they keep is staged
+in temporary tables (`rosters/staging.py`), each step in a short transaction of its own: no
+per-row state stays in memory, and neither database is held for long while files are read. The
+stored roster changes in one last transaction (all or nothing): the staged rows written, the
+removals, the derived attributes and groups (a page of people at a time), the identity index, and
+a regroup asked of the counting workers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
 import re
-import zipfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.analytics.counting.service import request_regroup, user_groups
+from services.analytics.counting.service import request_regroup
 from services.analytics.identity import service as identity
 from services.analytics.models import (
     RosterAcademicSession,
@@ -40,9 +51,13 @@ from services.analytics.models import (
     RosterOrg,
     RosterUser,
 )
-from services.analytics.rosters.manifest import DATA_FILES, MANIFEST, Manifest, read_manifest
+from services.analytics.rosters.attributes import rebuild_attributes
+from services.analytics.rosters.manifest import MANIFEST, Manifest, read_manifest
+from services.analytics.rosters.progress import Progress, Report
 from services.analytics.rosters.repository import RosterModel, RosterRepository
 from services.analytics.rosters.schemas import RosterImportRead, RowError
+from services.analytics.rosters.staging import Staging, Unit, pinned
+from services.analytics.rosters.upload import BytesFiles, RosterFiles
 from services.analytics.rosters.vocabulary import (
     ENROLLMENT_ROLES,
     GRADES,
@@ -53,12 +68,21 @@ from services.analytics.rosters.vocabulary import (
     allowed,
     listing,
 )
-from shared.errors import Unprocessable
+from shared.db import Database, utcnow
 
-FILES = (MANIFEST, *DATA_FILES)
-_CANONICAL = {name.lower(): name for name in FILES}
-_MAX_FILE = 200 * 1024 * 1024
+CHUNK_ROWS = 500
+"""Rows read, converted and staged in one step (a few milliseconds of work between two awaits)."""
 _USER_ID = re.compile(r"\{([^{}:]+):([^{}]+)\}")
+Applied = Callable[[AsyncSession, RosterImportRead], Awaitable[None]]
+"""Called in the transaction that applies an import (a job records its success in it)."""
+_KEYS = {
+    "orgs.csv": "orgs",
+    "academicSessions.csv": "academic_sessions",
+    "classes.csv": "classes",
+    "users.csv": "users",
+    "enrollments.csv": "enrollments",
+}
+"""The data files the roster keeps, as the summary names them."""
 
 
 class RowRejected(ValueError):
@@ -67,43 +91,6 @@ class RowRejected(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-def collect_files(parts: list[tuple[str, bytes]]) -> dict[str, bytes]:
-    """The OneRoster files of an upload (plain CSV parts and/or the CSVs inside zip parts), by name.
-
-    Names are matched without case and returned as the specification spells them
-    (`academicsessions.csv` -> `academicSessions.csv`); a file sent twice is refused.
-    """
-    found: dict[str, bytes] = {}
-
-    def add(name: str, data: bytes) -> None:
-        if name in found:
-            raise Unprocessable(f"the upload has more than one {name}", field="file")
-        found[name] = data
-
-    for filename, data in parts:
-        base = filename.rsplit("/", 1)[-1].lower()
-        if base.endswith(".zip"):
-            try:
-                with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                    for info in archive.infolist():
-                        inner = _CANONICAL.get(info.filename.rsplit("/", 1)[-1].lower())
-                        if inner is not None and not info.is_dir():
-                            if info.file_size > _MAX_FILE:
-                                raise Unprocessable(f"{inner} in the zip is too large", field="file")
-                            add(inner, archive.read(info))
-            except zipfile.BadZipFile as exc:
-                raise Unprocessable(f"{filename} is not a valid zip archive", field="file") from exc
-        elif base in _CANONICAL:
-            add(_CANONICAL[base], data)
-    if not found.keys() - {MANIFEST}:
-        raise Unprocessable(
-            "no OneRoster file found; send orgs.csv, classes.csv, users.csv, enrollments.csv "
-            "(with manifest.csv, academicSessions.csv, roles.csv; or a zip of them)",
-            field="file",
-        )
-    return found
 
 
 def _split(value: str | None) -> list[str]:
@@ -134,91 +121,6 @@ def user_ids(value: str | None) -> list[str]:
     return [f"{t}:{v}" for t, v in found]
 
 
-@dataclass
-class Parsed:
-    """One file's rows: accepted (by sourcedId), marked `tobedeleted`, and every sourcedId listed."""
-
-    kept: dict[str, dict[str, Any]] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)
-    listed: set[str] = field(default_factory=set)
-    accepted: int = 0
-    readable: bool = False
-
-
-class _Importer:
-    def __init__(self, district_id: str, files: dict[str, bytes], manifest: Manifest) -> None:
-        self.district_id = district_id
-        self.files = files
-        self.manifest = manifest
-        self.errors: list[RowError] = []
-
-    def rows(self, name: str, convert: Callable[[dict[str, str]], dict[str, Any] | None]) -> Parsed:
-        """Convert a file's rows, reporting the bad ones."""
-        parsed = Parsed()
-        data = self.files.get(name)
-        if data is None:
-            return parsed
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            self.errors.append(RowError(file=name, line=1, field="file", message="the file is not UTF-8"))
-            return parsed
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames or "sourcedId" not in reader.fieldnames:
-            self.errors.append(
-                RowError(file=name, line=1, field="sourcedId", message="the header has no sourcedId")
-            )
-            return parsed
-        parsed.readable = True
-        for row in reader:
-            line = reader.line_num
-            try:
-                sourced_id = _required(row, "sourcedId")
-                parsed.listed.add(sourced_id)
-                if (row.get("status") or "").strip().lower() == "tobedeleted":
-                    parsed.deleted.add(sourced_id)
-                    continue
-                converted = convert(row)
-            except RowRejected as exc:
-                self.errors.append(RowError(file=name, line=line, field=exc.field, message=str(exc)))
-                continue
-            parsed.accepted += 1
-            if converted is not None:
-                parsed.kept[sourced_id] = {
-                    "district_id": self.district_id,
-                    "sourced_id": sourced_id,
-                    **converted,
-                }
-        return parsed
-
-    def removed(self, name: str, parsed: Parsed, existing: set[str]) -> set[str]:
-        """Stored sourcedIds the file removes: `tobedeleted` ones, and in bulk those it no longer lists."""
-        removed = parsed.deleted & existing
-        unlisted = existing - parsed.listed
-        if self.manifest.mode(name) == "bulk" and unlisted:
-            if parsed.readable and parsed.accepted:
-                removed |= unlisted
-            else:
-                self.errors.append(
-                    RowError(
-                        file=name,
-                        line=1,
-                        field="file",
-                        message=f"a bulk file with no accepted row removes nothing: "
-                        f"{len(unlisted)} stored record(s) it does not list were kept",
-                    )
-                )
-        return removed - set(parsed.kept)
-
-
-@dataclass
-class _Step:
-    name: str
-    model: RosterModel
-    parsed: Parsed
-    removed: set[str]
-
-
 def _grades(row: dict[str, str]) -> list[str]:
     grades = _split(row.get("grades"))
     unknown = [g for g in grades if g not in GRADES]
@@ -229,49 +131,84 @@ def _grades(row: dict[str, str]) -> list[str]:
     return grades
 
 
-async def import_roster(
-    session: AsyncSession, *, district_id: str, files: dict[str, bytes]
-) -> RosterImportRead:
-    """Apply the manifest's modes to the files' rows; report bad rows; rebuild the user attributes."""
-    manifest = read_manifest(files)
-    version = manifest.version
-    repo = RosterRepository(session)
-    imp = _Importer(district_id, files, manifest)
-    steps: list[_Step] = []
+@dataclass
+class _Read:
+    readable: bool = False
+    converted: int = 0
 
-    async def step(name: str, model: RosterModel, convert: Callable[..., dict[str, Any] | None]) -> set[str]:
-        """Parse one file; what the district holds after it (stored - removed + accepted)."""
-        parsed = imp.rows(name, convert)
-        existing = await repo.existing_ids(model, district_id=district_id)
-        removed = imp.removed(name, parsed, existing)
-        steps.append(_Step(name, model, parsed, removed))
-        return (existing - removed) | set(parsed.kept)
+
+@dataclass(frozen=True)
+class _File:
+    name: str
+    model: RosterModel | None
+    """The table the file fills (roles.csv fills none: it gives users their roles)."""
+    convert: Callable[[dict[str, str]], dict[str, Any] | None]
+    refer: Callable[[Staging, list[tuple[int, dict[str, str]]]], Awaitable[None]] | None = None
+    """Look up what a chunk's rows refer to, before they are converted."""
+
+
+def _take(reader: csv.DictReader[str], n: int) -> list[tuple[int, dict[str, str]]]:
+    """Up to n rows with the line each ends on."""
+    batch = []
+    for row in reader:
+        batch.append((reader.line_num, row))
+        if len(batch) == n:
+            break
+    return batch
+
+
+def _stripped(values: Iterator[str | None]) -> set[str]:
+    return {v.strip() for v in values if v and v.strip()}
+
+
+@dataclass
+class _Import:
+    unit: Unit
+    district_id: str
+    files: RosterFiles
+    manifest: Manifest
+    report: Report
+    progress: Progress | None
+    # what the rows of the chunk being converted refer to (looked up for that chunk)
+    orgs: set[str] = field(default_factory=set)
+    sessions: set[str] = field(default_factory=set)
+    classes: set[str] = field(default_factory=set)
+    users: set[str] = field(default_factory=set)
+    roles: dict[str, tuple[str, str]] = field(default_factory=dict)
+    any_sessions: bool = False
+    # what the chunk gives besides its rows
+    terms: set[tuple[str, str]] = field(default_factory=set)
+    role_rows: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    # -- the rules of each file ------------------------------------------------------------------
 
     def vocabulary(
-        row: dict[str, str], name: str, values: frozenset[str], what: str, *, extensible: bool = True
+        self, row: dict[str, str], name: str, values: frozenset[str], what: str, *, extensible: bool = True
     ) -> str:
         value = _required(row, name)
-        if not allowed(value, values, version=version, extensible=extensible):
+        if not allowed(value, values, version=self.version, extensible=extensible):
             raise RowRejected(
-                name, f"{name} {value!r} is not a OneRoster {version} {what} ({listing(values)})"
+                name, f"{name} {value!r} is not a OneRoster {self.version} {what} ({listing(values)})"
             )
         return value
 
-    def org(row: dict[str, str]) -> dict[str, Any]:
-        return {
-            "name": _required(row, "name")[:300],
-            "type": vocabulary(row, "type", ORG_TYPES, "org type"),
-            "parent_id": (row.get("parentSourcedId") or "").strip() or None,
-        }
-
-    org_ids = await step("orgs.csv", RosterOrg, org)
-
-    def known_org(value: str, name: str) -> str:
-        if value not in org_ids:
+    def known_org(self, value: str, name: str) -> str:
+        if value not in self.orgs:
             raise RowRejected(name, f"org {value!r} is not in orgs.csv nor in an earlier import")
         return value
 
-    def academic_session(row: dict[str, str]) -> dict[str, Any]:
+    def org(self, row: dict[str, str]) -> dict[str, Any]:
+        return {
+            "name": _required(row, "name")[:300],
+            "type": self.vocabulary(row, "type", ORG_TYPES, "org type"),
+            "parent_id": (row.get("parentSourcedId") or "").strip() or None,
+        }
+
+    def academic_session(self, row: dict[str, str]) -> dict[str, Any]:
         start, end = _date(row, "startDate"), _date(row, "endDate")
         if end < start:
             raise RowRejected("endDate", "endDate is before startDate")
@@ -280,62 +217,55 @@ async def import_roster(
             raise RowRejected("schoolYear", "schoolYear must be the year the school year ends (YYYY)")
         return {
             "title": _required(row, "title")[:300],
-            "type": vocabulary(row, "type", SESSION_TYPES, "academic session type"),
+            "type": self.vocabulary(row, "type", SESSION_TYPES, "academic session type"),
             "start_date": start,
             "end_date": end,
             "parent_id": (row.get("parentSourcedId") or "").strip() or None,
             "school_year": int(year),
         }
 
-    session_ids = await step("academicSessions.csv", RosterAcademicSession, academic_session)
-    class_terms: list[tuple[str, str]] = []
-
-    def klass(row: dict[str, str]) -> dict[str, Any]:
+    def klass(self, row: dict[str, str]) -> dict[str, Any]:
         terms = _split(row.get("termSourcedIds"))
         # Checked once the district has academic sessions; uploads without any keep importing.
-        unknown = [t for t in terms if session_ids and t not in session_ids]
+        unknown = [t for t in terms if self.any_sessions and t not in self.sessions]
         if unknown:
             raise RowRejected(
                 "termSourcedIds", f"term(s) {', '.join(unknown)} not in academicSessions.csv nor known"
             )
         converted = {
             "title": _required(row, "title")[:300],
-            "school_id": known_org(_required(row, "schoolSourcedId"), "schoolSourcedId"),
+            "school_id": self.known_org(_required(row, "schoolSourcedId"), "schoolSourcedId"),
             "course_id": (row.get("courseSourcedId") or "").strip() or None,
             "grades": _grades(row),
             "subjects": [s.lower() for s in _split(row.get("subjects"))],
         }
-        class_terms.extend((row["sourcedId"].strip(), t) for t in terms)
+        self.terms.update((row["sourcedId"].strip(), t) for t in terms)
         return converted
 
-    class_ids = await step("classes.csv", RosterClass, klass)
-    roles: dict[str, tuple[str, str]] = {}
-
-    def role_row(row: dict[str, str]) -> None:
+    def role(self, row: dict[str, str]) -> None:
         user = _required(row, "userSourcedId")
-        role = vocabulary(row, "role", USER_ROLES[version], "role")
-        role_type = vocabulary(row, "roleType", ROLE_TYPES, "roleType", extensible=False)
-        org_id = known_org(_required(row, "orgSourcedId"), "orgSourcedId")
-        if role_type == "primary" or user not in roles:
-            roles[user] = (role, org_id)
+        role = self.vocabulary(row, "role", USER_ROLES[self.version], "role")
+        role_type = self.vocabulary(row, "roleType", ROLE_TYPES, "roleType", extensible=False)
+        org_id = self.known_org(_required(row, "orgSourcedId"), "orgSourcedId")
+        # a user's primary role wins (the last one); without one, the first role listed
+        if role_type == "primary" or user not in self.role_rows:
+            self.role_rows[user] = (role, org_id, role_type == "primary")
 
-    imp.rows("roles.csv", role_row)
-
-    def user(row: dict[str, str]) -> dict[str, Any]:
+    def user(self, row: dict[str, str]) -> dict[str, Any]:
         sourced_id = row["sourcedId"].strip()
-        from_roles = roles.get(sourced_id, ("", ""))
+        from_roles = self.roles.get(sourced_id, ("", ""))
         if not (row.get("role") or "").strip():
             if not from_roles[0]:
                 raise RowRejected("role", "role is required (users.csv `role` in 1.1, roles.csv in 1.2)")
             row = {**row, "role": from_roles[0]}
-        role = vocabulary(row, "role", USER_ROLES[version], "role")
+        role = self.vocabulary(row, "role", USER_ROLES[self.version], "role")
         org_list = (
             _split(row.get("orgSourcedIds"))
             or _split(row.get("primaryOrgSourcedId"))
             or _split(from_roles[1])
         )
         for org_id in org_list:
-            known_org(org_id, "orgSourcedIds")
+            self.known_org(org_id, "orgSourcedIds")
         enabled = (row.get("enabledUser") or "true").strip().lower()
         if enabled not in ("true", "false"):
             raise RowRejected("enabledUser", "enabledUser must be true or false")
@@ -354,70 +284,255 @@ async def import_roster(
             "enabled": enabled == "true",
         }
 
-    user_ids_known = await step("users.csv", RosterUser, user)
-
-    def enrollment(row: dict[str, str]) -> dict[str, Any]:
+    def enrollment(self, row: dict[str, str]) -> dict[str, Any]:
         class_id, user_id = _required(row, "classSourcedId"), _required(row, "userSourcedId")
-        if class_id not in class_ids:
+        if class_id not in self.classes:
             raise RowRejected("classSourcedId", f"class {class_id!r} is not in classes.csv nor known")
-        if user_id not in user_ids_known:
+        if user_id not in self.users:
             raise RowRejected("userSourcedId", f"user {user_id!r} is not in users.csv nor known")
-        role = vocabulary(row, "role", ENROLLMENT_ROLES, "enrollment role")
+        role = self.vocabulary(row, "role", ENROLLMENT_ROLES, "enrollment role")
         return {"class_id": class_id, "user_id": user_id, "role": role}
 
-    await step("enrollments.csv", RosterEnrollment, enrollment)
-    deleted = await _apply(repo, district_id, steps, class_terms)
-    await rebuild_attributes(repo, district_id)
-    await identity.reindex(session, district_id)
-    key = {s.name: s.name.removesuffix(".csv") for s in steps} | {"academicSessions.csv": "academic_sessions"}
-    return RosterImportRead(
-        oneroster_version=version,
-        modes={name: mode for name, mode in manifest.modes.items() if mode != "absent"},
-        upserted={key[s.name]: len(s.parsed.kept) for s in steps},
-        deleted={key[s.name]: deleted[s.name] for s in steps},
-        errors=imp.errors,
-    )
+    # -- what each chunk refers to -------------------------------------------------------------
+
+    async def known_orgs(self, staging: Staging, ids: set[str]) -> None:
+        self.orgs = await staging.known(RosterOrg, "orgs.csv", district_id=self.district_id, ids=ids)
+
+    async def refer_classes(self, staging: Staging, batch: list[tuple[int, dict[str, str]]]) -> None:
+        await self.known_orgs(staging, _stripped(row.get("schoolSourcedId") for _, row in batch))
+        terms = {t for _, row in batch for t in _split(row.get("termSourcedIds"))}
+        self.sessions = (
+            await staging.known(
+                RosterAcademicSession, "academicSessions.csv", district_id=self.district_id, ids=terms
+            )
+            if self.any_sessions and terms
+            else set()
+        )
+
+    async def refer_roles(self, staging: Staging, batch: list[tuple[int, dict[str, str]]]) -> None:
+        await self.known_orgs(staging, _stripped(row.get("orgSourcedId") for _, row in batch))
+
+    async def refer_users(self, staging: Staging, batch: list[tuple[int, dict[str, str]]]) -> None:
+        self.roles = await staging.roles_of(_stripped(row.get("sourcedId") for _, row in batch))
+        orgs = {
+            o
+            for _, row in batch
+            for column in (row.get("orgSourcedIds"), row.get("primaryOrgSourcedId"))
+            for o in _split(column)
+        }
+        orgs.update(o for _, org in self.roles.values() for o in _split(org))
+        await self.known_orgs(staging, orgs)
+
+    async def refer_enrollments(self, staging: Staging, batch: list[tuple[int, dict[str, str]]]) -> None:
+        d = self.district_id
+        classes = _stripped(row.get("classSourcedId") for _, row in batch)
+        users = _stripped(row.get("userSourcedId") for _, row in batch)
+        self.classes = await staging.known(RosterClass, "classes.csv", district_id=d, ids=classes)
+        self.users = await staging.known(RosterUser, "users.csv", district_id=d, ids=users)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def layout(self) -> list[_File]:
+        """The files in the order they are read (what a file refers to is read before it)."""
+        return [
+            _File("orgs.csv", RosterOrg, self.org),
+            _File("academicSessions.csv", RosterAcademicSession, self.academic_session),
+            _File("classes.csv", RosterClass, self.klass, self.refer_classes),
+            _File("roles.csv", None, self.role, self.refer_roles),
+            _File("users.csv", RosterUser, self.user, self.refer_users),
+            _File("enrollments.csv", RosterEnrollment, self.enrollment, self.refer_enrollments),
+        ]
+
+    async def read(self, spec: _File) -> _Read:
+        """Read, check and stage one file, a chunk at a time."""
+        read = _Read()
+        if spec.name not in self.files.names:
+            return read
+        self.report.step = f"reading {spec.name}"
+        reader: csv.DictReader[str] | None = None
+        try:
+            with self.files.open(spec.name) as raw:
+                reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+                if not reader.fieldnames or "sourcedId" not in reader.fieldnames:
+                    self.report.reject(
+                        RowError(
+                            file=spec.name, line=1, field="sourcedId", message="the header has no sourcedId"
+                        )
+                    )
+                    return read
+                read.readable = True
+                while batch := _take(reader, CHUNK_ROWS):
+                    await self.chunk(spec, batch, read)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            async with self.unit.transaction() as session:
+                await Staging(session).forget(spec.model, spec.name)
+            self.report.restart(spec.name)
+            if isinstance(exc, UnicodeDecodeError):
+                error = RowError(file=spec.name, line=1, field="file", message="the file is not UTF-8")
+            else:
+                line = reader.line_num if reader is not None else 1
+                error = RowError(file=spec.name, line=line, field="file", message=f"not CSV: {exc}")
+            self.report.reject(error)
+            return _Read()
+        return read
+
+    async def chunk(self, spec: _File, batch: list[tuple[int, dict[str, str]]], read: _Read) -> None:
+        """Look up what the rows refer to, convert them, stage what they keep."""
+        if spec.refer is not None:
+            async with self.unit.transaction() as session:
+                await spec.refer(Staging(session), batch)
+        bulk = self.manifest.mode(spec.name) == "bulk"
+        counts = self.report.files[spec.name]
+        kept: dict[str, dict[str, Any]] = {}
+        keys: dict[str, bool] = {}  # listed (bulk) or marked tobedeleted (True)
+        self.terms, self.role_rows = set(), {}
+        now = utcnow()
+        for line, row in batch:
+            counts.rows += 1
+            try:
+                sourced_id = _required(row, "sourcedId")
+                if (row.get("status") or "").strip().lower() == "tobedeleted":
+                    keys[sourced_id] = True
+                    counts.accepted += 1
+                    continue
+                if bulk:
+                    keys.setdefault(sourced_id, False)
+                converted = spec.convert(row)
+            except RowRejected as exc:
+                counts.rejected += 1
+                self.report.reject(RowError(file=spec.name, line=line, field=exc.field, message=str(exc)))
+                continue
+            counts.accepted += 1
+            read.converted += 1
+            if converted is not None:
+                kept[sourced_id] = {
+                    "district_id": self.district_id,
+                    "sourced_id": sourced_id,
+                    **converted,
+                    "updated_at": now,
+                }
+        async with self.unit.transaction() as session:
+            staging = Staging(session)
+            if spec.model is not None:
+                await staging.put_rows(spec.model, list(kept.values()))
+            await staging.put_keys(spec.name, keys)
+            await staging.put_class_terms(self.terms)
+            await staging.put_roles(self.role_rows)
+            if self.progress is not None:
+                await self.progress(session, self.report)
+        await asyncio.sleep(0)  # let other requests in between two chunks, whatever the driver did
+
+    async def settle(self, spec: _File, read: _Read) -> None:
+        """After a file: record what it removes (a bulk file without one accepted row removes only
+        what it marks `tobedeleted`, and says so)."""
+        if spec.model is None or spec.name not in self.files.names:
+            return
+        bulk = self.manifest.mode(spec.name) == "bulk"
+        removes_unlisted = bulk and read.readable and read.converted > 0
+        async with self.unit.transaction() as session:
+            staging = Staging(session)
+            if bulk and not removes_unlisted:
+                unlisted = await staging.unlisted(spec.model, spec.name, district_id=self.district_id)
+                if unlisted:
+                    self.report.reject(
+                        RowError(
+                            file=spec.name,
+                            line=1,
+                            field="file",
+                            message=f"a bulk file with no accepted row removes nothing: "
+                            f"{unlisted} stored record(s) it does not list were kept",
+                        )
+                    )
+            await staging.mark_removed(
+                spec.model, spec.name, district_id=self.district_id, bulk=removes_unlisted
+            )
+            if spec.model is RosterAcademicSession:
+                self.any_sessions = await staging.holds_any(
+                    RosterAcademicSession, spec.name, district_id=self.district_id
+                )
+
+    async def apply(self, session: AsyncSession, stored: list[_File]) -> RosterImportRead:
+        """Write the staged upserts (parents first) and removals (children first); derive the rest."""
+        staging = Staging(session)
+        upserted: dict[str, int] = {}
+        for spec in stored:
+            assert spec.model is not None
+            upserted[spec.name] = await staging.staged(spec.model)
+            if upserted[spec.name]:
+                await staging.upsert(spec.model)
+        if upserted["classes.csv"] or await staging.removing("classes.csv"):
+            await staging.replace_class_terms(RosterClass, "classes.csv", district_id=self.district_id)
+        deleted = {spec.name: 0 for spec in stored}
+        for spec in reversed(stored):
+            assert spec.model is not None
+            deleted[spec.name] = await staging.remove(spec.model, spec.name, district_id=self.district_id)
+        deleted["enrollments.csv"] += await staging.remove_enrollments_of(
+            district_id=self.district_id, users="users.csv", classes="classes.csv"
+        )
+        self.report.step = "deriving attributes"
+        await rebuild_attributes(RosterRepository(session), self.district_id)
+        await identity.reindex(session, self.district_id)
+        await request_regroup(session, self.district_id)
+        return RosterImportRead(
+            oneroster_version=self.version,
+            modes={name: mode for name, mode in self.manifest.modes.items() if mode != "absent"},
+            upserted={_KEYS[name]: n for name, n in upserted.items()},
+            deleted={_KEYS[name]: n for name, n in deleted.items()},
+        )
 
 
-async def _apply(
-    repo: RosterRepository, district_id: str, steps: list[_Step], class_terms: list[tuple[str, str]]
-) -> dict[str, int]:
-    """Write the upserts (parents first) and the removals (children first); rows removed per file."""
-    for s in steps:
-        if s.parsed.kept:
-            await repo.upsert(s.model, list(s.parsed.kept.values()))
-    by_name = {s.name: s for s in steps}
-    classes = by_name["classes.csv"]
-    if classes.parsed.kept or classes.removed:
-        await repo.replace_class_terms(district_id, set(classes.parsed.kept) | classes.removed, class_terms)
-    deleted = {s.name: 0 for s in steps}
-    for s in reversed(steps):
-        deleted[s.name] = await repo.delete(s.model, district_id=district_id, sourced_ids=s.removed)
-    deleted["enrollments.csv"] += await repo.delete_enrollments_of(
-        district_id, user_ids=by_name["users.csv"].removed, class_ids=classes.removed
-    )
-    return deleted
+async def import_roster(
+    unit: Unit,
+    *,
+    district_id: str,
+    files: RosterFiles,
+    manifest: Manifest,
+    report: Report,
+    progress: Progress | None = None,
+    applied: Applied | None = None,
+) -> RosterImportRead:
+    """Read every file into the staging tables, then apply them in one transaction; report bad rows.
 
-
-async def rebuild_attributes(repo: RosterRepository, district_id: str) -> None:
-    """Derive each user's grade levels, subjects, schools and counter groups; ask for a regroup.
-
-    The counters are recounted with the new groups in the background (`counting.service.regroup`),
-    so an import never holds the district's ingestion or counting up.
+    `unit` must run every transaction on one connection (the staging tables are temporary);
+    `progress` is called in each step's transaction, `applied` in the one that applies the import.
     """
-    attributes: set[tuple[str, str, str]] = set()
-    own_grades: dict[str, list[str]] = {}
-    for user_id, school_id, grades in await repo.users(district_id):
-        own_grades[user_id] = list(grades or [])
-        attributes.update((user_id, "grade", g) for g in grades or [])
-        if school_id:
-            attributes.add((user_id, "school", school_id))
-    for user_id, school_id, grades, subjects in await repo.class_memberships(district_id):
-        attributes.add((user_id, "school", school_id))
-        attributes.update((user_id, "subject", s) for s in subjects or [])
-        if not own_grades.get(user_id):
-            attributes.update((user_id, "grade", g) for g in grades or [])
-    await repo.replace_attributes(district_id, sorted(attributes))
-    users = {u for u, *_ in await repo.users(district_id)}
-    await repo.replace_groups(district_id, user_groups(attributes, users))
-    await request_regroup(repo.session, district_id)
+    imp = _Import(unit, district_id, files, manifest, report, progress)
+    async with unit.transaction() as session:
+        await Staging(session).create()
+    layout = imp.layout()
+    for spec in layout:
+        await imp.settle(spec, await imp.read(spec))
+    report.step = "applying"
+    async with unit.transaction() as session:
+        if progress is not None:
+            await progress(session, report)
+    async with unit.transaction() as session:
+        summary = await imp.apply(session, [spec for spec in layout if spec.model is not None])
+        report.step = None
+        if applied is not None:
+            await applied(session, summary)
+    return summary
+
+
+async def import_files(db: Database, *, district_id: str, files: Mapping[str, bytes]) -> ImportOutcome:
+    """Import files given as bytes (tests, tools): the upload's checks, then the import, at once."""
+    supplied = BytesFiles(files)
+    manifest = read_manifest(
+        supplied.names,
+        manifest=files.get(MANIFEST),
+        users_header=files["users.csv"].split(b"\n", 1)[0] if "users.csv" in files else None,
+    )
+    report = Report(supplied.names)
+    async with pinned(db) as unit:
+        summary = await import_roster(
+            unit, district_id=district_id, files=supplied, manifest=manifest, report=report
+        )
+    return ImportOutcome(summary, report)
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import did and the bad rows it met."""
+
+    summary: RosterImportRead
+    report: Report
