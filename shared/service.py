@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import MetaData
 
@@ -24,6 +24,7 @@ from shared.errors import PROBLEM_JSON, install_problem_handlers, problem
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from shared.openapi import install_openapi
 from shared.outbox import OutboxRelay
+from shared.validation import refuse_bad_input
 
 log = structlog.get_logger(__name__)
 
@@ -194,6 +195,7 @@ def create_service_app(
         openapi_url=f"{prefix}/openapi.json",
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(refuse_bad_input)],
         **fastapi_kwargs,
     )
     app.state.runtime = runtime

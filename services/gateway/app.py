@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Body, FastAPI
+from fastapi import APIRouter, Body, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,7 @@ from shared.config import Role
 from shared.errors import install_problem_handlers
 from shared.observability import RequestContextMiddleware, configure_logging
 from shared.service import build_verifier, install_health
+from shared.validation import refuse_bad_input
 
 
 class DevTokenRequest(BaseModel):
@@ -116,6 +117,7 @@ def create_app(
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(refuse_bad_input)],
         description="Catalog and vetting, classroom pilots and LMS usage analytics "
         "for school districts' educational technologists.",
     )

@@ -16,10 +16,14 @@ from jwt import PyJWK, PyJWKSet
 from shared.auth.dev_issuer import DevIssuer
 from shared.config import ROLES, IssuerConfig, Role
 from shared.errors import Unauthorized
+from shared.validation import bad_text
 
 log = structlog.get_logger(__name__)
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "PS256"})
+MAX_DISTRICT_ID = 64
+MAX_SUBJECT = 200
+"""The longest district id and subject the services' columns hold (`String(64)`, `String(200)`)."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,12 @@ class TokenVerifier:
         district = cfg.district_id or claims.get(cfg.district_claim)
         if not isinstance(district, str) or not district:
             raise Unauthorized(f"token has no district (claim {cfg.district_claim!r})")
+        subject = str(claims["sub"])
+        usable = ((cfg.district_claim, district, MAX_DISTRICT_ID), ("sub", subject, MAX_SUBJECT))
+        for claim, value, limit in usable:
+            reason = bad_text(value) or (f"is longer than {limit} characters" if len(value) > limit else None)
+            if reason:
+                raise Unauthorized(f"token claim {claim!r} {reason}")
         raw_roles = claims.get(cfg.roles_claim, [])
         if isinstance(raw_roles, str):
             raw_roles = raw_roles.split()
@@ -188,7 +198,7 @@ class TokenVerifier:
             if mapped:
                 roles.add(mapped)
         return Principal(
-            subject=str(claims["sub"]),
+            subject=subject,
             district_id=district,
             roles=frozenset(roles),
             name=claims.get("name"),

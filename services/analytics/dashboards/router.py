@@ -30,12 +30,13 @@ from services.analytics.rosters.terms import term_containing
 from shared.api import SessionDep
 from shared.auth import Principal
 from shared.errors import Unprocessable
+from shared.validation import DATE_RANGE, MAX_DATE, MIN_DATE, Day
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"])
 reports = APIRouter(prefix="/reports", tags=["dashboards"])
 
-From = Annotated[dt.date | None, Query(alias="from", description="First day (default: 12 whole weeks back).")]
-To = Annotated[dt.date | None, Query(alias="to", description="Last day, inclusive (default: this Sunday).")]
+From = Annotated[Day | None, Query(alias="from", description="First day (default: 12 whole weeks back).")]
+To = Annotated[Day | None, Query(alias="to", description="Last day, inclusive (default: this Sunday).")]
 ToolQ = Annotated[uuid.UUID | None, Query(description="Only this tool.")]
 SchoolQ = Annotated[str | None, Query(max_length=255, description="Only users of this school (sourcedId).")]
 MAX_DAYS = 3 * 366
@@ -156,8 +157,9 @@ async def monthly_report(
     school_id: SchoolQ = None,
 ) -> MonthlyReport:
     """The administrators' monthly report: logins, submissions, features, licenses, teachers, errors."""
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise Unprocessable("month must look like 2026-03", field="month")
+    shaped = re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month)
+    if not shaped or not MIN_DATE.year <= int(month[:4]) <= MAX_DATE.year:
+        raise Unprocessable(f"month must look like 2026-03, within {DATE_RANGE}", field="month")
     first = dt.date(int(month[:4]), int(month[5:]), 1)
     last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
     settings = await effective_settings(session, district_id=principal.district_id, defaults=defaults)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.validation import Day, Int32, Moment
+
+Seats = Annotated[Int32, Field(ge=0)]
 
 
 class DistrictSettingsUpdate(BaseModel):
@@ -15,7 +20,7 @@ class DistrictSettingsUpdate(BaseModel):
 
     utilization_threshold: float | None = Field(default=None, ge=0, le=1)
     evaluation_window_days: int | None = Field(default=None, ge=7, le=730)
-    window_anchor: dt.date | None = None
+    window_anchor: Day | None = None
     buy_in_target: float | None = Field(default=None, ge=0, le=1)
     tam_agree_min: float | None = Field(default=None, ge=1, le=7)
     dormant_share_threshold: float | None = Field(default=None, ge=0, le=1)
@@ -41,11 +46,11 @@ class LicenseUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seats_purchased: int = Field(ge=0)
-    cost_per_seat: float = Field(default=0.0, ge=0)
-    teacher_seats: int | None = Field(default=None, ge=0, description="Teachers licensed (utilization base).")
-    starts_on: dt.date | None = None
-    ends_on: dt.date | None = None
+    seats_purchased: Seats
+    cost_per_seat: float = Field(default=0.0, ge=0, le=1_000_000, description="USD.")
+    teacher_seats: Seats | None = Field(default=None, description="Teachers licensed (utilization base).")
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     license_id: uuid.UUID | None = Field(default=None, description="The catalog's license id, if any.")
 
     @model_validator(mode="after")
@@ -55,11 +60,17 @@ class LicenseUpdate(BaseModel):
         return self
 
 
-class LicenseRead(LicenseUpdate):
+class LicenseRead(BaseModel):
     """A tool's license as analytics knows it."""
 
     model_config = ConfigDict(from_attributes=True)
 
+    seats_purchased: int
+    cost_per_seat: float
+    teacher_seats: int | None
+    starts_on: dt.date | None
+    ends_on: dt.date | None
+    license_id: uuid.UUID | None
     tool_id: str
     updated_at: dt.datetime
 
@@ -91,7 +102,7 @@ class TamResponseCreate(BaseModel):
     respondent_id: str = Field(min_length=1, max_length=255)
     perceived_usefulness: float = Field(ge=1, le=7)
     perceived_ease_of_use: float = Field(ge=1, le=7)
-    responded_at: AwareDatetime | None = None
+    responded_at: Moment | None = None
 
 
 class TamResponseRead(BaseModel):

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.analytics.rosters.schemas import RowError
+from shared.validation import Day
 
 MAX_ERRORS = 100
 """Most row errors an upload answers (the counts stay exact)."""
@@ -38,8 +39,8 @@ class AnalysisCreate(BaseModel):
         default=None, description="Or a pilot: its classes' students against the same grades' others."
     )
     assessment: str = Field(min_length=1, max_length=200, examples=["Spring MAP Math"])
-    start: dt.date | None = Field(default=None, description="Window of use (default: the pilot's dates).")
-    end: dt.date | None = None
+    start: Day | None = Field(default=None, description="Window of use (default: the pilot's dates).")
+    end: Day | None = None
     dosage: DosageMeasure = Field(
         default="active_days",
         description="How use is measured from the usage events: days with any use, minutes in the "

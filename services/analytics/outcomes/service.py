@@ -50,6 +50,7 @@ from services.analytics.tools.service import check_tool
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import OutcomeEvidenceAttached
+from shared.validation import DATE_RANGE, bad_text, in_range
 
 OUR_COLUMNS = ("student", "assessment", "date", "score")
 MAX_SCORE = 1e9
@@ -83,15 +84,15 @@ def _day(row: dict[str, str], field: str) -> dt.date:
         day = dt.date.fromisoformat(text)
     except ValueError as exc:
         raise RowRefused(field, f"{field} {text!r} is not a date (YYYY-MM-DD)") from exc
-    if not dt.date(1990, 1, 1) <= day <= dt.date(2200, 12, 31):
-        raise RowRefused(field, f"{field} {text} is outside 1990-2200")
+    if not in_range(day):
+        raise RowRefused(field, f"{field} {text} is outside the supported dates {DATE_RANGE}")
     return day
 
 
 def _text(row: dict[str, str], field: str, limit: int, *, required: bool = False) -> str | None:
     text = (row.get(field) or "").strip()
-    if "\x00" in text:
-        raise RowRefused(field, f"{field} holds a NUL character")
+    if reason := bad_text(text):
+        raise RowRefused(field, f"{field} {reason}")
     if not text:
         if required:
             raise RowRefused(field, f"{field} is required")

@@ -9,7 +9,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.validation import Day
+
 SchoolId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Seats = Annotated[int, Field(ge=0, le=10_000_000)]
+MAX_PRICE = Decimal("9999999999.99")
+"""The largest price the Numeric(12, 2) column holds."""
 
 
 class LicenseCreate(BaseModel):
@@ -19,11 +24,13 @@ class LicenseCreate(BaseModel):
 
     seats: int = Field(ge=1, le=10_000_000)
     students_covered: int | None = Field(default=None, ge=1, le=10_000_000)
-    price_total: Decimal = Field(ge=0, max_digits=12, decimal_places=2, description="USD for the whole term.")
-    term_start: dt.date
-    term_end: dt.date
-    renewal_date: dt.date | None = None
-    allocations: dict[SchoolId, Annotated[int, Field(ge=0)]] = Field(
+    price_total: Decimal = Field(
+        ge=0, le=MAX_PRICE, max_digits=12, decimal_places=2, description="USD for the whole term."
+    )
+    term_start: Day
+    term_end: Day
+    renewal_date: Day | None = None
+    allocations: dict[SchoolId, Seats] = Field(
         default_factory=dict, description="Seats per school id; their sum cannot exceed `seats`."
     )
     notes: str | None = Field(default=None, max_length=5000)
@@ -36,11 +43,11 @@ class LicenseUpdate(BaseModel):
 
     seats: int | None = Field(default=None, ge=1, le=10_000_000)
     students_covered: int | None = Field(default=None, ge=1, le=10_000_000)
-    price_total: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
-    term_start: dt.date | None = None
-    term_end: dt.date | None = None
-    renewal_date: dt.date | None = None
-    allocations: dict[SchoolId, Annotated[int, Field(ge=0)]] | None = None
+    price_total: Decimal | None = Field(default=None, ge=0, le=MAX_PRICE, max_digits=12, decimal_places=2)
+    term_start: Day | None = None
+    term_end: Day | None = None
+    renewal_date: Day | None = None
+    allocations: dict[SchoolId, Seats] | None = None
     notes: str | None = Field(default=None, max_length=5000)
 
 

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.validation import Day
+
 CoachingStepName = Literal["goal_setting_conference", "model_lesson", "co_teaching", "reflective_debrief"]
 STEPS: tuple[CoachingStepName, ...] = (
     "goal_setting_conference",
@@ -23,7 +25,7 @@ class CoachingCycleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     teacher_id: str = Field(min_length=1, max_length=200)
-    start_date: dt.date
+    start_date: Day
     weeks: int | None = Field(
         default=None, ge=1, le=12, description="The district's cycle length (4) if absent."
     )
@@ -35,8 +37,8 @@ class CoachingStepUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    planned_on: dt.date | None = None
-    held_on: dt.date | None = None
+    planned_on: Day | None = None
+    held_on: Day | None = None
     notes: str | None = Field(default=None, max_length=10_000)
 
 

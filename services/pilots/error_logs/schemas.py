@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.contracts import Severity
+from shared.validation import Moment
 
 
 class ErrorLogCreate(BaseModel):
@@ -16,7 +17,7 @@ class ErrorLogCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     what_failed: str = Field(min_length=1, max_length=5000, examples=["Quiz would not load after login"])
-    occurred_at: AwareDatetime = Field(description="When it happened (with its time zone).")
+    occurred_at: Moment = Field(description="When it happened (with its time zone).")
     class_period: str | None = Field(default=None, max_length=50, examples=["3"])
     device: str | None = Field(default=None, max_length=100, examples=["Chromebook"])
     platform: str | None = Field(default=None, max_length=100, examples=["ChromeOS 126"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from fastapi import APIRouter, status
@@ -21,6 +20,7 @@ from services.pilots.observations.schemas import (
 from services.pilots.plans.service import get_pilot, teacher_ids_of, visible_teacher
 from shared.api import Page, PageDep, SessionDep
 from shared.db import utcnow
+from shared.validation import Day
 
 router = APIRouter(prefix="/pilots/{pilot_id}", tags=["observations"])
 
@@ -33,7 +33,7 @@ async def observation_schedule(
     page: PageDep,
     teacher_id: str | None = None,
     status: SlotStatus | None = None,
-    as_of: dt.date | None = None,
+    as_of: Day | None = None,
 ) -> SchedulePage:
     """The observation slots by date, each done, due or missed as of `as_of` (default today, UTC)."""
     pilot = await get_pilot(session, principal=principal, pilot_id=pilot_id)

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.api import Page
+from shared.validation import Day
 
 SlotStatus = Literal["done", "due", "missed"]
 SamrLevel = Literal["substitution", "augmentation", "modification", "redefinition"]
@@ -62,7 +63,7 @@ class ObservationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     teacher_id: str = Field(min_length=1, max_length=200)
-    observed_on: dt.date
+    observed_on: Day
     slot_id: uuid.UUID | None = Field(default=None, description="The slot it fills; found by week if absent.")
     class_period: str | None = Field(default=None, max_length=50)
     intervals: list[Interval] = Field(

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.contracts import PilotDecision
+from shared.validation import Day
 
 PilotStatus = Literal["planned", "active", "evaluating", "decided", "cancelled"]
 
@@ -34,7 +35,7 @@ class PilotCreate(BaseModel):
     teacher_ids: list[str] = Field(
         min_length=1, max_length=100, description="Volunteer teachers (IdP subjects); 3 at least by default."
     )
-    start_date: dt.date
+    start_date: Day
     weeks: int | None = Field(
         default=None, ge=1, le=52, description="Length; the district's default (4) when absent, 4-6 allowed."
     )
@@ -47,7 +48,7 @@ class PilotStart(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start_date: dt.date | None = None
+    start_date: Day | None = None
 
 
 class PilotCancel(BaseModel):

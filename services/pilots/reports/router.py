@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from fastapi import APIRouter
@@ -13,6 +12,7 @@ from services.pilots.reports import service
 from services.pilots.reports.schemas import PilotReport, RolloutPlan
 from shared.api import SessionDep
 from shared.db import utcnow
+from shared.validation import Day
 
 router = APIRouter(prefix="/pilots/{pilot_id}", tags=["reports"])
 
@@ -24,7 +24,7 @@ async def pilot_report(
     principal: Staff,
     rules: RulesDep,
     analytics: AnalyticsHttpDep,
-    as_of: dt.date | None = None,
+    as_of: Day | None = None,
 ) -> PilotReport:
     """The pilot report: time-on-task, TTIS deltas, TAM, error rate and patterns, usage, and the decision."""
     pilot = await get_pilot(session, principal=principal, pilot_id=pilot_id)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CODE = r"^[A-Za-z0-9_\-]+$"
+ScaleValue = Annotated[int, Field(ge=0, le=10)]
+"""An answer on an instrument's scale (whose bounds lie within 0..10)."""
 
 
 class InstrumentItemCreate(BaseModel):
@@ -82,7 +85,7 @@ class SurveyResponseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phase: str = Field(min_length=1, max_length=16, examples=["pre"])
-    answers: dict[str, int] = Field(min_length=1, examples=[{"ttis_1": 4, "ttis_2": 3}])
+    answers: dict[str, ScaleValue] = Field(min_length=1, examples=[{"ttis_1": 4, "ttis_2": 3}])
 
 
 class SurveyResponseRead(BaseModel):
