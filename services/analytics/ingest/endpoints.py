@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import time
 import urllib.parse
 import uuid
@@ -37,6 +38,7 @@ from shared.errors import (
     UnsupportedMediaType,
 )
 from shared.ownership import unknown_here
+from shared.validation import first_bad_parameter
 
 Format = Literal["events", "caliper", "xapi", "canvas"]
 _SIGNED = ("webhook-id", "webhook-timestamp", "webhook-signature")
@@ -81,7 +83,10 @@ def _json(media_type: str, body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise Unprocessable(f"the body is not valid JSON: {exc}", field="body") from exc
+        try:  # orjson refuses a number past a double (`1e400`): its event is refused by index instead
+            return json.loads(body)
+        except ValueError:
+            raise Unprocessable(f"the body is not valid JSON: {exc}", field="body") from exc
 
 
 async def _canvas_body(state: Any, media_type: str, body: bytes, secrets: list[str]) -> Any:
@@ -178,6 +183,7 @@ async def handle(state: Any, req: Inbound) -> Answer:
     """Answer one webhook request; problems become problem+json with the headers they need."""
     headers: dict[str, str] = {}
     try:
+        _refuse_bad_parameters(req)
         if req.fmt == "xapi" and req.rest in ("statements", "about"):
             # xAPI: every answer names the version; about is answered whatever the version asked
             asked = req.headers.get("x-experience-api-version")
@@ -189,6 +195,16 @@ async def handle(state: Any, req: Inbound) -> Answer:
         answer = problem_answer(exc, req.path)
     answer.headers.update(headers)
     return answer
+
+
+def _refuse_bad_parameters(req: Inbound) -> None:
+    """The rule every app's `refuse_bad_input` applies to path and query parameters: 400 for the
+    standards that say so (xAPI, Caliper), 422 otherwise."""
+    path = [("integration_id", req.integration_id), ("token", req.rest if req.fmt == "canvas" else "")]
+    bad = first_bad_parameter([*path, *urllib.parse.parse_qsl(req.query, keep_blank_values=True)])
+    if bad is not None:
+        refuse = BadRequest if req.fmt in ("xapi", "caliper") else Unprocessable
+        raise refuse(bad[1], field=bad[0])
 
 
 def problem_answer(error: ProblemError, instance: str) -> Answer:

@@ -11,6 +11,10 @@ the roster; until it does, the event keeps the actor's own name (an IRI's last p
 Kinds: each standard's verb, action or event name goes through the integration's vocabulary
 (`ingest.vocabulary`); a name it knows to count nothing is `activity`, an unknown one
 `unrecognized` (kept with the name, reported per integration), never a feature.
+
+Values (`shared.validation`): an event holding anywhere a NUL character or a number no column
+holds, a time outside the supported dates or a duration longer than a day is rejected by its
+index, and the others of its delivery are kept.
 """
 
 from __future__ import annotations
@@ -25,9 +29,16 @@ import orjson
 from pydantic import ValidationError
 
 from services.analytics.identity import keys
-from services.analytics.ingest.schemas import ACTIVITY, UNRECOGNIZED, Normalized, PlatformEvent
+from services.analytics.ingest.schemas import (
+    ACTIVITY,
+    MAX_DURATION_S,
+    UNRECOGNIZED,
+    Normalized,
+    PlatformEvent,
+)
 from services.analytics.ingest.vocabulary import DEFAULT, Vocabulary
 from shared.errors import Unprocessable
+from shared.validation import DATE_RANGE, first_bad, in_range
 
 Item = Normalized | list[dict[str, str]]
 """A normalized event, or the errors that made an item unusable."""
@@ -66,6 +77,9 @@ def _each(items: list[Any], convert: Callable[[Any], Normalized]) -> list[Item]:
     out: list[Item] = []
     for raw in items:
         try:
+            bad = first_bad(raw)  # a NUL, a number past a double: this event only, by its index
+            if bad is not None:
+                raise ItemError(f"{bad[0]} {bad[1]}", bad[0])
             out.append(convert(raw))
         except ValidationError as exc:
             out.append(
@@ -132,6 +146,8 @@ def _when(value: Any, field: str) -> dt.datetime:
         raise ItemError(f"{field} is not an ISO 8601 timestamp", field) from exc
     if parsed.tzinfo is None:
         raise ItemError(f"{field} needs a time zone", field)
+    if not in_range(parsed):
+        raise ItemError(f"{field} must lie within {DATE_RANGE}", field)
     return parsed.astimezone(dt.UTC)
 
 
@@ -266,7 +282,10 @@ def _seconds(value: Any) -> float | None:
     if not match:
         raise ItemError("result.duration is not an ISO 8601 duration", "result.duration")
     d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
-    return d * 86400 + h * 3600 + m * 60 + s
+    seconds = d * 86400 + h * 3600 + m * 60 + s
+    if not seconds <= MAX_DURATION_S:  # also infinity: float("9" * 400)
+        raise ItemError(f"result.duration is longer than {MAX_DURATION_S} s", "result.duration")
+    return seconds
 
 
 def _xapi_actor(actor: dict[str, Any]) -> tuple[str, tuple[str, ...]]:

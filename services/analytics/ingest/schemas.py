@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.validation import Moment
 
 EventKind = Literal[
     "login",
@@ -27,6 +29,8 @@ grade entered): stored, and it shows the person active in the tool, nothing more
 UNRECOGNIZED = "unrecognized"
 """The kind of an event whose verb, action or event name no vocabulary knows (`feature` holds it):
 stored and reported per integration, never counted as a feature."""
+MAX_DURATION_S = 86_400
+"""The longest duration an event may carry: the rollups count time per day."""
 
 
 class PlatformEvent(BaseModel):
@@ -38,7 +42,7 @@ class PlatformEvent(BaseModel):
         min_length=1, max_length=255, description="The sender's unique id (de-duplication)."
     )
     type: EventKind
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     user_id: str = Field(min_length=1, max_length=255, description="The user's OneRoster sourcedId.")
     tool_id: str | None = Field(
         default=None,
@@ -48,7 +52,7 @@ class PlatformEvent(BaseModel):
     )
     class_id: str | None = Field(default=None, max_length=255, description="OneRoster class sourcedId.")
     feature: str | None = Field(default=None, min_length=1, max_length=200)
-    duration_s: float | None = Field(default=None, ge=0, le=86_400)
+    duration_s: float | None = Field(default=None, ge=0, le=MAX_DURATION_S, allow_inf_nan=False)
     assignment_id: str | None = Field(default=None, max_length=255)
 
     @model_validator(mode="after")

@@ -69,6 +69,7 @@ from services.analytics.rosters.vocabulary import (
     listing,
 )
 from shared.db import Database, utcnow
+from shared.validation import DATE_RANGE, NUL, bad_text, in_range
 
 CHUNK_ROWS = 500
 """Rows read, converted and staged in one step (a few milliseconds of work between two awaits)."""
@@ -97,6 +98,15 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
+def _cells(row: dict[str, Any]) -> None:
+    """Refuse a row with a cell no database stores (`shared.validation`: a NUL character)."""
+    for name, value in row.items():
+        for cell in value if isinstance(value, list) else [value]:
+            if isinstance(cell, str) and (reason := bad_text(cell)):
+                column = name.replace(NUL, "\\u0000") if name else "row"
+                raise RowRejected(column, f"{column if name else 'a cell past the header'} {reason}")
+
+
 def _required(row: dict[str, str], name: str) -> str:
     value = (row.get(name) or "").strip()
     if not value:
@@ -107,9 +117,12 @@ def _required(row: dict[str, str], name: str) -> str:
 def _date(row: dict[str, str], name: str) -> dt.date:
     value = _required(row, name)
     try:
-        return dt.date.fromisoformat(value) if len(value) == 10 else dt.datetime.fromisoformat(value).date()
+        day = dt.date.fromisoformat(value) if len(value) == 10 else dt.datetime.fromisoformat(value).date()
     except ValueError:
         raise RowRejected(name, f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
+    if not in_range(day):
+        raise RowRejected(name, f"{name} {value!r} is outside the supported dates {DATE_RANGE}")
+    return day
 
 
 def user_ids(value: str | None) -> list[str]:
@@ -390,6 +403,7 @@ class _Import:
         for line, row in batch:
             counts.rows += 1
             try:
+                _cells(row)
                 sourced_id = _required(row, "sourcedId")
                 if (row.get("status") or "").strip().lower() == "tobedeleted":
                     keys[sourced_id] = True
