@@ -2,8 +2,9 @@
 
 Every operation of every service is swept (`tests/fixtures/sweep.py`): NUL characters in body
 fields and keys, query and path parameters; dates and timestamps at years 1 and 9999 and just
-outside 1900..2199; integers past their bounds and past 64 bits; numbers that are not finite. The
-edges of the stated bounds must be answered without a 5xx, and after every bad request the next
+outside 1900..2199; integers past their bounds and past 64 bits; numbers that are not finite;
+strings past their stated length. The edges of the stated bounds (and 10,000 characters where no
+length is stated) must be answered without a 5xx, and after every bad request the next
 one on the same client still works. The webhooks and roster imports are tested in
 `tests/analytics/test_bad_input.py`.
 """

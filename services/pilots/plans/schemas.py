@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,6 +12,9 @@ from shared.events.contracts import PilotDecision
 from shared.validation import Day
 
 PilotStatus = Literal["planned", "active", "evaluating", "decided", "cancelled"]
+TeacherId = Annotated[str, Field(min_length=1, max_length=200)]
+"""A teacher's IdP subject, as the teacher id columns hold it."""
+Goal = Annotated[str, Field(max_length=1000)]
 
 
 class PilotClass(BaseModel):
@@ -31,8 +34,8 @@ class PilotCreate(BaseModel):
 
     tool_id: uuid.UUID
     title: str = Field(min_length=1, max_length=200)
-    goals: list[str] = Field(min_length=1, max_length=20, description="Learning goals the pilot tests.")
-    teacher_ids: list[str] = Field(
+    goals: list[Goal] = Field(min_length=1, max_length=20, description="Learning goals the pilot tests.")
+    teacher_ids: list[TeacherId] = Field(
         min_length=1, max_length=100, description="Volunteer teachers (IdP subjects); 3 at least by default."
     )
     start_date: Day
