@@ -16,7 +16,7 @@ from sqlalchemy.schema import CreateTable
 from services.analytics.counting import rules
 from services.analytics.identity.keys import roster_keys
 from services.analytics.models import RosterIdentity, RosterUser, UnmatchedActor, UnrecognizedActivity
-from shared.db import on_postgresql
+from shared.db import insert_many, on_postgresql
 
 _CHUNK = 400
 _PAGE = 5000
@@ -24,8 +24,8 @@ _PAGE = 5000
 _PAIRS = Table(
     "ri_identity_key",
     MetaData(),
-    Column("id_key", String(320), primary_key=True),
-    Column("user_id", String(255), primary_key=True),
+    Column("id_key", String(320), nullable=False),
+    Column("user_id", String(255), nullable=False),
     prefixes=["TEMPORARY"],
 )
 """The (key, person) pairs of a roster while its index is rebuilt (a temporary table)."""
@@ -103,7 +103,7 @@ class IdentityRepository:
             if not page:
                 break
             pairs = [
-                {"id_key": k, "user_id": sourced_id}
+                (k, sourced_id)
                 for sourced_id, identifier, username, email, user_ids in page
                 for k in roster_keys(
                     sourced_id=sourced_id,
@@ -112,14 +112,15 @@ class IdentityRepository:
                     email=email,
                     user_ids=user_ids or [],
                 )
-            ]
-            if pairs:
-                await self.session.execute(_PAIRS.insert(), pairs)
+            ]  # each pair once: a person's keys are distinct, and each person is on one page
+            await insert_many(self.session, _PAIRS, ("id_key", "user_id"), pairs)
             after = page[-1][0]
         await self.session.execute(delete(RosterIdentity).where(RosterIdentity.district_id == district_id))
+        # grouped in byte order on PostgreSQL: the same groups, without the locale's slower sort
+        key = _PAIRS.c.id_key.collate("C") if self.postgres else _PAIRS.c.id_key
         owned = (
-            select(literal(district_id, String(64)), _PAIRS.c.id_key, func.min(_PAIRS.c.user_id))
-            .group_by(_PAIRS.c.id_key)
+            select(literal(district_id, String(64)), key, func.min(_PAIRS.c.user_id))
+            .group_by(key)
             .having(func.count() == 1)
         )
         table: Any = RosterIdentity.__table__

@@ -25,7 +25,7 @@ from services.analytics.models import (
     RosterUserAttribute,
     RosterUserGroup,
 )
-from shared.db import utcnow
+from shared.db import insert_many, utcnow
 
 RosterModel = (
     type[RosterOrg]
@@ -103,22 +103,18 @@ class RosterRepository:
 
     async def add_attributes(self, district_id: str, rows: Iterable[tuple[str, str, str]]) -> None:
         """Add derived (user, kind, value) attributes."""
-        values = [{"district_id": district_id, "user_id": u, "kind": k, "value": v} for u, k, v in rows]
         table: Any = RosterUserAttribute.__table__
-        for start in range(0, len(values), 1000):
-            await self.session.execute(table.insert(), values[start : start + 1000])
+        values = [(district_id, u, k, v) for u, k, v in rows]
+        await insert_many(self.session, table, ("district_id", "user_id", "kind", "value"), values)
 
     async def add_groups(
         self, district_id: str, rows: Iterable[tuple[str, str, tuple[str, str, str]]]
     ) -> None:
         """Add derived (user, group set, (school, dim, value)) counter groups."""
-        values = [
-            {"district_id": district_id, "user_id": u, "group_set": k, "school_id": s, "dim": d, "value": v}
-            for u, k, (s, d, v) in rows
-        ]
         table: Any = RosterUserGroup.__table__
-        for start in range(0, len(values), 1000):
-            await self.session.execute(table.insert(), values[start : start + 1000])
+        columns = ("district_id", "user_id", "group_set", "school_id", "dim", "value")
+        values = [(district_id, u, k, s, d, v) for u, k, (s, d, v) in rows]
+        await insert_many(self.session, table, columns, values)
 
     async def replace_attributes(self, district_id: str, rows: Iterable[tuple[str, str, str]]) -> None:
         """Replace the district's derived (user, kind, value) attributes."""
@@ -139,7 +135,8 @@ UNFINISHED = ("queued", "running")
 _JOB_LOCK = "analytics:roster-import:"
 
 
-def _lock_key(job_id: uuid.UUID) -> int:
+def job_lock_key(job_id: uuid.UUID) -> int:
+    """The key of a job's advisory lock (PostgreSQL), held by the connection that runs it."""
     return zlib.crc32((_JOB_LOCK + str(job_id)).encode())
 
 
@@ -208,11 +205,11 @@ class ImportJobRepository:
     async def try_lock(self, job_id: uuid.UUID) -> bool:
         """Take the job's session-level lock on this connection (PostgreSQL): held while it runs, and
         released when the connection ends, so a job whose replica died can be claimed again."""
-        return bool(await self.session.scalar(select(func.pg_try_advisory_lock(_lock_key(job_id)))))
+        return bool(await self.session.scalar(select(func.pg_try_advisory_lock(job_lock_key(job_id)))))
 
     async def unlock(self, job_id: uuid.UUID) -> None:
         """Release the job's session-level lock (PostgreSQL)."""
-        await self.session.execute(select(func.pg_advisory_unlock(_lock_key(job_id))))
+        await self.session.execute(select(func.pg_advisory_unlock(job_lock_key(job_id))))
 
     async def start(self, job: RosterImportJob, now: dt.datetime) -> None:
         """Mark a claimed job running (one more attempt)."""
