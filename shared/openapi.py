@@ -92,7 +92,9 @@ DESCRIPTIONS: dict[int, str] = {
 }
 
 
+@functools.cache
 def _slugs() -> dict[int, str]:
+    """The problem type slug of each status, from the `ProblemError` hierarchy."""
     out: dict[int, str] = {}
     pending = list(ProblemError.__subclasses__())
     while pending:
@@ -158,7 +160,7 @@ def complete_document(document: dict[str, Any], routes: Iterable[Any]) -> dict[s
             if status.isdigit() and int(status) >= 400 and not response.get("content"):
                 statuses.add(int(status))  # declared by the route without a body: it is a problem too
         if operation.get("responses", {}).get("422", {}).get("description") == "Validation Error":
-            del operation["responses"]["422"]  # FastAPI's, answered as a Problem (described below)
+            del operation["responses"]["422"]  # FastAPI's own; declared again below as a Problem
         for status in sorted(statuses):
             add_problem(operation, status, path=path)
     for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422, replaced by Problem
