@@ -96,6 +96,9 @@ class ServiceSettings(CommonSettings):
         default=0.5, gt=0, description="Relay poll interval (commits here wake it at once)."
     )
     outbox_batch_size: int = Field(default=200, ge=1, description="Events relayed per pass.")
+    outbox_retention_days: float = Field(
+        default=7.0, gt=0, description="How long published events stay in the outbox to be republished."
+    )
     consumer_max_attempts: int = Field(default=3, ge=1, description="Tries before a dead letter.")
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0, description="First retry delay (doubles).")
 

@@ -38,10 +38,6 @@ EVENTS_CONSUMED = Counter(
 )
 
 
-class PoisonMessage(Exception):
-    """A message that no retry can fix (it does not parse)."""
-
-
 class DatabaseUnavailable(Exception):
     """The handler failed while the database was unreachable: the message must be delivered again."""
 

@@ -1,10 +1,18 @@
-"""Transactional outbox: events are rows written with the state change, then relayed in order."""
+"""Transactional outbox: events are rows written with the state change, then relayed in order.
+
+Published rows are kept for a retention (`<SERVICE>_OUTBOX_RETENTION_DAYS`, 7 days by default) and
+then purged, so that a range can be republished (`OutboxRelay.republish`, `python -m
+shared.republish`) after a broker lost what consumers had not read yet: the events go out again
+with their original ids, and consumers, which remember the ids they applied, apply only the ones
+they missed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -14,7 +22,7 @@ from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus.base import Bus, OutgoingMessage
-from shared.db import Database, JSONType, UTCDateTime, try_advisory_lock, utcnow
+from shared.db import Database, JSONType, UTCDateTime, advisory_lock, try_advisory_lock, utcnow
 from shared.events.contracts import EventPayload
 from shared.events.envelope import CloudEvent
 from shared.observability import current_correlation_id
@@ -24,6 +32,9 @@ log = structlog.get_logger(__name__)
 EVENTS_PUBLISHED = Counter("outbox_events_published_total", "Events relayed to the bus", ["service"])
 RELAY_FAILURES = Counter("outbox_relay_failures_total", "Relay passes that failed", ["service"])
 OUTBOX_PENDING = Gauge("outbox_pending_events", "Events waiting in the outbox", ["service"])
+EVENTS_REPUBLISHED = Counter(
+    "outbox_events_republished_total", "Published events sent again by a replay", ["service"]
+)
 
 
 def outbox_table(metadata: Any) -> Table:
@@ -88,11 +99,55 @@ class Outbox:
         return event
 
 
+@dataclass(frozen=True)
+class ReplayRange:
+    """Which published outbox rows a replay sends again: ids and publication times are bounds
+    (`from_id`/`to_id` inclusive, `since` inclusive, `until` exclusive), `event_type` and
+    `district_id` filters. At least one bound is required, so that a replay is always a range."""
+
+    from_id: int | None = None
+    to_id: int | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    event_type: str | None = None
+    district_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.from_id is None and self.to_id is None and self.since is None and self.until is None:
+            raise ValueError("give a range: from_id, to_id, since or until")
+        if self.from_id is not None and self.to_id is not None and self.from_id > self.to_id:
+            raise ValueError("to_id must not be below from_id")
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} needs a time zone (e.g. 2025-09-01T08:00:00Z)")
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise ValueError("until must be after since")
+
+    def conditions(self, table: Table) -> list[Any]:
+        """The WHERE conditions selecting these rows of `table` (published rows only)."""
+        c = table.c
+        where: list[Any] = [c.published_at.is_not(None)]
+        if self.from_id is not None:
+            where.append(c.id >= self.from_id)
+        if self.to_id is not None:
+            where.append(c.id <= self.to_id)
+        if self.since is not None:
+            where.append(c.published_at >= self.since)
+        if self.until is not None:
+            where.append(c.published_at < self.until)
+        if self.event_type is not None:
+            where.append(c.event_type == self.event_type)
+        if self.district_id is not None:
+            where.append(c.headers["district_id"].as_string() == self.district_id)
+        return where
+
+
 class OutboxRelay:
     """Publishes committed outbox rows in id order; retries with backoff while the bus is down.
 
     On PostgreSQL an advisory lock per schema lets one replica relay at a time, which keeps the
-    per-key order across replicas; the others stand by.
+    per-key order across replicas; the others stand by. A replay takes the same lock per batch.
     """
 
     def __init__(
@@ -116,6 +171,7 @@ class OutboxRelay:
         self.max_backoff_s = max_backoff_s
         self.retention = retention
         self._wake = asyncio.Event()
+        self._stopping = False
         self._lock_name = f"outbox:{db.schema}"
         self._task: asyncio.Task[None] | None = None
         db.on_commit(self._after_commit)
@@ -124,22 +180,31 @@ class OutboxRelay:
         if session.info.pop("outbox_written", False):
             self._wake.set()
 
-    def notify(self) -> None:
-        """Wake the relay now (something was committed)."""
-        self._wake.set()
-
     def start(self) -> None:
         """Run the relay loop in the background."""
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
 
-    async def stop(self) -> None:
-        """Stop the loop (pending events stay in the outbox for the next start)."""
-        if self._task is not None:
-            self._task.cancel()
+    async def stop(self, *, timeout_s: float = 3.0) -> None:
+        """Stop the loop after its current pass and one last pass over what was committed before.
+
+        A pass is cut only if it outlasts `timeout_s` (the bus hanging). Rows are marked published
+        in the transaction that sent them, so nothing is marked that was not sent; what is left
+        stays in the outbox for the next start.
+        """
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=timeout_s)
+        except TimeoutError:
+            log.warning("outbox_relay_stop_timeout", service=self.service, timeout_s=timeout_s)
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
 
     async def _run(self) -> None:
         backoff = 0.1
@@ -148,24 +213,39 @@ class OutboxRelay:
             # Cleared before the pass, not after the wait: a commit landing during the pass must
             # wake the next wait at once instead of being lost until the poll interval.
             self._wake.clear()
+            # A pass begun after the stop was asked relays everything committed before it: the last.
+            last_pass = self._stopping
             try:
                 published = await self.publish_pending()
                 backoff = 0.1
                 passes += 1
-                if passes % 500 == 1:
+                if passes % 500 == 1 and not last_pass:
                     await self.purge_published()
-                if published >= self.batch_size:
+                if published >= self.batch_size and not last_pass:
                     continue
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 RELAY_FAILURES.labels(self.service).inc()
+                if self._stopping:
+                    log.warning("outbox_relay_left_pending", service=self.service, error=repr(exc))
+                    return
                 log.warning("outbox_relay_failed", service=self.service, error=repr(exc), retry_in_s=backoff)
-                await asyncio.sleep(backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped(), timeout=backoff)
+                if self._stopping:
+                    return  # the bus is failing: what waits stays for the next start
                 backoff = min(backoff * 2, self.max_backoff_s)
                 continue
+            if last_pass:
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
+
+    async def _stopped(self) -> None:
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
 
     async def publish_pending(self) -> int:
         """One pass: publish up to a batch of pending events, mark them published. Returns the count."""
@@ -184,14 +264,8 @@ class OutboxRelay:
             if not rows:
                 OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
-            messages = [
-                OutgoingMessage(
-                    topic=r.topic, key=r.key, value=r.payload.encode(), headers=_as_headers(r.headers)
-                )
-                for r in rows
-            ]
             try:
-                await self.bus.publish(messages)
+                await self.bus.publish([_message(r) for r in rows])
             except Exception:
                 await session.execute(
                     update(t).where(t.c.id.in_([r.id for r in rows])).values(attempts=t.c.attempts + 1)
@@ -208,8 +282,40 @@ class OutboxRelay:
         OUTBOX_PENDING.labels(self.service).set(max(0, (pending or 0)))
         return len(rows)
 
+    async def republish(self, selection: ReplayRange) -> int:
+        """Send the published rows in `selection` again, in id order, with their original event ids
+        (consumers apply only those they had not applied); returns how many were sent.
+
+        Each batch holds the relay's lock while it is sent, so the live relay (of any replica)
+        stands by meanwhile and a key's events keep their order within the replay. Unpublished rows
+        are left to the relay.
+        """
+        t = self.table
+        after = (selection.from_id or 1) - 1
+        sent = 0
+        while True:
+            async with self.db.transaction() as session:
+                await advisory_lock(session, self._lock_name)
+                rows = (
+                    await session.execute(
+                        select(t.c.id, t.c.topic, t.c.key, t.c.payload, t.c.headers)
+                        .where(t.c.id > after, *selection.conditions(t))
+                        .order_by(t.c.id)
+                        .limit(self.batch_size)
+                    )
+                ).all()
+                if not rows:
+                    break
+                replayed_at = utcnow().isoformat()
+                await self.bus.publish([_message(r, replayed_at=replayed_at) for r in rows])
+            sent += len(rows)
+            after = rows[-1].id
+            EVENTS_REPUBLISHED.labels(self.service).inc(len(rows))
+        log.info("outbox_republished", service=self.service, events=sent, last_id=after if sent else None)
+        return sent
+
     async def purge_published(self) -> None:
-        """Delete published rows older than the retention."""
+        """Delete published rows older than the retention (until then a replay can send them again)."""
         async with self.db.transaction() as session:
             await session.execute(
                 delete(self.table).where(self.table.c.published_at < utcnow() - self.retention)
@@ -224,6 +330,13 @@ class OutboxRelay:
                 )
                 or 0
             )
+
+
+def _message(row: Any, *, replayed_at: str | None = None) -> OutgoingMessage:
+    headers = _as_headers(row.headers)
+    if replayed_at is not None:
+        headers["replayed_at"] = replayed_at
+    return OutgoingMessage(topic=row.topic, key=row.key, value=row.payload.encode(), headers=headers)
 
 
 def _as_headers(raw: Any) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,7 @@ from shared.errors import PROBLEM_JSON, install_problem_handlers, problem
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from shared.openapi import install_openapi
 from shared.outbox import OutboxRelay
+from shared.republish import router as republish_router
 from shared.validation import refuse_bad_input
 
 log = structlog.get_logger(__name__)
@@ -77,6 +79,7 @@ class ServiceRuntime:
             service=name,
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
+            retention=dt.timedelta(days=settings.outbox_retention_days),
         )
         self.consumer = EventConsumer(
             group=name,
@@ -117,6 +120,10 @@ class ServiceRuntime:
             for task in self._job_tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            # Consumers first (they finish their message, commit, leave the group), then the relay's
+            # last pass, which also takes what they just wrote; the producer closes last.
+            if self.owns_bus:
+                await self.bus.stop_consuming()
             await self.relay.stop()
             if self.owns_bus:
                 await self.bus.stop()
@@ -203,6 +210,7 @@ def create_service_app(
     install_health(app, runtime.readiness)
     for router in routers:
         app.include_router(router, prefix=prefix)
+    app.include_router(republish_router, prefix=prefix)
     install_openapi(app)
     install_docs(
         app,

@@ -42,8 +42,14 @@ class Bus(abc.ABC):
         """Prepare the backend; must not fail when the broker is down (publish retries later)."""
 
     @abc.abstractmethod
+    async def stop_consuming(self, *, grace_s: float = 3.0) -> None:
+        """Stop every subscription gracefully: each finishes the message in hand, commits what it
+        handled and leaves its group; one still busy after `grace_s` is cancelled (its message is
+        delivered again later). Publishing keeps working."""
+
+    @abc.abstractmethod
     async def stop(self) -> None:
-        """Stop every subscription and release connections."""
+        """Stop every subscription (as `stop_consuming`) and release connections."""
 
     @abc.abstractmethod
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:

@@ -53,22 +53,33 @@ class KafkaBus(Bus):
         self._subscriptions: list[tuple[str, tuple[str, ...], MessageHandler]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
+        self._halt = asyncio.Event()  # set when stopping: cuts the pauses between retries short
 
     async def start(self) -> None:
         if self._running:
             return  # a second start must not add a second consumer per subscription
         self._running = True
+        self._halt.clear()
         for group, topics, handler in self._subscriptions:
             self._spawn(group, topics, handler)
 
-    async def stop(self) -> None:
+    async def stop_consuming(self, *, grace_s: float = 3.0) -> None:
         self._running = False
-        for task in self._tasks:
+        self._halt.set()
+        tasks, self._tasks = self._tasks, []
+        if not tasks:
+            return
+        _, busy = await asyncio.wait(tasks, timeout=grace_s)
+        if busy:
+            log.warning("kafka_consumers_cancelled", count=len(busy), grace_s=grace_s)
+        for task in busy:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._tasks.clear()
+
+    async def stop(self) -> None:
+        await self.stop_consuming()
         await self._drop_producer()
 
     async def ensure_topics(self, topics: Sequence[str]) -> None:
@@ -160,9 +171,16 @@ class KafkaBus(Bus):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if not self._running:
+                    return
                 log.warning("kafka_consumer_restarting", group=group, error=repr(exc), retry_in_s=backoff)
-                await asyncio.sleep(backoff)
+                await self._pause(backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, unless the bus stops first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._halt.wait(), timeout=seconds)
 
     async def _consume(self, group: str, topics: tuple[str, ...], handler: MessageHandler) -> None:
         await self.ensure_topics(topics)
@@ -183,6 +201,8 @@ class KafkaBus(Bus):
                 batches = await consumer.getmany(timeout_ms=200)
                 failed: Exception | None = None
                 for tp, records in batches.items():
+                    if not self._running:
+                        break  # leaving: what is not handled goes to the next member, uncommitted
                     if failed is not None:
                         consumer.seek(tp, records[0].offset)  # not handled this round: read it again
                         continue
@@ -198,11 +218,11 @@ class KafkaBus(Bus):
                 # Retry in place rather than leave and rejoin the group: a rejoin rebalances every
                 # replica (and takes seconds), for what is usually a database blip.
                 log.warning("kafka_handler_failed", group=group, error=repr(failed), retry_in_s=retry_in)
-                await asyncio.sleep(retry_in)
+                await self._pause(retry_in)
                 retry_in = min(retry_in * 2, self._max_backoff_s)
         finally:
             with contextlib.suppress(Exception):
-                await consumer.stop()
+                await consumer.stop()  # leaves the group: its partitions move on at once
 
     async def _handle_partition(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Any], handler: MessageHandler
@@ -210,6 +230,8 @@ class KafkaBus(Bus):
         done = None
         try:
             for record in records:
+                if not self._running:
+                    break  # stopping: commit what was handled, leave the rest
                 await handler(
                     IncomingMessage(
                         topic=record.topic,

@@ -39,15 +39,22 @@ class MemoryBus(Bus):
         for group, topics, handler in self._subscriptions:
             self._spawn(group, topics, handler)
 
-    async def stop(self) -> None:
+    async def stop_consuming(self, *, grace_s: float = 3.0) -> None:
         self._running = False
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        async with self._changed:
+            self._changed.notify_all()  # idle consumers return at once
+        tasks, self._tasks = self._tasks, []
+        if tasks:
+            _, busy = await asyncio.wait(tasks, timeout=grace_s)
+            for task in busy:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._active.clear()
+
+    async def stop(self) -> None:
+        await self.stop_consuming()
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         async with self._changed:
@@ -81,7 +88,11 @@ class MemoryBus(Bus):
         cursor = (group, topic)
         while self._running:
             async with self._changed:
-                await self._changed.wait_for(lambda: self._offsets[cursor] < len(self._logs[topic]))
+                await self._changed.wait_for(
+                    lambda: not self._running or self._offsets[cursor] < len(self._logs[topic])
+                )
+            if not self._running:
+                return
             offset = self._offsets[cursor]
             message = self._logs[topic][offset]
             incoming = IncomingMessage(
@@ -98,6 +109,7 @@ class MemoryBus(Bus):
                 raise
             except Exception:
                 log.exception("memory_bus_handler_failed", group=group, topic=topic, offset=offset)
-                await asyncio.sleep(self._redelivery_delay_s)
+                if self._running:
+                    await asyncio.sleep(self._redelivery_delay_s)
                 continue
             self._offsets[cursor] = offset + 1
