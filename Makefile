@@ -39,7 +39,7 @@ migrate: venv ## Migrate every service (SQLite by default; *_DATABASE_URL for Po
 run: venv ## Run the whole platform embedded (SQLite, in-process bus) on http://127.0.0.1:8000
 	$(BIN)/python -m services.embedded --demo
 
-up: venv ## Run the four services as separate processes on PostgreSQL and Kafka (see README)
+up: venv ## Run the four services as separate processes on PostgreSQL and Kafka; Ctrl-C stops them all (see README)
 	$(BIN)/python -m shared.cluster
 
 test: venv postgres ## Run the whole test suite (PostgreSQL and a Kafka-protocol broker, set up here)

@@ -6,6 +6,12 @@ PostgreSQL and a Kafka broker. `make up` runs it; the end-to-end tests use the s
 Environment: DATABASE_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/edtech; created if
 missing), KAFKA_BOOTSTRAP_SERVERS (default: a Tansu broker started here), GATEWAY_PORT (8000; the
 services take the next three ports). Any `<SERVICE>_...` variable already set wins over the defaults.
+
+SIGTERM, SIGINT (Ctrl-C) or SIGHUP stops everything in order, each step bounded: the gateway first
+(its requests in flight still reach the services), then the services together (each finishes its
+requests, its consumers' messages and its outbox relay's pass: `shared.serve`), the broker last.
+The children run in process groups of their own, so a Ctrl-C reaches this process alone and the
+order holds; the exit status is 0 when every child stopped by itself with 0.
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -27,6 +35,8 @@ from shared.migrations import SERVICES_WITH_DATABASE, upgrade
 from shared.testing import TansuBroker, create_database, drop_database, ensure_database, free_port
 
 ALL_SERVICES = ("catalog", "pilots", "analytics", "gateway")
+STOP_TIMEOUT_S = 15.0
+"""How long a stopping step waits for its processes before killing them."""
 
 
 @dataclass
@@ -83,31 +93,26 @@ class LocalCluster:
             upgrade(service, self.database_url)
 
     def start(self, *services: str) -> None:
-        """Start the given services (all by default) as uvicorn processes."""
+        """Start the given services (all by default) as uvicorn processes (`shared.serve`)."""
         Path(self.log_dir).mkdir(parents=True, exist_ok=True)
         for service in services or ALL_SERVICES:
-            log = open(Path(self.log_dir) / f"{service}.log", "ab")  # noqa: SIM115 (kept open by the child)
-            self.processes[service] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    f"services.{service}.app:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.ports[service]),
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                    "--timeout-graceful-shutdown",
-                    "5",
-                ],
-                env=self.env_for(service),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            with open(Path(self.log_dir) / f"{service}.log", "ab") as log:
+                self.processes[service] = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "shared.serve",
+                        service,
+                        "--port",
+                        str(self.ports[service]),
+                        "--graceful-timeout",
+                        "5",
+                    ],
+                    env=self.env_for(service),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    process_group=0,  # signals come from this process, in order (see `stop`)
+                )
 
     def wait_ready(self, *services: str, timeout_s: float = 60.0) -> None:
         """Block until each service answers its readiness check."""
@@ -131,18 +136,30 @@ class LocalCluster:
         path = Path(self.log_dir) / f"{service}.log"
         return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
 
-    def stop(self, *services: str, sig: int = signal.SIGTERM) -> None:
-        """Stop services (all by default); SIGKILL simulates a crash."""
-        for service in services or tuple(self.processes):
-            process = self.processes.pop(service, None)
-            if process is None or process.poll() is not None:
-                continue
-            process.send_signal(sig)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    def stop(
+        self, *services: str, sig: int = signal.SIGTERM, timeout_s: float = STOP_TIMEOUT_S
+    ) -> dict[str, int]:
+        """Stop services (all by default) and return their exit statuses; SIGKILL simulates a crash.
+
+        The gateway goes first, so that requests in flight through it still reach the services;
+        then the others together. A process still running after `timeout_s` is killed.
+        """
+        names = [s for s in services or tuple(self.processes) if s in self.processes]
+        statuses: dict[str, int] = {}
+        for step in ([s for s in names if s == "gateway"], [s for s in names if s != "gateway"]):
+            stopping = {service: self.processes.pop(service) for service in step}
+            for process in stopping.values():
+                if process.poll() is None:
+                    process.send_signal(sig)
+            deadline = time.monotonic() + timeout_s
+            for service, process in stopping.items():
+                try:
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                statuses[service] = process.returncode
+        return statuses
 
 
 @contextlib.contextmanager
@@ -194,49 +211,123 @@ def default_ports(gateway_port: int) -> dict[str, int]:
     }
 
 
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port`."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class StopRequested(BaseException):
+    """A stop signal arrived (a BaseException, so that no `except Exception` on the way holds it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _request_stop(signum: int, _frame: object) -> None:
+    raise StopRequested(signum)
+
+
+def _stopping_already(signum: int, _frame: object) -> None:
+    name = signal.Signals(signum).name
+    print(f"  {name}: already stopping (each step waits at most {STOP_TIMEOUT_S:.0f} s)", flush=True)
+
+
+def _handle_stop_signals(handler: Any) -> None:
+    # A parent may have blocked them (the mask is inherited across exec): unblock. SIGHUP stays
+    # ignored when it was (nohup).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if sig != signal.SIGHUP or signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, handler)
+
+
+def _report(name: str, status: int | None) -> str:
+    if status is None:
+        return f"  {name:<10} not running"
+    if status < 0:
+        return f"  {name:<10} killed by {signal.Signals(-status).name}"
+    return f"  {name:<10} exited {status}"
+
+
 def main() -> int:
-    """Run the distributed platform in the foreground until interrupted."""
+    """Run the distributed platform in the foreground until SIGTERM, SIGINT or SIGHUP."""
+    _handle_stop_signals(_request_stop)
+    ports = default_ports(int(os.environ.get("GATEWAY_PORT", "8000")))
+    taken = [f"{name} {port}" for name, port in ports.items() if not port_is_free(port)]
+    if taken:
+        print(f"ports in use: {', '.join(taken)} (another `make up`?); set GATEWAY_PORT", file=sys.stderr)
+        return 2
     database_url = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/edtech")
     url = make_url(database_url)
-    ensure_database(
-        url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False),
-        url.database or "edtech",
-    )
     broker: TansuBroker | None = None
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        broker = TansuBroker(log_path="./var/log/tansu.log")
-        Path("./var/log").mkdir(parents=True, exist_ok=True)
-        bootstrap = broker.start().bootstrap_servers
-    cluster = LocalCluster(
-        database_url=database_url,
-        kafka_bootstrap=bootstrap,
-        ports=default_ports(int(os.environ.get("GATEWAY_PORT", "8000"))),
-        kafka_idempotence=broker is None,
-    )
+    cluster: LocalCluster | None = None
+    failed = False
     try:
+        ensure_database(
+            url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False),
+            url.database or "edtech",
+        )
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not bootstrap:
+            Path("./var/log").mkdir(parents=True, exist_ok=True)
+            broker = TansuBroker(log_path="./var/log/tansu.log")
+            bootstrap = broker.start().bootstrap_servers
+        cluster = LocalCluster(
+            database_url=database_url,
+            kafka_bootstrap=bootstrap,
+            ports=ports,
+            kafka_idempotence=broker is None,
+        )
         cluster.migrate()
         cluster.start()
         cluster.wait_ready()
+        pids = {name: process.pid for name, process in cluster.processes.items()}
+        if broker is not None and broker.process is not None:
+            pids["broker"] = broker.process.pid
         print(
-            f"""
-  EdTech platform (distributed: PostgreSQL {url.host}/{url.database}, Kafka {bootstrap})
-  gateway   {cluster.url("gateway")}/docs
-  catalog   {cluster.url("catalog")}   pilots {cluster.url("pilots")}   analytics {cluster.url("analytics")}
-  logs      {cluster.log_dir}/<service>.log      Ctrl-C stops everything
-""",
+            f"\n  EdTech platform (distributed: PostgreSQL {url.host}/{url.database}, Kafka {bootstrap})\n"
+            + "\n".join(
+                f"  {name:<10} {where:<36} pid {pids.get(name)}"
+                for name, where in (
+                    ("gateway", f"{cluster.url('gateway')}/docs"),
+                    *((s, cluster.url(s)) for s in SERVICES_WITH_DATABASE),
+                    *((("broker", f"{bootstrap} (Tansu)"),) if broker is not None else ()),
+                )
+            )
+            + f"\n  logs       {cluster.log_dir}/<service>.log      Ctrl-C stops everything\n",
             flush=True,
         )
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    except KeyboardInterrupt:
-        pass
+        reported: set[str] = set()
+        while True:
+            time.sleep(0.5)
+            for name, process in cluster.processes.items():
+                if process.poll() is not None and name not in reported:
+                    reported.add(name)
+                    failed = True
+                    log = f"{cluster.log_dir}/{name}.log"
+                    print(f"{_report(name, process.returncode)} unexpectedly; see {log}", flush=True)
+    except StopRequested as stop:
+        _handle_stop_signals(_stopping_already)
+        print(f"\n  {stop}: stopping the gateway, then the services, then the broker", flush=True)
     finally:
-        cluster.stop()
+        _handle_stop_signals(_stopping_already)
+        statuses: dict[str, int | None] = {}
+        if cluster is not None:
+            statuses.update(cluster.stop())
         if broker is not None:
+            broker_process = broker.process
             broker.stop()
-    return 0
+            statuses["broker"] = broker_process.returncode if broker_process is not None else None
+        for name, status in statuses.items():
+            print(_report(name, status), flush=True)
+    return 1 if failed or any(status != 0 for status in statuses.values()) else 0
 
 
 if __name__ == "__main__":
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     sys.exit(main())

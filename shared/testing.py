@@ -72,6 +72,7 @@ class TansuBroker:
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
+            process_group=0,  # a Ctrl-C must not stop it before the services that use it
         )
         wait_for_port("127.0.0.1", self.port)
         return self
