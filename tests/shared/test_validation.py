@@ -36,6 +36,7 @@ from shared.validation import (
     bad_text,
     first_bad,
     in_range,
+    plain_json,
     refuse_bad_input,
 )
 
@@ -83,6 +84,18 @@ def test_one_bad_value_anywhere_in_a_document_is_found_at_its_path(
     found = first_bad([node, doc])
     assert found is not None
     assert found[0] == ".".join(["0", *(str(p) for p in path)])
+
+
+@given(documents, st.lists(names | st.integers(0, 3), max_size=4), bad_values | scalars)
+def test_a_document_plain_json_passes_holds_no_bad_text(doc: Any, path: list[Any], value: Any) -> None:
+    node: Any = value
+    for step in reversed(path):
+        node = {step: node} if isinstance(step, str) else [*([None] * step), node]
+    found = first_bad([doc, node])
+    if plain_json([doc, node]):  # only numbers are left for the fields that store them to judge
+        assert found is None or "number" in found[1] or "integer" in found[1]
+    else:
+        assert found is not None or "\\u0000" in json.dumps([doc, node])
 
 
 @given(clean_text, clean_text)
