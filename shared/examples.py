@@ -168,9 +168,13 @@ def _string(schema: dict[str, Any], name: str) -> str:
         return _FORMATS[fmt]
     words = name.replace("_", " ").strip()
     base = f"Example {words}" if words else "example"
+    if name.endswith(("url", "uri", "website")):
+        base = _FORMATS["uri"]
+    elif name.endswith("email"):
+        base = _FORMATS["email"]
     if pattern:
         compiled = re.compile(pattern)
-        for candidate in (name, *_PATTERN_CANDIDATES):
+        for candidate in (base, name, *_PATTERN_CANDIDATES):
             fitted = _fit(candidate, schema)
             if compiled.search(fitted):
                 return fitted
