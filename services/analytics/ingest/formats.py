@@ -285,9 +285,9 @@ def _seconds(value: Any) -> float | None:
         raise ItemError("result.duration is not an ISO 8601 duration", "result.duration")
     d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
     seconds = d * 86400 + h * 3600 + m * 60 + s
-    if not seconds <= MAX_DURATION_S:  # also infinity: float("9" * 400)
-        raise ItemError(f"result.duration is longer than {MAX_DURATION_S} s", "result.duration")
-    return seconds
+    # A valid xAPI duration longer than a day ("completed after P3D", or 400 nines) is no time spent
+    # in the tool that a day's rollup can count: the statement is kept, without it.
+    return seconds if seconds <= MAX_DURATION_S else None
 
 
 def _xapi_actor(actor: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
