@@ -35,6 +35,10 @@ async def run(sections: set[str], workdir: Path) -> list[tuple[str, list[Row]]]:
             from bench.dashboards import dashboards
 
             results.append(("Dashboards (analytics)", await dashboards(cluster, database_url, workdir)))
+        if "rosters" in sections:
+            from bench.rosters import rosters
+
+            results.append(("Roster imports (analytics)", await rosters(cluster, database_url, workdir)))
         rss = [
             Row(f"peak RSS of {name}", f"{peak_rss_mb(p.pid):.0f} MB", "< 300 MB", peak_rss_mb(p.pid) < 300)
             for name, p in cluster.processes.items()
@@ -48,12 +52,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["path", "ingest", "counting", "dashboards"],
+        choices=["path", "ingest", "counting", "dashboards", "rosters"],
         action="append",
         help="run only these sections (default: all)",
     )
     args = parser.parse_args()
-    sections = set(args.only or ["path", "ingest", "counting", "dashboards"])
+    sections = set(args.only or ["path", "ingest", "counting", "dashboards", "rosters"])
     with tempfile.TemporaryDirectory(prefix="edtech-bench-") as tmp:
         results = asyncio.run(run(sections, Path(tmp)))
     missed = []
