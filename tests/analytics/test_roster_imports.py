@@ -3,24 +3,30 @@ its states, failures that change nothing, uploads refused before they are stored
 served while an import runs (PostgreSQL and the embedded SQLite), and replicas that never run one
 job twice."""
 
+# ruff: noqa: E501
 from __future__ import annotations
 
 import asyncio
 import io
 import uuid
 import zipfile
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text, update
 
 from services.analytics.models import RosterImportJob, RosterOrg, RosterUser
 from services.analytics.rosters import jobs, service
-from services.analytics.rosters.progress import FIRST_ERRORS
+from services.analytics.rosters.progress import FIRST_ERRORS, Report
 from services.analytics.rosters.repository import job_lock_key
+from services.analytics.rosters.schemas import RowError
 from services.analytics.rosters.upload import inspect
 from shared.db import Database
 from shared.migrations import upgrade
@@ -401,3 +407,110 @@ async def test_a_job_interrupted_too_often_is_given_up(
     assert await jobs.run_next(b, job_id=job_id) is None
     job = await job_row(a, job_id)
     assert job.state == "failed" and "interrupted" in (job.failure or "")
+
+
+USERS_1_2_HEADER = "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,grades,primaryOrgSourcedId"
+ROLES_HEADER = "sourcedId,status,dateLastModified,userSourcedId,roleType,role,orgSourcedId"
+USER_ROW = st.tuples(st.integers(0, 6), st.sampled_from(["ok", "bad", "gone"]), st.integers(0, 3))
+ROLE_ROW = st.tuples(
+    st.integers(0, 6), st.booleans(), st.sampled_from(["teacher", "student", "aide", "wizard"])
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    users=st.lists(USER_ROW, max_size=14),
+    roles=st.lists(ROLE_ROW, max_size=10),
+    mode=st.sampled_from(["bulk", "delta"]),
+)
+def test_the_outcome_does_not_depend_on_how_the_files_are_cut_into_steps(
+    database_url: str, users: list[tuple[int, str, int]], roles: list[tuple[int, bool, str]], mode: str
+) -> None:
+    """For any users.csv and roles.csv (1.2; rows repeated, rejected, `tobedeleted`, primary and
+    secondary roles in any order) over stored users: read one row per step or all at once, the
+    district ends the same, and so do the counts, the errors and the summary."""
+    users_csv_ = "\n".join(
+        [USERS_1_2_HEADER]
+        + [
+            f"u{i},{'tobedeleted' if kind == 'gone' else ''},,true,u{i},,G,F{n},{'5th' if kind == 'bad' else '05'},sch-1"
+            for i, kind, n in users
+        ]
+    )
+    roles_csv = "\n".join(
+        [ROLES_HEADER]
+        + [
+            f"r{k},,,u{i},{'primary' if p else 'secondary'},{role},sch-1"
+            for k, (i, p, role) in enumerate(roles)
+        ]
+    )
+    upload = {
+        "manifest.csv": manifest("1.2", users=mode, roles=mode).encode(),
+        "users.csv": (users_csv_ + "\n").encode(),
+        "roles.csv": (roles_csv + "\n").encode(),
+    }
+    before = {
+        "orgs.csv": ORGS.encode(),
+        "users.csv": users_csv(4).encode(),
+    }
+
+    async def run(chunk: int) -> tuple[Any, ...]:
+        db = Database(database_url, "analytics", pool_size=2)
+        district = f"steps-{uuid.uuid4().hex[:10]}"
+        try:
+            await service.import_files(db, district_id=district, files=before)
+            with mock.patch.object(service, "CHUNK_ROWS", chunk):
+                done = await service.import_files(db, district_id=district, files=upload)
+            async with db.transaction() as session:
+                rows = await session.execute(
+                    select(
+                        RosterUser.sourced_id, RosterUser.role, RosterUser.family_name, RosterUser.grades
+                    ).where(RosterUser.district_id == district)
+                )
+                stored = sorted(tuple(r) for r in rows.all())
+            report = done.report.to_json()
+            return (
+                stored,
+                done.summary.model_dump(),
+                report["files"],
+                report["errors"],
+                report["error_counts"],
+            )
+        finally:
+            await db.dispose()
+
+    one_by_one, all_at_once = asyncio.run(run(1)), asyncio.run(run(500))
+    assert one_by_one == all_at_once
+
+
+ERROR = st.tuples(st.sampled_from(["orgs.csv", "users.csv"]), st.sampled_from(["role", "grades", "file"]))
+
+
+@given(
+    earlier=st.lists(ERROR, max_size=150), last=st.lists(st.sampled_from(["role", "grades"]), max_size=150)
+)
+def test_a_report_keeps_the_first_errors_and_counts_all_and_forgets_a_file_read_again(
+    earlier: list[tuple[str, str]], last: list[str]
+) -> None:
+    """For any bad rows: the first FIRST_ERRORS are kept in order, every one is counted per file and
+    field; forgetting the file being read (it turned out not UTF-8) leaves what the earlier files
+    gave, as if it had never been read."""
+    report = Report(["orgs.csv", "users.csv", "enrollments.csv"])
+    errors = [
+        RowError(file=f, line=n + 2, field=field, message="bad") for n, (f, field) in enumerate(earlier)
+    ]
+    for error in errors:
+        report.reject(error)
+    kept_before, counts_before = list(report.errors), {f: dict(c) for f, c in report.counts.items()}
+    read_again = [
+        RowError(file="enrollments.csv", line=n + 2, field=f, message="bad") for n, f in enumerate(last)
+    ]
+    for error in read_again:
+        report.reject(error)
+    everything = errors + read_again
+    assert report.errors == everything[:FIRST_ERRORS]
+    assert report.total == len(everything)
+    assert report.counts == {
+        f: dict(Counter(e.field for e in everything if e.file == f)) for f in {e.file for e in everything}
+    }
+    report.restart("enrollments.csv")
+    assert (report.errors, report.counts, report.total) == (kept_before, counts_before, len(errors))
