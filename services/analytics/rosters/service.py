@@ -25,8 +25,9 @@ terms, classes, users, roles) are looked up, the rows are converted, and what th
 in temporary tables (`rosters/staging.py`), each step in a short transaction of its own: no
 per-row state stays in memory, and neither database is held for long while files are read. The
 stored roster changes in one last transaction (all or nothing): the staged rows written, the
-removals, the derived attributes and groups (a page of people at a time), the identity index, and
-a regroup asked of the counting workers.
+removals, then what is derived from them, only when what it is derived from changed: the users'
+attributes and counter groups (a page of people at a time) and a regroup asked of the counting
+workers when users, classes or enrollments changed, the identity index when users did.
 """
 
 from __future__ import annotations
