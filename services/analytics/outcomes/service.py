@@ -26,15 +26,14 @@ import io
 import math
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.events import outbox
 from services.analytics.identity import keys
 from services.analytics.identity.repository import IdentityRepository
-from services.analytics.outcomes import statistics
+from services.analytics.outcomes import MIN_CELL
 from services.analytics.outcomes.models import OutcomeAnalysis
 from services.analytics.outcomes.repository import OutcomeRepository
 from services.analytics.outcomes.schemas import (
@@ -50,6 +49,11 @@ from services.analytics.tools.service import check_tool
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import OutcomeEvidenceAttached
+
+if TYPE_CHECKING:  # pandas, statsmodels and scipy weigh ~140 MB: loaded when an analysis runs
+    import pandas as pd
+
+    from services.analytics.outcomes import statistics
 from shared.validation import DATE_RANGE, bad_text, in_range
 
 OUR_COLUMNS = ("student", "assessment", "date", "score")
@@ -237,6 +241,8 @@ async def student_table(
     session: AsyncSession, *, district_id: str, assessment: str, start: dt.date
 ) -> pd.DataFrame:
     """Every rostered student with the outcome, prior, grade, school and cluster (see the module)."""
+    import pandas as pd
+
     repo = OutcomeRepository(session)
     outcome: dict[str, tuple[float, float | None, str | None]] = {}
     earlier: dict[str, float] = {}
@@ -270,8 +276,8 @@ async def student_table(
 
 
 def _group(frame: pd.DataFrame, eligible: pd.DataFrame, estimate: statistics.Group | None) -> GroupRead:
-    small = len(frame) < statistics.MIN_CELL
-    big_enough = len(eligible) >= statistics.MIN_CELL
+    small = len(frame) < MIN_CELL
+    big_enough = len(eligible) >= MIN_CELL
     return GroupRead(
         students=None if small else len(frame),
         eligible=len(eligible) if big_enough else None,
@@ -322,6 +328,8 @@ async def run_analysis(
         students["treated"] = (students["dosage"] >= data.min_dosage).astype(int)
     else:
         students["treated"] = (students["dosage"] >= data.min_dosage).astype(int)
+    from services.analytics.outcomes import statistics
+
     estimate = statistics.analyse(students)
     analysed = students[students["outcome"].notna()]
     groups = {

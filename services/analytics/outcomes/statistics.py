@@ -46,8 +46,8 @@ from statsmodels.stats.meta_analysis import effectsize_smd
 from statsmodels.stats.power import TTestIndPower
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-MIN_CELL = 10
-"""Fewest students a reported group or cell may hold."""
+from services.analytics.outcomes import MIN_CELL
+
 MIN_CLASSES = 10
 """Fewest classes for standard errors robust to clustering to be trusted (with fewer, they are
 far too small: Cameron & Miller 2015, "A Practitioner's Guide to Cluster-Robust Inference")."""
