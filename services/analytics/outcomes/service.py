@@ -45,6 +45,7 @@ from services.analytics.outcomes.schemas import (
     ResultUploadRead,
 )
 from services.analytics.rosters.schemas import RowError
+from services.analytics.rows import RowRejected, date_cell
 from services.analytics.tools.service import check_tool
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -54,55 +55,38 @@ if TYPE_CHECKING:  # pandas, statsmodels and scipy weigh ~140 MB: loaded when an
     import pandas as pd
 
     from services.analytics.outcomes import statistics
-from shared.validation import DATE_RANGE, bad_text, in_range
+from shared.validation import bad_text
 
 OUR_COLUMNS = ("student", "assessment", "date", "score")
 MAX_SCORE = 1e9
 """Scores beyond this are refused (no assessment scale comes near it)."""
 
 
-class RowRefused(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 def _number(row: dict[str, str], field: str, *, required: bool) -> float | None:
     text = (row.get(field) or "").strip()
     if not text:
         if required:
-            raise RowRefused(field, f"{field} is required")
+            raise RowRejected(field, f"{field} is required")
         return None
     try:
         value = float(text)
     except ValueError as exc:
-        raise RowRefused(field, f"{field} {text!r} is not a number") from exc
+        raise RowRejected(field, f"{field} {text!r} is not a number") from exc
     if not math.isfinite(value) or abs(value) > MAX_SCORE:
-        raise RowRefused(field, f"{field} {text!r} is not a finite score")
+        raise RowRejected(field, f"{field} {text!r} is not a finite score")
     return value
-
-
-def _day(row: dict[str, str], field: str) -> dt.date:
-    text = (row.get(field) or "").strip()[:10]
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise RowRefused(field, f"{field} {text!r} is not a date (YYYY-MM-DD)") from exc
-    if not in_range(day):
-        raise RowRefused(field, f"{field} {text} is outside the supported dates {DATE_RANGE}")
-    return day
 
 
 def _text(row: dict[str, str], field: str, limit: int, *, required: bool = False) -> str | None:
     text = (row.get(field) or "").strip()
     if reason := bad_text(text):
-        raise RowRefused(field, f"{field} {reason}")
+        raise RowRejected(field, f"{field} {reason}")
     if not text:
         if required:
-            raise RowRefused(field, f"{field} is required")
+            raise RowRejected(field, f"{field} is required")
         return None
     if len(text) > limit:
-        raise RowRefused(field, f"{field} is longer than {limit} characters")
+        raise RowRejected(field, f"{field} is longer than {limit} characters")
     return text
 
 
@@ -140,14 +124,14 @@ def _our_csv(upload: _Upload, name: str, data: bytes) -> None:
             student = _text(row, "student", 255, required=True) or ""
             values = {
                 "assessment": _text(row, "assessment", 200, required=True),
-                "administered_on": _day(row, "date"),
+                "administered_on": date_cell(row, "date"),
                 "score": _number(row, "score", required=True),
                 "prior_score": _number(row, "prior_score", required=False),
                 "subject": _text(row, "subject", 100),
                 "scale": _text(row, "scale", 100),
                 "source": "csv",
             }
-        except RowRefused as exc:
+        except RowRejected as exc:
             upload.refuse(name, line, exc.field, str(exc))
             continue
         upload.rows.append((name, line, _student_keys(student), values))
@@ -166,7 +150,7 @@ def _oneroster(upload: _Upload, results: bytes, line_items: bytes) -> None:
                 "assessment": _text(row, "title", 200, required=True),
                 "scale": f"{low:g}-{high:g}" if low is not None and high is not None else None,
             }
-        except RowRefused as exc:
+        except RowRejected as exc:
             upload.refuse("lineItems.csv", line, exc.field, str(exc))
     for line, row in _rows("results.csv", results):
         try:
@@ -174,17 +158,17 @@ def _oneroster(upload: _Upload, results: bytes, line_items: bytes) -> None:
                 continue
             item = items.get(_text(row, "lineItemSourcedId", 255, required=True) or "")
             if item is None:
-                raise RowRefused("lineItemSourcedId", "the line item is not in lineItems.csv")
+                raise RowRejected("lineItemSourcedId", "the line item is not in lineItems.csv")
             student = _text(row, "studentSourcedId", 255, required=True) or ""
             values = {
                 **item,
-                "administered_on": _day(row, "scoreDate"),
+                "administered_on": date_cell(row, "scoreDate"),
                 "score": _number(row, "score", required=True),
                 "prior_score": None,
                 "subject": None,
                 "source": "oneroster",
             }
-        except RowRefused as exc:
+        except RowRejected as exc:
             upload.refuse("results.csv", line, exc.field, str(exc))
             continue
         upload.rows.append(("results.csv", line, [k for k in [keys.key("sourced", student)] if k], values))

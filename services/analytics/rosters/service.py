@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import datetime as dt
 import io
 import re
 import time
@@ -71,8 +70,11 @@ from services.analytics.rosters.vocabulary import (
     allowed,
     listing,
 )
+from services.analytics.rows import RowRejected
+from services.analytics.rows import date_cell as _date
+from services.analytics.rows import required_cell as _required
 from shared.db import Database, utcnow
-from shared.validation import DATE_RANGE, NUL, bad_text, in_range
+from shared.validation import NUL, bad_text
 
 log = structlog.get_logger(__name__)
 
@@ -91,14 +93,6 @@ _KEYS = {
 """The data files the roster keeps, as the summary names them."""
 
 
-class RowRejected(ValueError):
-    """A row that cannot be imported, naming the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
@@ -110,24 +104,6 @@ def _cells(row: dict[str, Any]) -> None:
             if isinstance(cell, str) and (reason := bad_text(cell)):
                 column = name.replace(NUL, "\\u0000") if name else "row"
                 raise RowRejected(column, f"{column if name else 'a cell past the header'} {reason}")
-
-
-def _required(row: dict[str, str], name: str) -> str:
-    value = (row.get(name) or "").strip()
-    if not value:
-        raise RowRejected(name, f"{name} is required")
-    return value
-
-
-def _date(row: dict[str, str], name: str) -> dt.date:
-    value = _required(row, name)
-    try:
-        day = dt.date.fromisoformat(value) if len(value) == 10 else dt.datetime.fromisoformat(value).date()
-    except ValueError:
-        raise RowRejected(name, f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
-    if not in_range(day):
-        raise RowRejected(name, f"{name} {value!r} is outside the supported dates {DATE_RANGE}")
-    return day
 
 
 def user_ids(value: str | None) -> list[str]:
