@@ -20,6 +20,22 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 MAX_OFFSET = 1_000_000_000
+
+FILES_BODY: dict[str, Any] = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                }
+            }
+        }
+    }
+}
+"""`openapi_extra` of a route that reads uploaded files itself (one or more `file` parts)."""
 """Deeper pages are refused with 422 (an offset past a bigint would otherwise reach the database)."""
 
 _bearer = HTTPBearer(auto_error=False, description="OIDC access or ID token from the district's IdP")

@@ -11,7 +11,7 @@ from services.analytics.deps import Manager, Staff, public_base
 from services.analytics.outcomes import service
 from services.analytics.outcomes.repository import OutcomeRepository
 from services.analytics.outcomes.schemas import AnalysisCreate, AnalysisRead, ResultUploadRead
-from shared.api import Page, PageDep, SessionDep
+from shared.api import FILES_BODY, Page, PageDep, SessionDep
 from shared.errors import Unprocessable, UnsupportedMediaType
 
 router = APIRouter(prefix="/outcomes", tags=["outcomes"])
@@ -21,20 +21,7 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 @router.post(
     "/results",
     response_model=ResultUploadRead,
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                        },
-                    }
-                }
-            }
-        }
-    },
+    openapi_extra=FILES_BODY,
 )
 async def upload_results(request: Request, session: SessionDep, principal: Manager) -> ResultUploadRead:
     """Upload assessment results: a CSV (student, assessment, date, score [, subject, scale,

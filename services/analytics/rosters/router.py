@@ -17,7 +17,7 @@ from services.analytics.rosters.jobs import RosterImports
 from services.analytics.rosters.repository import UNFINISHED
 from services.analytics.rosters.schemas import RosterImportJobRead
 from services.analytics.rosters.upload import inspect
-from shared.api import SessionDep, get_runtime
+from shared.api import FILES_BODY, SessionDep, get_runtime
 from shared.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 router = APIRouter(prefix="/rosters", tags=["rosters"])
@@ -69,20 +69,7 @@ async def _receive(request: Request, limit: int) -> FormData:
             "that does not match the files"
         },
     },
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                        },
-                    }
-                }
-            }
-        }
-    },
+    openapi_extra=FILES_BODY,
 )
 async def import_roster(
     request: Request,
