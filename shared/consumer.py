@@ -78,7 +78,7 @@ class EventConsumer:
         """Handle one delivered message; returns once its effect is stored or it is dead-lettered."""
         bind_correlation_id(message.headers.get("correlation_id"))
         try:
-            event = CloudEvent.from_bytes(message.value)
+            event = CloudEvent.from_kafka(message.headers, message.value)
         except Exception as exc:
             await self.dead_letter(message, exc)
             return

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.bus.base import Bus, OutgoingMessage
 from shared.db import Database, JSONType, UTCDateTime, advisory_lock, try_advisory_lock, utcnow
 from shared.events.contracts import EventPayload
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import CE_PREFIX, CONTENT_TYPE, CloudEvent, binary_mode
 from shared.observability import current_correlation_id
 
 log = structlog.get_logger(__name__)
@@ -80,7 +80,10 @@ class Outbox:
     ) -> CloudEvent:
         """Record `payload` as an event of this transaction (published only if it commits)."""
         event = CloudEvent.wrap(payload, source=self.source, district_id=district_id, subject=subject)
-        headers = {"ce_type": event.type, "ce_id": event.id, "district_id": district_id}
+        # The row keeps the envelope in JSON; the relay sends it in binary mode with these headers
+        # added. district_id is what a replay filters on (rows written before also hold ce_id and
+        # ce_type here, which the relay replaces with the envelope's own attributes).
+        headers = {"district_id": district_id}
         correlation_id = current_correlation_id()
         if correlation_id:
             headers["correlation_id"] = correlation_id
@@ -333,10 +336,21 @@ class OutboxRelay:
 
 
 def _message(row: Any, *, replayed_at: str | None = None) -> OutgoingMessage:
-    headers = _as_headers(row.headers)
+    """A row as a binary-mode CloudEvents record: the attributes as `ce_` headers and `content-type`,
+    the data as the value, plus the row's own headers (correlation id) and a replay's time."""
+    attributes, value = binary_mode(orjson.loads(row.payload))
+    headers = {
+        name: text
+        for name, text in _as_headers(row.headers).items()
+        if name not in _REPLACED_HEADERS and not name.startswith(CE_PREFIX)
+    }
     if replayed_at is not None:
         headers["replayed_at"] = replayed_at
-    return OutgoingMessage(topic=row.topic, key=row.key, value=row.payload.encode(), headers=headers)
+    return OutgoingMessage(topic=row.topic, key=row.key, value=value, headers={**headers, **attributes})
+
+
+_REPLACED_HEADERS = frozenset({CONTENT_TYPE, "district_id"})
+"""Row headers not sent: `content-type` is the envelope's, `district_id` travels as `ce_districtid`."""
 
 
 def _as_headers(raw: Any) -> dict[str, str]:

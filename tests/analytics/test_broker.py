@@ -37,7 +37,8 @@ async def records_with_key(
             for batch in (await consumer.getmany(timeout_ms=200)).values():
                 for record in batch:
                     if record.key == key.encode():
-                        found.append(CloudEvent.from_bytes(record.value))
+                        headers = {name: value.decode() for name, value in record.headers}
+                        found.append(CloudEvent.from_kafka(headers, record.value))
                         quiet_until = time.monotonic() + settle_s
     finally:
         await consumer.stop()

@@ -52,7 +52,7 @@ async def main() -> None:
     )
 
     async def delivered(message: IncomingMessage) -> None:
-        print(f"delivered {CloudEvent.from_bytes(message.value).id}", flush=True)
+        print(f"delivered {CloudEvent.from_kafka(message.headers, message.value).id}", flush=True)
         await consumer.handle_message(message)
 
     bus.subscribe(consumer.group, consumer.topics, delivered)

@@ -15,6 +15,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table
 from shared.bus.kafka import KafkaBus
 from shared.db import make_metadata
 from shared.events.contracts import EventPayload
+from shared.events.envelope import CloudEvent
 from shared.outbox import outbox_table, processed_event_table
 from shared.testing import free_port
 
@@ -59,6 +60,12 @@ def schema_tables(schema: str) -> tuple[MetaData, Table, Table, Table]:
         Column("seq", Integer, nullable=False),
     )
     return metadata, outbox, inbox, effect
+
+
+def record_event(record: ConsumerRecord[bytes, bytes]) -> CloudEvent:
+    """The event a Kafka record carries (binary mode, or as written before it)."""
+    headers = {name: value.decode() for name, value in record.headers}
+    return CloudEvent.from_kafka(headers, record.value if record.value is not None else b"")
 
 
 def kafka_bus(bootstrap: str, *, client_id: str = "shared-tests", partitions: int = 6) -> KafkaBus:

@@ -256,3 +256,56 @@ def test_payload_timestamps_are_utc() -> None:
     assert naive.decided_at == dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)  # read as UTC, not refused
     event = CloudEvent.wrap(local, source="/edtech/test", district_id="district-1")
     assert CloudEvent.from_bytes(event.to_bytes()).payload() == local
+
+
+# --- on Kafka: binary content mode (CloudEvents Kafka protocol binding) ---
+
+
+@pytest.mark.parametrize("payload", [e[0] for e in EXAMPLES], ids=[type(e[0]).__name__ for e in EXAMPLES])
+def test_binary_mode_round_trip(payload: EventPayload) -> None:
+    event = CloudEvent.wrap(payload, source="/edtech/test", district_id="district-1")
+    headers, value = event.to_kafka()
+    assert orjson.loads(value) == event.model_dump(mode="json")["data"]
+    assert headers["content-type"] == "application/json"
+    assert headers["ce_specversion"] == "1.0" and headers["ce_districtid"] == "district-1"
+    assert headers["ce_time"].endswith("Z") and headers["ce_subject"] == payload.subject()
+    parsed = CloudEvent.from_kafka(headers, value)
+    assert parsed == event and parsed.payload() == payload
+
+
+def test_the_three_encodings_read_alike() -> None:
+    event = CloudEvent.wrap(EXAMPLES[0][0], source="/edtech/test", district_id="district-1")
+    headers, value = event.to_kafka()
+    shouting = {name.upper(): text for name, text in headers.items()}  # header names case-insensitive
+    structured = {"content-type": "application/cloudevents+json; charset=UTF-8"}
+    earlier = {"ce_id": event.id, "ce_type": event.type, "district_id": "district-1"}  # before binary mode
+    assert CloudEvent.from_kafka(shouting, value) == event
+    assert CloudEvent.from_kafka(structured, event.to_bytes()) == event
+    assert CloudEvent.from_kafka(earlier, event.to_bytes()) == event
+    assert CloudEvent.from_kafka({}, event.to_bytes()) == event
+
+
+@pytest.mark.parametrize("attribute", ["id", "source", "type", "districtid"])
+def test_a_binary_record_must_carry_the_required_attributes(attribute: str) -> None:
+    headers, value = CloudEvent.wrap(EXAMPLES[0][0], source="/s", district_id="d").to_kafka()
+    del headers[f"ce_{attribute}"]
+    with pytest.raises(ValueError, match=attribute):
+        CloudEvent.from_kafka(headers, value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "value"),
+    [
+        ({"content-type": "application/xml"}, b"<a/>"),
+        ({}, b""),  # no data
+        ({}, b"not json"),
+        ({}, b"[1, 2]"),
+        ({"ce_time": "2026-03-02T14:30:00"}, None),  # no time zone
+        ({"ce_specversion": "0.3"}, None),
+    ],
+    ids=["xml", "no-data", "not-json", "not-an-object", "naive-time", "specversion"],
+)
+def test_malformed_binary_records_are_refused(changes: dict[str, str], value: bytes | None) -> None:
+    headers, data = CloudEvent.wrap(EXAMPLES[0][0], source="/s", district_id="d").to_kafka()
+    with pytest.raises(ValueError):
+        CloudEvent.from_kafka({**headers, **changes}, data if value is None else value)

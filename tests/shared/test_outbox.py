@@ -11,11 +11,10 @@ import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy import func, select
 
-from shared.events import CloudEvent
 from shared.outbox import Outbox, OutboxRelay
 from shared.testing import TansuBroker
 from tests.shared.conftest import TestSchema
-from tests.shared.support import kafka_bus, probe_model, read_topic, wait_until
+from tests.shared.support import kafka_bus, probe_model, read_topic, record_event, wait_until
 
 DISTRICT = "district-outbox"
 
@@ -51,7 +50,7 @@ def by_key(records: Sequence[ConsumerRecord[bytes, bytes]]) -> dict[str, list[in
     seqs: dict[str, list[int]] = defaultdict(list)
     partitions: dict[str, set[int]] = defaultdict(set)
     for record in sorted(records, key=lambda r: (r.partition, r.offset)):
-        event = CloudEvent.from_bytes(record.value)
+        event = record_event(record)
         assert record.key is not None and record.key.decode() == event.data["item_id"]
         seqs[event.data["item_id"]].append(event.data["seq"])
         partitions[event.data["item_id"]].add(record.partition)
@@ -111,8 +110,8 @@ async def test_committed_events_are_published_in_order_per_key(
     expected_b = [seq for seq in range(12) if seq % 3]
     assert by_key(records) == {"a": list(range(12)), "b": expected_b, "c": list(range(2, 12, 3))}
     headers = dict((k, v.decode()) for k, v in records[0].headers)
-    assert headers["district_id"] == DISTRICT and headers["ce_type"] == "org.edtech.test.probe.v1"
-    assert headers["ce_id"] == CloudEvent.from_bytes(records[0].value).id
+    assert headers["ce_districtid"] == DISTRICT and headers["ce_type"] == "org.edtech.test.probe.v1"
+    assert headers["ce_id"] == record_event(records[0]).id and headers["content-type"] == "application/json"
     async with test_schema.db.transaction() as session:
         t = test_schema.outbox
         rows = (await session.execute(select(t.c.event_id, t.c.published_at).order_by(t.c.id))).all()
