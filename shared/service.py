@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import structlog
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
@@ -94,6 +95,18 @@ class ServiceRuntime:
         self.owns_verifier = verifier is None
         self.jobs = list(jobs)
         self._job_tasks: list[asyncio.Task[None]] = []
+        self._owned_clients: list[httpx.AsyncClient] = []
+
+    def peer(
+        self, given: httpx.AsyncClient | None, url: str | None, *, timeout_s: float
+    ) -> httpx.AsyncClient | None:
+        """The client reaching another service: the one given (the embedded launcher's, in process),
+        else one built for `url` and closed with this runtime, else None (not configured)."""
+        if given is not None or not url:
+            return given
+        built = httpx.AsyncClient(base_url=url, timeout=timeout_s)
+        self._owned_clients.append(built)
+        return built
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[ServiceRuntime]:
@@ -129,6 +142,8 @@ class ServiceRuntime:
                 await self.bus.stop()
             if self.owns_verifier:
                 await self.verifier.aclose()
+            for client in self._owned_clients:
+                await client.aclose()
             await self.db.dispose()
 
     async def readiness(self) -> dict[str, str]:

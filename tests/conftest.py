@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.infra",
     "tests.fixtures.auth",
     "tests.fixtures.services",
+    "tests.fixtures.platform",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
 from services.catalog.checklist.router import router as checklist_router
@@ -27,9 +28,17 @@ PREFIX = "/api/catalog"
 
 
 def create_app(
-    settings: Settings | None = None, *, bus: Bus | None = None, verifier: TokenVerifier | None = None
+    settings: Settings | None = None,
+    *,
+    bus: Bus | None = None,
+    verifier: TokenVerifier | None = None,
+    analytics_http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
-    """Build the catalog app (uvicorn: `services.catalog.app:create_app --factory`)."""
+    """Build the catalog app (uvicorn: `services.catalog.app:create_app --factory`).
+
+    `analytics_http` reaches analytics (the embedded launcher passes an in-process client); without
+    it, one is built from `CATALOG_ANALYTICS_URL` when set.
+    """
     settings = settings or Settings()
     runtime = ServiceRuntime(
         name="catalog",
@@ -40,7 +49,7 @@ def create_app(
         verifier=verifier,
         jobs=[retirement_job],
     )
-    return create_service_app(
+    app = create_service_app(
         runtime,
         title="Catalog",
         prefix=PREFIX,
@@ -60,3 +69,7 @@ def create_app(
             district_settings_router,
         ],
     )
+    app.state.analytics_http = runtime.peer(
+        analytics_http, settings.analytics_url, timeout_s=settings.http_timeout_s
+    )
+    return app

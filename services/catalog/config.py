@@ -12,6 +12,10 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore", env_nested_delimiter="__")
 
     database_url: str = Field(default="sqlite+aiosqlite:///./var/catalog.db")
+    analytics_url: str | None = Field(
+        default=None, description="Analytics base URL, for the teachers who use a tool being retired."
+    )
+    http_timeout_s: float = Field(default=5.0, gt=0, description="Timeout of calls to analytics.")
 
     default_cost_limit_per_student: float = Field(
         default=5.0, ge=0, description="Max cost per student per year of a supplemental tool (USD)."

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
 from fastapi import FastAPI
 
@@ -66,29 +63,10 @@ def create_app(
             settings_router,
         ],
     )
-    owned: list[httpx.AsyncClient] = []
-
-    def client(given: httpx.AsyncClient | None, url: str | None) -> httpx.AsyncClient | None:
-        """The client given, else one built for `url` (owned by this app), else None."""
-        if given is not None or not url:
-            return given
-        built = httpx.AsyncClient(base_url=url, timeout=settings.http_timeout_s)
-        owned.append(built)
-        return built
-
-    app.state.catalog_http = client(catalog_http, settings.catalog_url)
-    app.state.analytics_http = client(analytics_http, settings.analytics_url)
-    service_lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        """The service's lifespan, then close the HTTP clients this app built."""
-        try:
-            async with service_lifespan(app_):
-                yield
-        finally:
-            for built in owned:
-                await built.aclose()
-
-    app.router.lifespan_context = lifespan
+    app.state.catalog_http = runtime.peer(
+        catalog_http, settings.catalog_url, timeout_s=settings.http_timeout_s
+    )
+    app.state.analytics_http = runtime.peer(
+        analytics_http, settings.analytics_url, timeout_s=settings.http_timeout_s
+    )
     return app

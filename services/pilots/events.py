@@ -44,6 +44,7 @@ async def on_tool_status_changed(
         tool_id=payload.tool_id,
         name=payload.tool_name,
         status=payload.to_status,
+        reason=payload.reason,
         at=payload.changed_at,
     )
 

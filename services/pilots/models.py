@@ -60,6 +60,7 @@ class Tool(Base):
     district_id: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(32))
+    status_reason: Mapped[str | None] = mapped_column(Text)  # the catalog's why, named in refusals
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # when that status held
 
 

@@ -71,6 +71,14 @@ class MemoryBus(Bus):
     async def ping(self) -> None:
         return None
 
+    def caught_up(self) -> bool:
+        """Every subscribed group has handled everything published to its topics so far."""
+        return all(
+            self._offsets[(group, topic)] >= len(self._logs[topic])
+            for group, topics, _ in self._subscriptions
+            for topic in topics
+        )
+
     def messages(self, topic: str) -> list[OutgoingMessage]:
         """Everything published to a topic so far (for inspection and tests)."""
         return list(self._logs[topic])

@@ -92,7 +92,7 @@ async def test_pilot_started_for_privacy_failed_tool_is_flagged_not_moved(
         headers=auth("edtech"),
     )
     await deliver(app, message(started(tool["id"]), district), times=2)
-    assert await status_of(api, auth, tool["id"]) == "approved_for_pilot"
+    assert await status_of(api, auth, tool["id"]) == "vetting"  # withdrawn when privacy failed
     flags = (await api.get(f"{BASE}/tools/{tool['id']}/flags", headers=auth("edtech"))).json()["items"]
     assert len(flags) == 1 and flags[0]["kind"] == "review" and "privacy" in flags[0]["note"]
 

@@ -7,6 +7,9 @@
   core tools pass (the limit is for supplemental tools). Without a license it is recorded by hand.
 * The tool's `checklist_state` is `failed` if any point failed, `passed` if all six passed, else
   `pending`.
+* A privacy failure takes effect at once ("a tool that fails point 1 can never be piloted"): a tool
+  `approved_for_pilot` goes back to `vetting` (a recorded transition with its `tool-status-changed`
+  event, which pilots follow); a tool already piloting, adopted or sunsetting is flagged for review.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from services.catalog.checklist.schemas import (
 from services.catalog.licenses.costs import cost_per_student_per_year
 from services.catalog.licenses.repository import LicenseRepository
 from services.catalog.models import ChecklistItem, Tool
+from services.catalog.sunsetting.service import add_flag
 from services.catalog.tools.repository import ToolRepository
-from services.catalog.tools.service import get_tool
+from services.catalog.tools.service import get_tool, transition
 from shared.db import utcnow
 from shared.errors import Conflict, Unprocessable
 
 SYSTEM_REVIEWER = "catalog:license"
+IN_USE = frozenset({"piloting", "adopted", "sunsetting"})
 
 
 def overall_state(items: dict[str, ChecklistItem]) -> str:
@@ -101,7 +106,34 @@ async def record_point(
         reviewed_at=utcnow(),
     )
     await _refresh_state(session, tool=tool)
+    if point == "privacy" and data.result == "fail":
+        await _privacy_failed(session, tool=tool, reviewer=reviewer, item=item)
     return item
+
+
+async def _privacy_failed(session: AsyncSession, *, tool: Tool, reviewer: str, item: ChecklistItem) -> None:
+    """Withdraw a tool approved for pilot; flag one already in classrooms for immediate review."""
+    why = f"failed the data privacy point (FERPA/COPPA): {item.evidence or item.evidence_url}"
+    if tool.status == "approved_for_pilot":
+        await transition(
+            session,
+            district_id=tool.district_id,
+            tool_id=tool.id,
+            to_status="vetting",
+            actor=reviewer,
+            reason=f"{why}; a tool that fails privacy can never be piloted",
+        )
+    elif tool.status in IN_USE:
+        await add_flag(
+            session,
+            district_id=tool.district_id,
+            tool_id=tool.id,
+            kind="review",
+            source="privacy_failed",
+            actor=reviewer,
+            note=f"{why}, while {tool.status}: immediate review",
+            data={"point": "privacy", "evidence": item.evidence, "evidence_url": item.evidence_url},
+        )
 
 
 async def read_checklist(session: AsyncSession, *, district_id: str, tool_id: uuid.UUID) -> ChecklistRead:

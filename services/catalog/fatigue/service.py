@@ -47,15 +47,15 @@ async def plan_rollout(
     tool = await ToolRepository(session).get(district_id=district_id, tool_id=data.tool_id)
     if tool is None:
         raise Unprocessable(unknown_here("tool", data.tool_id), field="tool_id")
-    if tool.status not in ROLLABLE:
-        raise Conflict(
-            f"{tool.name} is {tool.status}; only tools that are "
-            f"{', '.join(sorted(ROLLABLE))} can be rolled out"
-        )
     privacy = (await ChecklistRepository(session).by_point(tool_id=tool.id)).get("privacy")
     if privacy is not None and privacy.result == "fail":
         raise Conflict(
             f"{tool.name} failed the data privacy point: it cannot be rolled out", slug="privacy-failure"
+        )
+    if tool.status not in ROLLABLE:
+        raise Conflict(
+            f"{tool.name} is {tool.status}; only tools that are "
+            f"{', '.join(sorted(ROLLABLE))} can be rolled out"
         )
     repo = RolloutRepository(session)
     if await repo.find(

@@ -8,6 +8,9 @@ Gates (checked after the state machine allows the move):
   an explicit `override_reason`, which is stored with the transition; (1) and (2) never can.
 * `piloting` and `adopted` are refused while the privacy point is `fail`: a tool that fails data
   privacy can never be piloted or adopted.
+
+A privacy failure recorded on a tool already `approved_for_pilot` sends it back to `vetting`
+(`checklist.service`), so pilots, which follow the catalog's `tool-status-changed` events, refuse it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from shared.lifecycle import Lifecycle
 TRANSITIONS: dict[str, frozenset[str]] = {
     "proposed": frozenset({"vetting", "rejected"}),
     "vetting": frozenset({"approved_for_pilot", "rejected"}),
-    "approved_for_pilot": frozenset({"piloting", "rejected"}),
+    "approved_for_pilot": frozenset({"piloting", "rejected", "vetting"}),  # the last: privacy failed
     "piloting": frozenset({"adopted", "rejected", "approved_for_pilot"}),  # the last: pilots called off
     "adopted": frozenset({"sunsetting"}),
     "sunsetting": frozenset({"retired", "adopted"}),
@@ -119,13 +122,12 @@ async def update_tool(
     return tool
 
 
-async def _check_gates(
-    session: AsyncSession, *, tool: Tool, to_status: str, override_reason: str | None
-) -> None:
+async def _check_privacy(session: AsyncSession, *, tool: Tool, to_status: str) -> None:
+    """Refuse (409 `privacy-failure`) any move toward classrooms while the privacy point is `fail`; checked
+    before the state machine, so the refusal names the privacy failure whatever the tool's status."""
     if to_status not in PRIVACY_BLOCKED:
         return
-    items = await ChecklistRepository(session).by_point(tool_id=tool.id)
-    privacy = items.get("privacy")
+    privacy = (await ChecklistRepository(session).by_point(tool_id=tool.id)).get("privacy")
     if privacy is not None and privacy.result == "fail":
         why = f" ({privacy.evidence})" if privacy.evidence else ""
         raise Conflict(
@@ -135,8 +137,15 @@ async def _check_gates(
             blocking=["privacy"],
             current_status=tool.status,
         )
+
+
+async def _check_gates(
+    session: AsyncSession, *, tool: Tool, to_status: str, override_reason: str | None
+) -> None:
     if to_status != "approved_for_pilot":
         return
+    items = await ChecklistRepository(session).by_point(tool_id=tool.id)
+    privacy = items.get("privacy")
     blocking = []
     if privacy is None or privacy.result != "pass":
         blocking.append("privacy has not passed yet (data privacy must pass before any pilot)")
@@ -171,6 +180,7 @@ async def transition(
     tool = await repo.get(district_id=district_id, tool_id=tool_id, for_update=True)
     if tool is None:
         raise NotFound(f"tool {tool_id} not found")
+    await _check_privacy(session, tool=tool, to_status=to_status)
     LIFECYCLE.check(tool.status, to_status)
     await _check_gates(session, tool=tool, to_status=to_status, override_reason=override_reason)
     from_status, tool.status = tool.status, to_status

@@ -15,7 +15,7 @@ from services.pilots.observations.service import schedule_slots
 from services.pilots.plans.repository import PilotRepository
 from services.pilots.plans.schemas import PilotCreate, PilotDecisionCreate, PilotRead
 from services.pilots.tools.repository import ToolRepository
-from services.pilots.tools.service import PILOTABLE, ensure_pilotable
+from services.pilots.tools.service import PILOTABLE, ensure_pilotable, not_pilotable
 from shared.auth import Principal
 from shared.config import Role
 from shared.db import utcnow
@@ -168,11 +168,7 @@ async def start_pilot(
         )
     tool = await ToolRepository(session).get(district_id=pilot.district_id, tool_id=pilot.tool_id)
     if tool is not None and tool.status not in PILOTABLE:
-        raise Conflict(
-            f"tool {tool.name!r} is now {tool.status.replace('_', ' ')} in the catalog; "
-            "the pilot cannot start",
-            tool_status=tool.status,
-        )
+        raise not_pilotable(tool, doing="start")
     await _move(session, pilot, "active", actor=principal.subject, reason="started")
     if start_date is not None:
         pilot.start_date, pilot.end_date = start_date, end_date_of(start_date, pilot.weeks)

@@ -30,6 +30,7 @@ async def apply_status(
     name: str,
     status: str,
     at: dt.datetime,
+    reason: str | None = None,
     only_if_new: bool = False,
 ) -> Tool | None:
     """Record that the tool had `status` at `at`; a change older than the one stored is ignored.
@@ -43,7 +44,14 @@ async def apply_status(
         owners = await repo.districts_of(tool_id=tool_id)
         if not owners:
             return await repo.add(
-                Tool(id=tool_id, district_id=district_id, name=name, status=status, updated_at=at)
+                Tool(
+                    id=tool_id,
+                    district_id=district_id,
+                    name=name,
+                    status=status,
+                    status_reason=reason,
+                    updated_at=at,
+                )
             )
         if event_names_foreign_id(owners, district_id=district_id, field="tool_id", value=tool_id):
             return None
@@ -52,9 +60,26 @@ async def apply_status(
         assert tool is not None
     if only_if_new or at < tool.updated_at:
         return tool
-    tool.name, tool.status, tool.updated_at = name, status, at
+    if reason is None and status == tool.status:
+        reason = tool.status_reason  # a confirmation from the catalog (which gives no reason) keeps it
+    tool.name, tool.status, tool.status_reason, tool.updated_at = name, status, reason, at
     await session.flush()
     return tool
+
+
+def not_pilotable(tool: Tool, *, doing: str) -> Conflict:
+    """The 409 refusing to `doing` a pilot of a tool the catalog has not (or no longer) approved for
+    pilot, naming its status and the catalog's reason for it."""
+    why = f" ({tool.status_reason})" if tool.status_reason else ""
+    return Conflict(
+        f"tool {tool.name!r} is {tool.status.replace('_', ' ')} in the catalog{why}; only a tool approved "
+        f"for pilot (vetted on the six-point checklist) can be piloted, so the pilot cannot {doing}",
+        slug="tool-not-approved",
+        field="tool_id",
+        tool_id=str(tool.id),
+        tool_status=tool.status,
+        reason=tool.status_reason,
+    )
 
 
 async def ensure_pilotable(
@@ -86,13 +111,7 @@ async def ensure_pilotable(
                 return tool
     if tool is None:
         raise Unprocessable(unknown_here("tool", tool_id), field="tool_id", tool_id=str(tool_id))
-    raise Conflict(
-        f"tool {tool.name!r} is {tool.status.replace('_', ' ')} in the catalog; only a tool approved for "
-        "pilot (vetted on the six-point checklist) can be piloted",
-        field="tool_id",
-        tool_id=str(tool_id),
-        tool_status=tool.status,
-    )
+    raise not_pilotable(tool, doing="be planned")
 
 
 async def _confirm_with_catalog(
