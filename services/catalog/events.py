@@ -7,7 +7,8 @@ Consumed (each applied once per event id by the shared consumer; handlers also t
 
 * `pilot-started`: the tool moves to `piloting`; if its state or gates refuse (e.g. privacy failed),
   the refusal is stored as a review flag instead of failing the event.
-* `pilot-completed`: `adopt` -> `adopted`, `reject` -> `rejected`, `extend` keeps `piloting`.
+* `pilot-completed`: the decision is kept (rollouts need an adopt decision); `adopt` -> `adopted`,
+  `reject` -> `rejected`, `extend` keeps `piloting`.
 * `pilot-cancelled`: when no other pilot of the tool still runs, the tool returns to
   `approved_for_pilot`; otherwise it stays `piloting` and is flagged for review.
 * `utilization-dropped`: the tool becomes a removal candidate (flag with the event's data, including
@@ -105,11 +106,16 @@ async def on_pilot_started(event: CloudEvent, payload: PilotStarted, session: As
 
 
 async def on_pilot_completed(event: CloudEvent, payload: PilotCompleted, session: AsyncSession) -> None:
-    """A pilot was decided: adopt -> `adopted`, reject -> `rejected`, extend keeps `piloting`."""
+    """A pilot was decided: the decision is kept (a rollout needs an adopt); adopt -> `adopted`,
+    reject -> `rejected`, extend keeps `piloting`."""
+    from services.catalog.decisions.service import record_decision
     from services.catalog.tools.repository import ToolRepository
 
     tool = await ToolRepository(session).get(district_id=event.districtid, tool_id=payload.tool_id)
-    if tool is None or payload.decision == "extend":
+    if tool is None:
+        return
+    await record_decision(session, district_id=event.districtid, payload=payload)
+    if payload.decision == "extend":
         return
     to_status = "adopted" if payload.decision == "adopt" else "rejected"
     if tool.status == to_status:

@@ -248,10 +248,28 @@ class Rollout(Base):
     semester: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="planned")
     override_reason: Mapped[str | None] = mapped_column(Text)
+    checklist_override_reason: Mapped[str | None] = mapped_column(Text)
+    checklist_override_by: Mapped[str | None] = mapped_column(String(200))
+    checklist_override_points: Mapped[list[str]] = mapped_column(JSONType, default=list)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_by: Mapped[str | None] = mapped_column(String(200))
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PilotDecision(Base):
+    """A pilot's decision about a tool (from `pilot-completed`): a rollout needs an `adopt`."""
+
+    __tablename__ = "pilot_decision"
+    __table_args__ = (UniqueConstraint("district_id", "pilot_id", "decided_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    district_id: Mapped[str] = mapped_column(String(64), index=True)
+    tool_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tool.id", ondelete="CASCADE"), index=True)
+    pilot_id: Mapped[uuid.UUID]
+    decision: Mapped[str] = mapped_column(String(16))
+    rationale: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class ToolRequest(Base):

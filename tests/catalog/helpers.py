@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import uuid
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from services.catalog.db import outbox
 from shared.bus import IncomingMessage
-from shared.events import CloudEvent, EventPayload
+from shared.events import CloudEvent, EventPayload, PilotCompleted, PilotStarted
 from tests.fixtures.auth import TokenFactory
 
 BASE = "/api/catalog"
@@ -66,6 +67,47 @@ async def adopted_tool(api: httpx.AsyncClient, auth: TokenFactory, **fields: Any
     for status in ("piloting", "adopted"):
         r = await move(api, auth, tool["id"], status)
         assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+PASSES: dict[str, dict[str, Any]] = {
+    "sso": {"result": "pass", "evidence": "Clever and Google SSO tested"},
+    "accessibility": {"result": "pass", "evidence": "VPAT 2.4: WCAG 2.1 AA"},
+    "cost": {"result": "pass", "evidence": "$3.10 per student per year"},
+    "evidence": {"result": "pass", "evidence": "quasi-experimental study", "essa_tier": 2},
+    "mobile": {"result": "pass", "evidence": "works on phones"},
+}
+
+
+async def rollable_tool(
+    api: httpx.AsyncClient, auth: TokenFactory, app: FastAPI, district: str, **fields: Any
+) -> dict[str, Any]:
+    """A tool approved for pilot, passed on all six points, piloted and adopted by a pilot's decision
+    (the pilots events delivered to the catalog's consumer)."""
+    tool = await approved_tool(api, auth, **fields)
+    for point, body in PASSES.items():
+        r = await api.put(f"{BASE}/tools/{tool['id']}/checklist/{point}", json=body, headers=auth("edtech"))
+        assert r.status_code == 200, r.text
+    pilot_id, tool_id = uuid.uuid4(), uuid.UUID(tool["id"])
+    await deliver(
+        app,
+        message(
+            PilotStarted(
+                tool_id=tool_id,
+                pilot_id=pilot_id,
+                teacher_ids=["t1", "t2", "t3"],
+                start_date=dt.date(2026, 3, 2),
+                end_date=dt.date(2026, 3, 29),
+            ),
+            district,
+        ),
+    )
+    decided = PilotCompleted(
+        tool_id=tool_id, pilot_id=pilot_id, decision="adopt", decided_at=dt.datetime.now(dt.UTC)
+    )
+    await deliver(app, message(decided, district))
+    r = await api.get(f"{BASE}/tools/{tool['id']}", headers=auth("edtech"))
+    assert r.json()["status"] == "adopted", r.text
     return dict(r.json())
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from fastapi import FastAPI
 
-from tests.catalog.helpers import BASE, approved_tool, register
+from tests.catalog.helpers import BASE, register, rollable_tool
 from tests.fixtures.auth import TokenFactory
 
 
@@ -25,12 +26,14 @@ async def plan(
     )
 
 
-async def test_default_limit_is_five(api: httpx.AsyncClient, auth: TokenFactory) -> None:
+async def test_default_limit_is_five(
+    api: httpx.AsyncClient, auth: TokenFactory, app: FastAPI, district: str
+) -> None:
     settings = (await api.get(f"{BASE}/district-settings", headers=auth("teacher"))).json()
     assert settings["fatigue_limit"] == 5
     rollouts = []
     for _ in range(6):
-        tool = await approved_tool(api, auth)
+        tool = await rollable_tool(api, auth, app, district)
         r = await plan(api, auth, tool["id"])
         assert r.status_code == 201, r.text
         rollouts.append(r.json())
@@ -44,10 +47,10 @@ async def test_default_limit_is_five(api: httpx.AsyncClient, auth: TokenFactory)
 
 
 async def test_over_limit_refused_or_overridden_with_reason(
-    api: httpx.AsyncClient, auth: TokenFactory
+    api: httpx.AsyncClient, auth: TokenFactory, app: FastAPI, district: str
 ) -> None:
     await api.put(f"{BASE}/district-settings", json={"fatigue_limit": 2}, headers=auth("edtech"))
-    tools = [await approved_tool(api, auth) for _ in range(3)]
+    tools = [await rollable_tool(api, auth, app, district) for _ in range(3)]
     rollouts = [(await plan(api, auth, t["id"])).json() for t in tools]
     for rollout in rollouts[:2]:
         r = await api.post(f"{BASE}/rollouts/{rollout['id']}/approve", json={}, headers=auth("edtech"))
@@ -71,9 +74,11 @@ async def test_over_limit_refused_or_overridden_with_reason(
     assert again.status_code == 409
 
 
-async def test_limit_counts_per_scope_and_semester(api: httpx.AsyncClient, auth: TokenFactory) -> None:
+async def test_limit_counts_per_scope_and_semester(
+    api: httpx.AsyncClient, auth: TokenFactory, app: FastAPI, district: str
+) -> None:
     await api.put(f"{BASE}/district-settings", json={"fatigue_limit": 1}, headers=auth("edtech"))
-    a, b = await approved_tool(api, auth), await approved_tool(api, auth)
+    a, b = await rollable_tool(api, auth, app, district), await rollable_tool(api, auth, app, district)
     r = await plan(api, auth, a["id"], scope="grade_team", scope_id="grade-6-math")
     await api.post(f"{BASE}/rollouts/{r.json()['id']}/approve", json={}, headers=auth("edtech"))
     for kwargs in (
@@ -87,11 +92,13 @@ async def test_limit_counts_per_scope_and_semester(api: httpx.AsyncClient, auth:
         assert ok.status_code == 200, (kwargs, ok.text)
 
 
-async def test_rollout_refusals_and_bad_input(api: httpx.AsyncClient, auth: TokenFactory) -> None:
+async def test_rollout_refusals_and_bad_input(
+    api: httpx.AsyncClient, auth: TokenFactory, app: FastAPI, district: str
+) -> None:
     proposed = await register(api, auth)
     r = await plan(api, auth, proposed["id"])
     assert r.status_code == 409 and "proposed" in r.json()["detail"]
-    tool = await approved_tool(api, auth)
+    tool = await rollable_tool(api, auth, app, district)
     assert (await plan(api, auth, tool["id"])).status_code == 201
     assert (await plan(api, auth, tool["id"])).status_code == 409
     r = await plan(api, auth, tool["id"], semester="fall")
@@ -107,8 +114,10 @@ async def test_rollout_refusals_and_bad_input(api: httpx.AsyncClient, auth: Toke
     assert r.status_code == 409 and r.json()["type"].endswith("/privacy-failure")
 
 
-async def test_other_district_cannot_approve_or_plan(api: httpx.AsyncClient, auth: TokenFactory) -> None:
-    tool = await approved_tool(api, auth)
+async def test_other_district_cannot_approve_or_plan(
+    api: httpx.AsyncClient, auth: TokenFactory, app: FastAPI, district: str
+) -> None:
+    tool = await rollable_tool(api, auth, app, district)
     rollout = (await plan(api, auth, tool["id"])).json()
     other = auth("edtech", district_id=f"other-{uuid.uuid4().hex[:6]}")
     r = await api.post(f"{BASE}/rollouts/{rollout['id']}/approve", json={}, headers=other)
@@ -128,12 +137,12 @@ async def test_other_district_cannot_approve_or_plan(api: httpx.AsyncClient, aut
 
 
 async def test_concurrent_approvals_cannot_both_pass_the_limit(
-    api: httpx.AsyncClient, auth: TokenFactory
+    api: httpx.AsyncClient, auth: TokenFactory, app: FastAPI, district: str
 ) -> None:
     import asyncio
 
     await api.put(f"{BASE}/district-settings", json={"fatigue_limit": 1}, headers=auth("edtech"))
-    tools = [await approved_tool(api, auth) for _ in range(2)]
+    tools = [await rollable_tool(api, auth, app, district) for _ in range(2)]
     rollouts = [(await plan(api, auth, t["id"], scope_id="race-school")).json() for t in tools]
     results = await asyncio.gather(
         *(api.post(f"{BASE}/rollouts/{r['id']}/approve", json={}, headers=auth("edtech")) for r in rollouts)

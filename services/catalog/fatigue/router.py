@@ -27,7 +27,8 @@ router = APIRouter(prefix="/rollouts", tags=["tool fatigue"])
 async def plan_rollout(
     body: RolloutCreate, session: SessionDep, principal: CanChangeCatalog, settings: SettingsDep
 ) -> RolloutRead:
-    """Plan a rollout; `would_exceed` warns when approving it would pass the fatigue limit."""
+    """Plan a rollout of an adopted tool that passed the six-point checklist (409 naming what blocks it);
+    `would_exceed` warns when approving it would pass the fatigue limit."""
     limits = await effective_settings(session, district_id=principal.district_id, defaults=settings)
     row = await service.plan_rollout(
         session, district_id=principal.district_id, actor=principal.subject, data=body
@@ -73,7 +74,8 @@ async def approve_rollout(
     principal: CanChangeCatalog,
     settings: SettingsDep,
 ) -> RolloutRead:
-    """Approve a rollout (409 over the fatigue limit unless `override_reason` is given)."""
+    """Approve a rollout (409 if the tool may no longer be rolled out, or over the fatigue limit unless
+    `override_reason` is given)."""
     limits = await effective_settings(session, district_id=principal.district_id, defaults=settings)
     row = await service.approve_rollout(
         session,
@@ -82,5 +84,6 @@ async def approve_rollout(
         actor=principal.subject,
         override_reason=body.override_reason,
         limit=limits.fatigue_limit,
+        checklist_override_reason=body.checklist_override_reason,
     )
     return await service.to_read(session, row, limit=limits.fatigue_limit)

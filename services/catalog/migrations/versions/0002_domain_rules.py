@@ -1,0 +1,69 @@
+"""the domain's rules end to end: pilot decisions, rollout checklist overrides
+
+Revision ID: 0002_catalog
+Revises: 0001_catalog
+Create Date: 2026-12-05 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+import shared.db
+
+revision: str = "0002_catalog"
+down_revision: str | None = "0001_catalog"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "pilot_decision",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("district_id", sa.String(length=64), nullable=False),
+        sa.Column("tool_id", sa.Uuid(), nullable=False),
+        sa.Column("pilot_id", sa.Uuid(), nullable=False),
+        sa.Column("decision", sa.String(length=16), nullable=False),
+        sa.Column("rationale", sa.Text(), nullable=True),
+        sa.Column("decided_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tool_id"], ["catalog.tool.id"], name=op.f("fk_pilot_decision_tool_id_tool"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pilot_decision")),
+        sa.UniqueConstraint(
+            "district_id",
+            "pilot_id",
+            "decided_at",
+            name=op.f("uq_pilot_decision_district_id_pilot_id_decided_at"),
+        ),
+        schema="catalog",
+    )
+    op.create_index(
+        op.f("ix_pilot_decision_district_id"),
+        "pilot_decision",
+        ["district_id"],
+        unique=False,
+        schema="catalog",
+    )
+    op.create_index(
+        op.f("ix_pilot_decision_tool_id"), "pilot_decision", ["tool_id"], unique=False, schema="catalog"
+    )
+    with op.batch_alter_table("rollout", schema="catalog") as batch:
+        batch.add_column(sa.Column("checklist_override_reason", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("checklist_override_by", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("checklist_override_points", JSON, server_default="[]", nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("rollout", schema="catalog") as batch:
+        batch.drop_column("checklist_override_points")
+        batch.drop_column("checklist_override_by")
+        batch.drop_column("checklist_override_reason")
+    op.drop_index(op.f("ix_pilot_decision_tool_id"), table_name="pilot_decision", schema="catalog")
+    op.drop_index(op.f("ix_pilot_decision_district_id"), table_name="pilot_decision", schema="catalog")
+    op.drop_table("pilot_decision", schema="catalog")
