@@ -7,8 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+REPLICAS ?=
 
-.PHONY: help venv postgres lint format migrate run up test test-fast fuzz bench compose-config clean
+.PHONY: help venv postgres nginx lint format migrate run up test test-fast fuzz bench compose-config clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -23,6 +24,9 @@ venv: $(STAMP) ## Create the virtual environment with pinned dependencies
 
 postgres: ## Make sure PostgreSQL answers on 127.0.0.1:5432 (start or install it if needed)
 	@bash deploy/scripts/ensure-postgres.sh
+
+nginx: ## Make sure nginx is installed (Debian's package): the edge of the distributed mode
+	@bash deploy/scripts/ensure-nginx.sh
 
 lint: venv ## ruff (lint and format check) and mypy on the whole tree
 	$(BIN)/ruff check .
@@ -39,16 +43,16 @@ migrate: venv ## Migrate every service (SQLite by default; *_DATABASE_URL for Po
 run: venv ## Run the whole platform embedded (SQLite, in-process bus) on http://127.0.0.1:8000
 	$(BIN)/python -m services.embedded --demo
 
-up: venv ## Run the four services as separate processes on PostgreSQL and Kafka; Ctrl-C stops them all (see README)
-	$(BIN)/python -m shared.cluster
+up: venv postgres nginx ## Run nginx, the gateway and the services as processes on PostgreSQL and Kafka (REPLICAS="analytics=2"); Ctrl-C stops them all
+	$(BIN)/python -m shared.cluster --replicas $(REPLICAS)
 
-test: venv postgres ## Run the whole test suite (PostgreSQL and a Kafka-protocol broker, set up here)
+test: venv postgres nginx ## Run the whole test suite (PostgreSQL, nginx and a Kafka-protocol broker, set up here)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-fuzz: venv postgres ## Fuzz the combined OpenAPI with schemathesis on the distributed mode (part of `make test`)
+fuzz: venv postgres nginx ## Fuzz the combined OpenAPI with schemathesis on the distributed mode (part of `make test`)
 	$(BIN)/python -m pytest -m fuzz $(PYTEST_ARGS)
 
-bench: venv postgres ## Measure ingestion and the event path; prints figures against their baselines
+bench: venv postgres nginx ## Measure ingestion and the event path; prints figures against their baselines
 	$(BIN)/python -m bench
 
 compose-config: ## Validate docker-compose.yml with `docker compose config` (adds the compose plugin if missing)

@@ -95,7 +95,7 @@ async def sustained(cluster: LocalCluster, database_url: str, workdir: Path) -> 
     """Batches straight to analytics: one replica, then two for SUSTAINED_S s: lag, exact totals, CPU."""
     analytics = cluster.url("analytics")
     district, integration = await bench_integration(cluster)
-    async with httpx.AsyncClient(base_url=cluster.url("gateway")) as client:
+    async with httpx.AsyncClient(base_url=cluster.public_url) as client:
         headers = await dev_headers(client, district, "admin")
     load = {
         "url": analytics,

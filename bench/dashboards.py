@@ -371,7 +371,7 @@ async def dashboards(
             None,
         )
     ]
-    async with httpx.AsyncClient(base_url=cluster.url("gateway"), timeout=60) as gw:
+    async with httpx.AsyncClient(base_url=cluster.public_url, timeout=60) as gw:
         headers = await dev_headers(gw, district, "admin")
         for name, calls in requests_for(plan, rng, requests).items():
             for path, params in calls[:10]:  # warm the services' caches and connection pools

@@ -207,7 +207,7 @@ def _problems(name: str, result: dict[str, Any]) -> list[Row]:
 async def bench_integration(cluster: LocalCluster) -> tuple[str, dict[str, Any]]:
     """A fresh district and an LMS integration of it (with its secret), made through the gateway."""
     district = f"bench-{uuid.uuid4().hex[:6]}"
-    async with httpx.AsyncClient(base_url=cluster.url("gateway")) as client:
+    async with httpx.AsyncClient(base_url=cluster.public_url) as client:
         headers = await dev_headers(client, district, "edtech")
         r = await client.post(
             "/api/analytics/integrations",
@@ -220,7 +220,7 @@ async def bench_integration(cluster: LocalCluster) -> tuple[str, dict[str, Any]]
 
 async def ingestion(cluster: LocalCluster, database_url: str, workdir: Path) -> list[Row]:
     """Signed platform-JSON events through the gateway: single at c=1/16/64 and batches of 100."""
-    gateway = cluster.url("gateway")
+    gateway = cluster.public_url
     district, integration = await bench_integration(cluster)
     path = f"/api/analytics/webhooks/{integration['id']}/events"
     secret = integration["secret"]

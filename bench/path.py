@@ -19,7 +19,7 @@ async def gateway_hop(cluster: LocalCluster, *, requests: int = 1500) -> list[Ro
     """p50 of the same GET through the gateway and directly against the service, interleaved."""
     district = f"bench-{uuid.uuid4().hex[:6]}"
     async with (
-        httpx.AsyncClient(base_url=cluster.url("gateway")) as gw,
+        httpx.AsyncClient(base_url=cluster.public_url) as gw,
         httpx.AsyncClient(base_url=cluster.url("catalog")) as direct,
     ):
         headers = await dev_headers(gw, district, "edtech")
@@ -51,7 +51,7 @@ async def event_path(cluster: LocalCluster, database_url: str, *, events: int = 
     conn = await asyncpg.connect(url)
     latencies: list[float] = []
     try:
-        async with httpx.AsyncClient(base_url=cluster.url("gateway")) as gw:
+        async with httpx.AsyncClient(base_url=cluster.public_url) as gw:
             headers = await dev_headers(gw, district, "edtech")
             for i in range(events):
                 started = timed()

@@ -152,7 +152,7 @@ async def rosters(cluster: LocalCluster, database_url: str, workdir: Path) -> li
     analytics = cluster.url("analytics")
     pid = cluster.processes["analytics"].pid
     district = f"bench-rosters-{uuid.uuid4().hex[:6]}"
-    async with httpx.AsyncClient(base_url=cluster.url("gateway")) as gateway:
+    async with httpx.AsyncClient(base_url=cluster.public_url) as gateway:
         headers = await dev_headers(gateway, district, "edtech")
     valid, invalid = workdir / "roster-valid.zip", workdir / "roster-invalid.zip"
     await asyncio.to_thread(_write_zip, valid, valid_users(ROWS))

@@ -1,21 +1,25 @@
-"""Distributed mode on one machine: the four services as separate uvicorn processes against
-PostgreSQL and a Kafka broker. `make up` runs it; the end-to-end tests use the same class.
+"""Distributed mode on one machine: nginx as the public edge, the gateway and each service as
+separate uvicorn processes (several replicas of a service if asked) against PostgreSQL and a Kafka
+broker. `make up` runs it; the end-to-end tests and the benchmarks use the same class.
 
-    python -m shared.cluster
+    python -m shared.cluster [--replicas analytics=2 ...]
 
 Environment: DATABASE_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/edtech; created if
-missing), KAFKA_BOOTSTRAP_SERVERS (default: a Tansu broker started here), GATEWAY_PORT (8000; the
-services take the next three ports). Any `<SERVICE>_...` variable already set wins over the defaults.
+missing), KAFKA_BOOTSTRAP_SERVERS (default: a Tansu broker started here), GATEWAY_PORT (8000, the
+edge's; catalog, pilots and analytics take the next three ports, the gateway app the fourth, extra
+replicas the ones after). Any `<SERVICE>_...` variable already set wins over the defaults.
 
-SIGTERM, SIGINT (Ctrl-C) or SIGHUP stops everything in order, each step bounded: the gateway first
-(its requests in flight still reach the services), then the services together (each finishes its
-requests, its consumers' messages and its outbox relay's pass: `shared.serve`), the broker last.
+SIGTERM, SIGINT (Ctrl-C) or SIGHUP stops everything in order, each step bounded: the edge first
+(it finishes the requests it holds, which still reach the services), then the gateway, then the
+services together (each finishes its requests, its consumers' messages and its outbox relay's
+pass: `shared.serve`), the broker last.
 The children run in process groups of their own, so a Ctrl-C reaches this process alone and the
 order holds; the exit status is 0 when every child stopped by itself with 0.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -34,36 +38,64 @@ from sqlalchemy.engine import make_url
 from shared.migrations import SERVICES_WITH_DATABASE, upgrade
 from shared.testing import TansuBroker, create_database, drop_database, ensure_database, free_port
 
-ALL_SERVICES = ("catalog", "pilots", "analytics", "gateway")
+ALL_SERVICES = ("catalog", "pilots", "analytics", "gateway", "edge")
+"""What a cluster runs, in start order: the services, the gateway app, the nginx edge in front."""
+STOP_ORDER = (("edge",), ("gateway",), SERVICES_WITH_DATABASE)
 STOP_TIMEOUT_S = 15.0
 """How long a stopping step waits for its processes before killing them."""
+GRACEFUL = {"edge": signal.SIGQUIT}
+"""The signal that stops a process gracefully where it is not SIGTERM (nginx: SIGQUIT)."""
+
+
+def service_of(instance: str) -> str:
+    """The service an instance runs (`analytics-2` runs `analytics`)."""
+    return instance.split("-", 1)[0]
 
 
 @dataclass
 class LocalCluster:
-    """Four service processes on this machine, configured by environment variables only."""
+    """The platform's processes on this machine, configured by environment variables only.
+
+    `ports` names each instance: `edge` (the public entry point), `gateway`, each service, and
+    `<service>-2`, `<service>-3`... for the extra replicas of a service.
+    """
 
     database_url: str
     kafka_bootstrap: str
     ports: dict[str, int]
     dev_key_file: str = "./var/dev-issuer-key.pem"
     log_dir: str = "./var/log"
+    runtime_dir: str = "./var/edge"
     kafka_idempotence: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def url(self, service: str) -> str:
-        """The base URL of a service."""
-        return f"http://127.0.0.1:{self.ports[service]}"
+    def url(self, instance: str) -> str:
+        """The base URL of an instance (`edge`, `gateway`, a service or one of its replicas)."""
+        return f"http://127.0.0.1:{self.ports[instance]}"
 
-    def env_for(self, service: str) -> dict[str, str]:
-        """The environment a service process starts with."""
+    @property
+    def public_url(self) -> str:
+        """Where clients reach the platform: the edge."""
+        return self.url("edge")
+
+    def instances(self, *services: str) -> list[str]:
+        """The instances of the given services (all by default), in start order."""
+        wanted = services or ALL_SERVICES
+        chosen = [name for name in self.ports if service_of(name) in wanted or name in wanted]
+        return sorted(chosen, key=lambda name: ALL_SERVICES.index(service_of(name)))
+
+    def env_for(self, instance: str) -> dict[str, str]:
+        """The environment an instance starts with (the edge reads the gateway's settings)."""
+        service = service_of(instance)
+        if service == "edge":
+            service = "gateway"
         prefix = service.upper() + "_"
         own: dict[str, str] = {
             "ENVIRONMENT": "development",
             "AUTH_DEV_ISSUER": "true",
             "AUTH_DEV_KEY_FILE": str(Path(self.dev_key_file).resolve()),
-            "AUTH_DEV_ISSUER_URL": f"{self.url('gateway')}/auth/dev",
+            "AUTH_DEV_ISSUER_URL": f"{self.public_url}/auth/dev",
         }
         if service == "gateway":
             own.update({f"{s.upper()}_URL": self.url(s) for s in SERVICES_WITH_DATABASE})
@@ -92,43 +124,53 @@ class LocalCluster:
         for service in SERVICES_WITH_DATABASE:
             upgrade(service, self.database_url)
 
+    def command(self, instance: str) -> list[str]:
+        """The command line of an instance: uvicorn (`shared.serve`) or nginx (`services.edge`)."""
+        if instance != "edge":
+            port = str(self.ports[instance])
+            serve = ("-m", "shared.serve", service_of(instance), "--port", port)
+            return [sys.executable, *serve, "--graceful-timeout", "5"]
+        upstreams = [
+            f"{service}=" + ",".join(f"127.0.0.1:{self.ports[i]}" for i in self.instances(service))
+            for service in (*SERVICES_WITH_DATABASE, "gateway")
+        ]
+        return [
+            sys.executable,
+            *("-m", "services.edge", "run", "--listen", f"127.0.0.1:{self.ports['edge']}"),
+            *(arg for upstream in upstreams for arg in ("--upstream", upstream)),
+            *("--runtime-dir", str(Path(self.runtime_dir).resolve()), "--workers", "1"),
+            *("--access-log", str((Path(self.log_dir) / "edge-access.log").resolve())),
+        ]
+
     def start(self, *services: str) -> None:
-        """Start the given services (all by default) as uvicorn processes (`shared.serve`)."""
+        """Start every instance of the given services (all by default; `edge` is nginx)."""
         Path(self.log_dir).mkdir(parents=True, exist_ok=True)
-        for service in services or ALL_SERVICES:
-            with open(Path(self.log_dir) / f"{service}.log", "ab") as log:
-                self.processes[service] = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "shared.serve",
-                        service,
-                        "--port",
-                        str(self.ports[service]),
-                        "--graceful-timeout",
-                        "5",
-                    ],
-                    env=self.env_for(service),
+        for instance in self.instances(*services):
+            with open(Path(self.log_dir) / f"{instance}.log", "ab") as log:
+                self.processes[instance] = subprocess.Popen(
+                    self.command(instance),
+                    env=self.env_for(instance),
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     process_group=0,  # signals come from this process, in order (see `stop`)
                 )
 
     def wait_ready(self, *services: str, timeout_s: float = 60.0) -> None:
-        """Block until each service answers its readiness check."""
+        """Block until each instance answers its readiness check (the edge: the gateway's, through it)."""
         deadline = time.monotonic() + timeout_s
-        for service in services or ALL_SERVICES:
+        for instance in self.instances(*services):
+            probe = "/health/live" if instance == "edge" else "/health/ready"
             while True:
-                process = self.processes.get(service)
+                process = self.processes.get(instance)
                 if process is not None and process.poll() is not None:
                     raise RuntimeError(
-                        f"{service} exited with {process.returncode}:\n{self.log_tail(service)}"
+                        f"{instance} exited with {process.returncode}:\n{self.log_tail(instance)}"
                     )
                 with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{self.url(service)}/health/ready", timeout=2).status_code == 200:
+                    if httpx.get(f"{self.url(instance)}{probe}", timeout=2).status_code == 200:
                         break
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{service} not ready after {timeout_s}s; see {self.log_dir}")
+                    raise TimeoutError(f"{instance} not ready after {timeout_s}s; see {self.log_dir}")
                 time.sleep(0.1)
 
     def log_tail(self, service: str, chars: int = 3000) -> str:
@@ -137,29 +179,39 @@ class LocalCluster:
         return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
 
     def stop(
-        self, *services: str, sig: int = signal.SIGTERM, timeout_s: float = STOP_TIMEOUT_S
+        self, *names: str, sig: int = signal.SIGTERM, timeout_s: float = STOP_TIMEOUT_S
     ) -> dict[str, int]:
-        """Stop services (all by default) and return their exit statuses; SIGKILL simulates a crash.
+        """Stop instances (every instance of a service named; all by default) and return their
+        exit statuses; SIGTERM stops each gracefully, SIGKILL simulates a crash.
 
-        The gateway goes first, so that requests in flight through it still reach the services;
-        then the others together. A process still running after `timeout_s` is killed.
+        The edge goes first, then the gateway, so that requests in flight through them still reach
+        the services; then the services together. A process still running after `timeout_s` is killed.
         """
-        names = [s for s in services or tuple(self.processes) if s in self.processes]
+        running = [i for i in self.processes if not names or i in names or service_of(i) in names]
         statuses: dict[str, int] = {}
-        for step in ([s for s in names if s == "gateway"], [s for s in names if s != "gateway"]):
-            stopping = {service: self.processes.pop(service) for service in step}
-            for process in stopping.values():
+        for services in STOP_ORDER:
+            stopping = {i: self.processes.pop(i) for i in running if service_of(i) in services}
+            for instance, process in stopping.items():
                 if process.poll() is None:
-                    process.send_signal(sig)
+                    _signal(process, GRACEFUL.get(instance, sig) if sig == signal.SIGTERM else sig)
             deadline = time.monotonic() + timeout_s
             for service, process in stopping.items():
                 try:
                     process.wait(timeout=max(0.0, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    process.kill()
+                    _signal(process, signal.SIGKILL)
                     process.wait()
                 statuses[service] = process.returncode
         return statuses
+
+
+def _signal(process: subprocess.Popen[bytes], sig: int) -> None:
+    """Signal a process; SIGKILL goes to its whole group (nginx's workers outlive a killed master)."""
+    if sig == signal.SIGKILL:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+    else:
+        process.send_signal(sig)
 
 
 @contextlib.contextmanager
@@ -171,10 +223,12 @@ def fresh_cluster(
     workdir: Path,
     kafka_idempotence: bool | None = None,
     extra_env: dict[str, str] | None = None,
+    replicas: dict[str, int] | None = None,
     timeout_s: float = 90.0,
 ) -> Iterator[tuple[LocalCluster, str]]:
-    """The four services as processes on free ports and a database of their own (dropped after),
-    migrated and ready; yields (cluster, database URL). For tests and benchmarks.
+    """The platform as processes on free ports (`replicas` of each service, one by default) and a
+    database of its own (dropped after), migrated and ready; yields (cluster, database URL). For
+    tests and benchmarks.
 
     `kafka_idempotence` defaults to on for an external broker (KAFKA_BOOTSTRAP_SERVERS, real Kafka)
     and off for the Tansu test broker, which refuses the idempotent producer.
@@ -185,9 +239,10 @@ def fresh_cluster(
     cluster = LocalCluster(
         database_url=database_url,
         kafka_bootstrap=kafka_bootstrap,
-        ports={s: free_port() for s in ALL_SERVICES},
+        ports={name: free_port() for name in instance_names(replicas or {})},
         dev_key_file=str(workdir / "dev-key.pem"),
         log_dir=str(workdir / "logs"),
+        runtime_dir=str(workdir / "edge"),
         kafka_idempotence=kafka_idempotence,
         extra_env=dict(extra_env or {}),
     )
@@ -201,14 +256,37 @@ def fresh_cluster(
         drop_database(admin_url, database_name)
 
 
-def default_ports(gateway_port: int) -> dict[str, int]:
-    """The gateway on `gateway_port`, the services on the next three."""
-    return {
-        "gateway": gateway_port,
-        "catalog": gateway_port + 1,
-        "pilots": gateway_port + 2,
-        "analytics": gateway_port + 3,
-    }
+def instance_names(replicas: dict[str, int]) -> list[str]:
+    """Every instance of a cluster in start order, with `replicas[service]` of each (1 by default)."""
+    unknown = set(replicas) - set(SERVICES_WITH_DATABASE)
+    if unknown or any(n < 1 for n in replicas.values()):
+        raise ValueError(f"replicas: services are {', '.join(SERVICES_WITH_DATABASE)}, each at least 1")
+    names: list[str] = []
+    for service in ALL_SERVICES:
+        names.append(service)
+        names += [f"{service}-{i}" for i in range(2, replicas.get(service, 1) + 1)]
+    return names
+
+
+def default_ports(public_port: int, replicas: dict[str, int] | None = None) -> dict[str, int]:
+    """The edge on `public_port`; catalog, pilots and analytics on the next three (as before the
+    edge, so their addresses stay put), the gateway app on the fourth, extra replicas after."""
+    names = instance_names(replicas or {})
+    fixed = ["edge", *SERVICES_WITH_DATABASE, "gateway"]
+    ordered = fixed + [n for n in names if n not in fixed]
+    return {name: public_port + offset for offset, name in enumerate(ordered)}
+
+
+def parse_replicas(values: list[str]) -> dict[str, int]:
+    """`["analytics=2", "catalog=3"]` as a mapping (`make up REPLICAS="analytics=2 catalog=3"`)."""
+    replicas: dict[str, int] = {}
+    for value in values:
+        service, _, count = value.partition("=")
+        if not count.isdigit():
+            raise ValueError(f"--replicas {value!r}: expected <service>=<count>")
+        replicas[service] = int(count)
+    instance_names(replicas)  # validates
+    return replicas
 
 
 def port_is_free(port: int) -> bool:
@@ -255,10 +333,19 @@ def _report(name: str, status: int | None) -> str:
     return f"  {name:<10} exited {status}"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the distributed platform in the foreground until SIGTERM, SIGINT or SIGHUP."""
+    parser = argparse.ArgumentParser(prog="python -m shared.cluster", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--replicas", nargs="*", default=[], metavar="SERVICE=N", help="replicas of a service (1 each)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        replicas = parse_replicas([v for value in args.replicas for v in value.split()])
+    except ValueError as exc:
+        parser.error(str(exc))
     _handle_stop_signals(_request_stop)
-    ports = default_ports(int(os.environ.get("GATEWAY_PORT", "8000")))
+    ports = default_ports(int(os.environ.get("GATEWAY_PORT", "8000")), replicas)
     taken = [f"{name} {port}" for name, port in ports.items() if not port_is_free(port)]
     if taken:
         print(f"ports in use: {', '.join(taken)} (another `make up`?); set GATEWAY_PORT", file=sys.stderr)
@@ -293,10 +380,10 @@ def main() -> int:
         print(
             f"\n  EdTech platform (distributed: PostgreSQL {url.host}/{url.database}, Kafka {bootstrap})\n"
             + "\n".join(
-                f"  {name:<10} {where:<36} pid {pids.get(name)}"
+                f"  {name:<12} {where:<36} pid {pids.get(name)}"
                 for name, where in (
-                    ("gateway", f"{cluster.url('gateway')}/docs"),
-                    *((s, cluster.url(s)) for s in SERVICES_WITH_DATABASE),
+                    ("edge", f"{cluster.public_url}/docs (nginx)"),
+                    *((i, cluster.url(i)) for i in cluster.instances() if i != "edge"),
                     *((("broker", f"{bootstrap} (Tansu)"),) if broker is not None else ()),
                 )
             )
@@ -314,7 +401,7 @@ def main() -> int:
                     print(f"{_report(name, process.returncode)} unexpectedly; see {log}", flush=True)
     except StopRequested as stop:
         _handle_stop_signals(_stopping_already)
-        print(f"\n  {stop}: stopping the gateway, then the services, then the broker", flush=True)
+        print(f"\n  {stop}: stopping the edge, the gateway, the services, then the broker", flush=True)
     finally:
         _handle_stop_signals(_stopping_already)
         statuses: dict[str, int | None] = {}

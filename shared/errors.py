@@ -100,6 +100,20 @@ class Unprocessable(ProblemError):
         super().__init__(detail, **extra)
 
 
+class TooManyRequests(ProblemError):
+    """429; `retry_after_s` is sent in `Retry-After`."""
+
+    status, slug = 429, "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int = 1, **extra: Any):
+        super().__init__(detail, **extra)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str] | None:
+        """When to try again."""
+        return {"Retry-After": str(self.retry_after_s)}
+
+
 class BadGateway(ProblemError):
     status, slug = 502, "bad-gateway"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 import uuid
@@ -16,6 +17,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CORRELATION_HEADER = "X-Correlation-ID"
+CORRELATION_ID_PATTERN = r"[A-Za-z0-9._:-]{1,128}"
+"""A correlation id taken from a caller; anything else is replaced by a new one (it is logged)."""
+_CORRELATION_ID = re.compile(CORRELATION_ID_PATTERN)
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
@@ -75,7 +79,7 @@ def current_correlation_id() -> str | None:
 
 def bind_correlation_id(value: str | None) -> str:
     """Make `value` (or a new id) the current correlation id, for logs and outgoing headers."""
-    cid = value if value and len(value) <= 128 else str(uuid.uuid4())
+    cid = value if value and _CORRELATION_ID.fullmatch(value) else str(uuid.uuid4())
     _correlation_id.set(cid)
     structlog.contextvars.bind_contextvars(correlation_id=cid)
     return cid

@@ -15,7 +15,7 @@ request body and response. One rule for each status:
 - 500: always; the problem carries the correlation id the error is logged under.
 
 The gateway adds what it answers itself (services/gateway/openapi.py) with `add_problem`.
-No rate limit exists, so no operation declares 429.
+The nginx edge of the distributed mode rate-limits every route, so the gateway declares 429 too.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ DESCRIPTIONS: dict[int, str] = {
     413: "The request body is over the size limit.",
     415: "The request body is not of a media type this operation takes.",
     422: "The input breaks a rule: `errors` names each field at fault.",
+    429: "Too many requests from this client (`Retry-After` says when to try again).",
     500: "An unexpected error; it is logged under the `correlation_id` of the answer.",
     502: "The service behind the gateway is unreachable.",
     504: "The service behind the gateway did not answer in time.",
@@ -127,6 +128,11 @@ def add_problem(operation: dict[str, Any], status: int, *, path: str, descriptio
         "description": "The request's correlation id (the one sent, or a new one).",
         "schema": {"type": "string"},
     }
+    if status == 429:
+        response["headers"]["Retry-After"] = {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
 
 
 def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Body, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.config import UPSTREAMS, Settings
+from services.edge.routes import SERVICES as UPSTREAMS
+from services.gateway.config import Settings
 from services.gateway.openapi import OpenAPIAggregator
 from services.gateway.proxy import ApiProxy
 from services.gateway.transport import ShardedTransport

@@ -5,8 +5,6 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.config import CommonSettings
 
-UPSTREAMS = ("catalog", "pilots", "analytics")
-
 
 class Settings(CommonSettings):
     """Settings of the gateway."""
@@ -17,13 +15,30 @@ class Settings(CommonSettings):
     pilots_url: str = Field(default="http://127.0.0.1:8002", description="Internal URL of pilots.")
     analytics_url: str = Field(default="http://127.0.0.1:8003", description="Internal URL of analytics.")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="Larger bodies get 413.")
+    max_upload_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1024, description="Larger file uploads (rosters, results) get 413."
+    )
     connect_timeout_s: float = Field(default=2.0, gt=0, description="Unreachable after this: 502.")
     request_timeout_s: float = Field(default=30.0, gt=0, description="Slower answers: 504.")
     max_connections: int = Field(default=200, ge=1, description="Pooled connections to the services.")
     openapi_cache_s: float = Field(default=30.0, ge=0, description="How long the merged OpenAPI is cached.")
-    public_paths: tuple[str, ...] = Field(
-        default=("/api/analytics/webhooks/",),
-        description="Path prefixes forwarded without a user token (machine callers sign requests).",
+    api_rate_per_s: int = Field(
+        default=30, ge=1, description="Edge: API requests per second per bearer token (429 beyond)."
+    )
+    api_burst: int = Field(
+        default=120, ge=0, description="Edge: API requests over the rate let through at once."
+    )
+    webhook_rate_per_s: int = Field(
+        default=500, ge=1, description="Edge: webhook requests per second per integration (429 beyond)."
+    )
+    webhook_burst: int = Field(
+        default=5000, ge=0, description="Edge: webhook requests over the rate at once."
+    )
+    address_rate_per_s: int = Field(
+        default=1000, ge=1, description="Edge: requests per second per client address, all routes (429)."
+    )
+    address_burst: int = Field(
+        default=2000, ge=0, description="Edge: requests over the address rate at once."
     )
 
     def upstream_url(self, service: str) -> str:

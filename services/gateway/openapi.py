@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import structlog
 
-from services.gateway.config import UPSTREAMS, Settings
+from services.edge import routes
+from services.edge.routes import SERVICES as UPSTREAMS
+from services.gateway.config import Settings
 from shared.openapi import PROBLEM_SCHEMAS, add_problem, operations
 
 log = structlog.get_logger(__name__)
@@ -66,16 +68,16 @@ def merge_documents(base: dict[str, Any], documents: dict[str, dict[str, Any]]) 
     return merged
 
 
-def declare_gateway_answers(document: dict[str, Any], *, public_paths: tuple[str, ...]) -> dict[str, Any]:
-    """Add what the gateway answers itself, in front of every service: 401 without a valid token
-    (except on public paths), 413 for a body over its limit, 502 and 504 for a service that is
-    unreachable or too slow."""
+def declare_gateway_answers(document: dict[str, Any]) -> dict[str, Any]:
+    """Add what the edge answers itself, in front of every service: 401 without a token (except on
+    public paths), 413 for a body over its limit, 429 over a rate limit (the nginx edge), 502 and
+    504 for a service that is unreachable or too slow."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in PROBLEM_SCHEMAS.items():
         schemas.setdefault(name, schema)
     for path, _, operation in operations(document):
-        statuses = {502, 504}
-        if not any(path.startswith(prefix) for prefix in public_paths):
+        statuses = {429, 502, 504}
+        if not routes.is_public(path):
             statuses.add(401)
         if "requestBody" in operation:
             statuses.add(413)
@@ -111,9 +113,7 @@ class OpenAPIAggregator:
             return self._cached[1]
         fetched = await asyncio.gather(*(self._fetch(s) for s in UPSTREAMS))
         documents = {s: d for s, d in zip(UPSTREAMS, fetched, strict=True) if d is not None}
-        merged = declare_gateway_answers(
-            merge_documents(base, documents), public_paths=self.settings.public_paths
-        )
+        merged = declare_gateway_answers(merge_documents(base, documents))
         missing = [s for s, d in zip(UPSTREAMS, fetched, strict=True) if d is None]
         if missing:
             merged["x-unavailable"] = missing

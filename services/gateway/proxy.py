@@ -13,7 +13,9 @@ from collections import OrderedDict
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.gateway.config import UPSTREAMS, Settings
+from services.edge import routes
+from services.edge.routes import SERVICES as UPSTREAMS
+from services.gateway.config import Settings
 from shared.asgi import read_limited_body, send_problem
 from shared.auth import TokenVerifier
 from shared.errors import BadGateway, BadRequest, GatewayTimeout, NotFound, ProblemError, Unauthorized
@@ -90,18 +92,23 @@ class ApiProxy:
             await send_problem(send, exc, instance=path)
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        service = path.split("/", 3)[2]
-        if service not in self.bases:
-            raise NotFound(f"no service named {service!r}; known: {', '.join(UPSTREAMS)}")
+        # Decide on the path as nginx would (decoded, dot segments resolved) and send on that form.
+        try:
+            path = routes.normalise(scope.get("raw_path") or path.encode())
+        except routes.UnsafePath as exc:
+            raise BadRequest(str(exc), field="path") from exc
+        service = routes.service_of(path)
+        if service is None:
+            raise NotFound(f"no such route; the API is under /api/<service>/ ({', '.join(UPSTREAMS)})")
         scope["route"] = RouteLabel(f"/api/{service}")  # the metrics label
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        if not any(path.startswith(p) for p in self.settings.public_paths):
+        if not routes.is_public(path):
             await self._authenticate(headers)
         declared = next((v for k, v in headers if k == b"content-length"), None)
         body = await read_limited_body(
             receive,
             declared_length=declared.decode("latin-1") if declared else None,
-            limit=self.settings.max_body_bytes,
+            limit=self.settings.max_upload_bytes if routes.is_upload(path) else self.settings.max_body_bytes,
         )
         if body is None:
             return  # the client went away before sending its body: nothing to forward or answer
@@ -109,14 +116,8 @@ class ApiProxy:
         forward_headers.append((CORRELATION_HEADER.encode(), (current_correlation_id() or "").encode()))
         client = scope.get("client")
         forward_headers.append((b"x-forwarded-for", (client[0] if client else "").encode()))
-        # Forward the path exactly as the client encoded it; the service validates what it means.
-        raw_path = scope.get("raw_path") or path.encode()
         query = scope.get("query_string", b"")
-        url = (
-            self.bases[service]
-            + raw_path.decode("latin-1")
-            + ("?" + query.decode("latin-1") if query else "")
-        )
+        url = self.bases[service] + routes.encode(path) + ("?" + query.decode("latin-1") if query else "")
         try:
             upstream = await self.client.request(scope["method"], url, content=body, headers=forward_headers)
         except httpx.TimeoutException as exc:

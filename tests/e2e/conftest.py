@@ -1,5 +1,5 @@
-"""The platform as real processes: four uvicorn services (as `make up` runs them) on a database of
-this run's own and the Kafka-protocol broker."""
+"""The platform as real processes, as `make up` runs them: nginx as the edge, the gateway app and
+the three services under uvicorn, on a database of this run's own and the Kafka-protocol broker."""
 
 from __future__ import annotations
 
@@ -15,13 +15,26 @@ from shared.cluster import LocalCluster, fresh_cluster
 from tests.fixtures.infra import ADMIN_URL
 
 
+GENEROUS_RATES = {
+    f"GATEWAY_{kind}_{what}": "100000"
+    for kind in ("API", "WEBHOOK", "ADDRESS")
+    for what in ("RATE_PER_S", "BURST")
+}
+"""The suite's requests come from one address with a few tokens: the edge's rate limits are
+tested on an edge of their own (test_edge.py), not in every test."""
+
+
 @pytest.fixture(scope="session")
 def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """The four services as separate processes, ready."""
     workdir = Path(tmp_path_factory.mktemp("cluster"))
     name = f"edtech_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with fresh_cluster(
-        admin_url=ADMIN_URL, database_name=name, kafka_bootstrap=kafka_bootstrap, workdir=workdir
+        admin_url=ADMIN_URL,
+        database_name=name,
+        kafka_bootstrap=kafka_bootstrap,
+        workdir=workdir,
+        extra_env=GENEROUS_RATES,
     ) as (cluster, _):
         try:
             yield cluster
@@ -35,5 +48,5 @@ def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
 @pytest.fixture
 async def gateway(cluster: LocalCluster) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the gateway of the running cluster."""
-    async with httpx.AsyncClient(base_url=cluster.url("gateway"), timeout=30) as client:
+    async with httpx.AsyncClient(base_url=cluster.public_url, timeout=30) as client:
         yield client

@@ -43,7 +43,7 @@ async def test_requests_succeed_while_the_broker_is_down_and_events_arrive_after
 ) -> None:
     cluster, broker, database_url = own_cluster
     db = await asyncpg.connect(make_url(database_url).set(drivername="postgresql").render_as_string(False))
-    async with httpx.AsyncClient(base_url=cluster.url("gateway"), timeout=30) as gateway:
+    async with httpx.AsyncClient(base_url=cluster.public_url, timeout=30) as gateway:
         headers = await dev_headers(gateway, f"outage-{uuid.uuid4().hex[:6]}", "edtech")
         broker.kill()
 

@@ -49,7 +49,7 @@ def fuzz_district() -> str:
 
 def _token(cluster: LocalCluster, district: str, role: str) -> str:
     r = httpx.post(
-        f"{cluster.url('gateway')}/auth/dev/token",
+        f"{cluster.public_url}/auth/dev/token",
         json={"district_id": district, "roles": [role], "subject": f"fuzz-{role}"},
         timeout=10,
     )
@@ -59,7 +59,7 @@ def _token(cluster: LocalCluster, district: str, role: str) -> str:
 
 
 def _operation_count(cluster: LocalCluster) -> int:
-    document = httpx.get(f"{cluster.url('gateway')}/openapi.json", timeout=30).json()
+    document = httpx.get(f"{cluster.public_url}/openapi.json", timeout=30).json()
     return sum(1 for _ in operations(document))
 
 
@@ -128,7 +128,7 @@ def test_fuzzing_finds_no_server_error_and_nothing_undocumented(
         "-m",
         "schemathesis.cli",
         "run",
-        f"{cluster.url('gateway')}/openapi.json",
+        f"{cluster.public_url}/openapi.json",
         "--header",
         f"Authorization: Bearer {token}",
         "--checks",
