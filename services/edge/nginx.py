@@ -154,9 +154,10 @@ def render(settings: Settings, layout: Layout) -> str:
 
 def _server(settings: Settings, layout: Layout) -> list[str]:
     header = CORRELATION_HEADER
+    tls = settings.tls_cert_file is not None
     lines = [
         "server {",
-        f"    listen {layout.listen} backlog=4096;",
+        f"    listen {layout.listen}{' ssl http2' if tls else ''} backlog=4096;",
         "    merge_slashes on;",
         f"    client_max_body_size {settings.max_body_bytes};",
         "    proxy_http_version 1.1;",
@@ -177,6 +178,17 @@ def _server(settings: Settings, layout: Layout) -> list[str]:
         "    proxy_buffers 16 16k;",
         "    proxy_buffer_size 16k;",
     ]
+    if tls:
+        lines += [
+            f"    ssl_certificate {settings.tls_cert_file};",
+            f"    ssl_certificate_key {settings.tls_key_file};",
+            "    ssl_protocols TLSv1.2 TLSv1.3;",
+            "    ssl_session_cache shared:tls:10m;",
+        ]
+    if settings.trusted_proxies:
+        # The client is the address a trusted load balancer names, for limits and logs alike.
+        lines += [f"    set_real_ip_from {proxy};" for proxy in settings.trusted_proxies]
+        lines += ["    real_ip_header X-Forwarded-For;", "    real_ip_recursive on;"]
     address = f"limit_req zone=address burst={settings.address_burst} nodelay;"
     for status in PROBLEMS:
         lines.append(f"    error_page {status} {PROBLEM_LOCATION}{status};")
@@ -212,10 +224,13 @@ def _server(settings: Settings, layout: Layout) -> list[str]:
             f"        proxy_pass http://{service}/api/{service}/;",
             "    }",
         ]
-    for exact in routes.GATEWAY_EXACT:
-        lines += [f"    location = {exact} {{", f"        proxy_pass http://gateway{exact};", "    }"]
-    for prefix in routes.GATEWAY_PREFIXES:
-        lines += [f"    location {prefix} {{", f"        proxy_pass http://gateway{prefix};", "    }"]
+    for match, path in [("= ", p) for p in routes.GATEWAY_EXACT] + [("", p) for p in routes.GATEWAY_PREFIXES]:
+        lines += [
+            f"    location {match}{path} {{",
+            f"        {address}",
+            f"        proxy_pass http://gateway{path};",
+            "    }",
+        ]
     lines += ["    location = / { return 302 /docs; }", "    location / { return 404; }"]
     for status in PROBLEMS:
         lines += [

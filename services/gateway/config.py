@@ -1,6 +1,8 @@
 """Gateway settings (environment variables prefixed `GATEWAY_`)."""
 
-from pydantic import Field
+from __future__ import annotations
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import CommonSettings
@@ -37,9 +39,25 @@ class Settings(CommonSettings):
     address_rate_per_s: int = Field(
         default=1000, ge=1, description="Edge: requests per second per client address, all routes (429)."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Edge: load balancers in front (addresses, CIDRs) whose X-Forwarded-For is the client.",
+    )
+    tls_cert_file: str | None = Field(
+        default=None, description="Edge: serve HTTPS with this PEM certificate chain (with the key below)."
+    )
+    tls_key_file: str | None = Field(
+        default=None, description="Edge: the PEM private key of that certificate."
+    )
     address_burst: int = Field(
         default=2000, ge=0, description="Edge: requests over the address rate at once."
     )
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together: set both or neither")
+        return self
 
     def upstream_url(self, service: str) -> str:
         """The base URL of an upstream service."""

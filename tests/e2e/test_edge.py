@@ -14,6 +14,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -367,3 +368,69 @@ async def test_no_private_operation_of_any_service_answers_without_a_valid_token
                         answered.append((method, base, path, headers, r.status_code))
     assert checked > 200
     assert answered == []
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "edge.test")])
+    now = dt.datetime.now(dt.UTC)
+    san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(san, critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "edge.crt", directory / "edge.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_the_edge_terminates_tls_and_trusts_only_its_load_balancers_forwarded_for(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    cert_file, key_file = _self_signed(tmp_path)
+    env = {
+        "GATEWAY_TLS_CERT_FILE": str(cert_file),
+        "GATEWAY_TLS_KEY_FILE": str(key_file),
+        "GATEWAY_TRUSTED_PROXIES": '["127.0.0.1"]',
+        "GATEWAY_ADDRESS_RATE_PER_S": "1",
+        "GATEWAY_ADDRESS_BURST": "1",
+    }
+    with edge(tmp_path, upstreams_of(cluster), env) as (url, access):
+        https = url.replace("http://", "https://")
+        trust = ssl.create_default_context(cafile=str(cert_file))
+        async with httpx.AsyncClient(base_url=https, timeout=30, verify=trust) as client:
+            live = await client.get("/health/live", headers={"X-Forwarded-For": "203.0.113.7"})
+            again = await client.get("/health/live", headers={"X-Forwarded-For": "203.0.113.7"})
+            third = await client.get("/health/live", headers={"X-Forwarded-For": "203.0.113.7"})
+            other = await client.get("/health/live", headers={"X-Forwarded-For": "198.51.100.9"})
+        with pytest.raises(httpx.HTTPError):  # plain HTTP on the TLS port is not served
+            async with httpx.AsyncClient(base_url=url, timeout=5) as plain:
+                (await plain.get("/health/live")).raise_for_status()
+        lines = access_lines(access)
+    assert live.status_code == 200 and live.http_version in ("HTTP/1.1", "HTTP/2")
+    # One address's budget (1/s, burst 1) is spent by the second and third; the other client has its own.
+    assert [again.status_code, third.status_code].count(429) >= 1
+    assert other.status_code == 200
+    assert {line["client"] for line in lines} >= {"203.0.113.7", "198.51.100.9"}
