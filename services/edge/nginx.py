@@ -134,7 +134,7 @@ def render(settings: Settings, layout: Layout) -> str:
         "keepalive_timeout 75s;",
         "keepalive_requests 10000;",
         "client_body_buffer_size 256k;",
-        f"client_body_timeout {settings.request_timeout_s:g}s;",
+        f"client_body_timeout {_ms(settings.request_timeout_s)};",
         "large_client_header_buffers 4 16k;",
     ]
     if layout.runtime_dir:
@@ -150,6 +150,16 @@ def render(settings: Settings, layout: Layout) -> str:
     out += ["    " + line if line else "" for line in http]
     out += ["}", ""]
     return "\n".join(out)
+
+
+def _ms(seconds: float) -> str:
+    """A duration as nginx reads it (whole milliseconds; it takes no fractions of a second)."""
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
+def _limit(zone: str, burst: int) -> str:
+    """A `limit_req` line: bursts pass at once (`nodelay`), beyond them 429 (nginx has no burst=0)."""
+    return f"limit_req zone={zone}{f' burst={burst}' if burst else ''} nodelay;"
 
 
 def _server(settings: Settings, layout: Layout) -> list[str]:
@@ -169,9 +179,9 @@ def _server(settings: Settings, layout: Layout) -> list[str]:
         f"    proxy_set_header {header} $correlation_id;",
         f"    proxy_hide_header {header};",
         f"    add_header {header} $correlation_id always;",
-        f"    proxy_connect_timeout {settings.connect_timeout_s:g}s;",
-        f"    proxy_send_timeout {settings.request_timeout_s:g}s;",
-        f"    proxy_read_timeout {settings.request_timeout_s:g}s;",
+        f"    proxy_connect_timeout {_ms(settings.connect_timeout_s)};",
+        f"    proxy_send_timeout {_ms(settings.request_timeout_s)};",
+        f"    proxy_read_timeout {_ms(settings.request_timeout_s)};",
         # Another replica is tried only when a connection failed (nothing was sent yet).
         "    proxy_next_upstream error;",
         "    proxy_next_upstream_tries 3;",
@@ -189,7 +199,7 @@ def _server(settings: Settings, layout: Layout) -> list[str]:
         # The client is the address a trusted load balancer names, for limits and logs alike.
         lines += [f"    set_real_ip_from {proxy};" for proxy in settings.trusted_proxies]
         lines += ["    real_ip_header X-Forwarded-For;", "    real_ip_recursive on;"]
-    address = f"limit_req zone=address burst={settings.address_burst} nodelay;"
+    address = _limit("address", settings.address_burst)
     for status in PROBLEMS:
         lines.append(f"    error_page {status} {PROBLEM_LOCATION}{status};")
     # Public machine endpoints: the service checks the integration's credential.
@@ -197,7 +207,7 @@ def _server(settings: Settings, layout: Layout) -> list[str]:
         service = routes.service_of(prefix)
         lines += [
             f"    location {prefix} {{",
-            f"        limit_req zone=webhooks burst={settings.webhook_burst} nodelay;",
+            f"        {_limit('webhooks', settings.webhook_burst)}",
             f"        {address}",
             f"        proxy_pass http://{service}{prefix};",
             "    }",
@@ -207,7 +217,7 @@ def _server(settings: Settings, layout: Layout) -> list[str]:
         lines += [
             f"    location = {path} {{",
             '        if ($http_authorization !~* "^Bearer [^ ]") { return 401; }',
-            f"        limit_req zone=api burst={settings.api_burst} nodelay;",
+            f"        {_limit('api', settings.api_burst)}",
             f"        {address}",
             f"        client_max_body_size {settings.max_upload_bytes};",
             "        proxy_request_buffering on;",
@@ -219,7 +229,7 @@ def _server(settings: Settings, layout: Layout) -> list[str]:
         lines += [
             f"    location /api/{service}/ {{",
             '        if ($http_authorization !~* "^Bearer [^ ]") { return 401; }',
-            f"        limit_req zone=api burst={settings.api_burst} nodelay;",
+            f"        {_limit('api', settings.api_burst)}",
             f"        {address}",
             f"        proxy_pass http://{service}/api/{service}/;",
             "    }",
