@@ -21,6 +21,8 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from shared.clock import Clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -75,8 +77,11 @@ CommitHook = Callable[[AsyncSession], None]
 class Database:
     """One service's engine and session factory, schema-aware for both backends."""
 
-    def __init__(self, url: str, schema: str, *, pool_size: int = 10, echo: bool = False):
+    def __init__(
+        self, url: str, schema: str, *, pool_size: int = 10, echo: bool = False, clock: Clock | None = None
+    ):
         self.url = url
+        self.clock = clock or Clock()
         self.schema = str(schema)
         self.is_sqlite = url.startswith("sqlite")
         self._commit_hooks: list[CommitHook] = []
@@ -91,7 +96,10 @@ class Database:
                 pool_pre_ping=True,
                 connect_args={"server_settings": {"search_path": self.schema}},
             )
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # every session carries the clock, so rules and handlers read one "now" (`shared.clock`)
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=True, info={"clock": self.clock}
+        )
 
     @staticmethod
     def _sqlite_engine(url: str, schema: str, *, echo: bool, pool_size: int) -> AsyncEngine:

@@ -19,6 +19,7 @@ from shared.apidocs import install_docs
 from shared.auth.dev_issuer import DevIssuer
 from shared.auth.tokens import TokenVerifier
 from shared.bus import Bus, build_bus
+from shared.clock import Clock
 from shared.config import CommonSettings, ServiceSettings
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
@@ -52,8 +53,14 @@ class ServiceRuntime:
             raise ValueError("a service's MetaData must name its schema")
         self.name = name
         self.settings = settings
+        self.clock = Clock()
+        """Where the service's rules and jobs read "now" (`shared.clock`); tests set it."""
         self.db = Database(
-            settings.database_url, metadata.schema, pool_size=settings.db_pool_size, echo=settings.db_echo
+            settings.database_url,
+            metadata.schema,
+            pool_size=settings.db_pool_size,
+            echo=settings.db_echo,
+            clock=self.clock,
         )
         self.owns_bus = bus is None
         self.bus = bus or build_bus(

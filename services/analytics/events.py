@@ -38,6 +38,7 @@ async def on_tool_registered(event: CloudEvent, payload: ToolRegistered, session
         tool_id=str(payload.tool_id),
         name=payload.tool_name,
         status=payload.status,
+        at=event.time,
         event_id=event.id,
         event_type=event.type,
     )
@@ -53,6 +54,7 @@ async def on_tool_status_changed(
         tool_id=str(payload.tool_id),
         name=payload.tool_name,
         status=payload.to_status,
+        at=payload.changed_at,
         event_id=event.id,
         event_type=event.type,
     )

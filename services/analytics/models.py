@@ -319,6 +319,9 @@ class ToolInfo(Base):
     tool_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)  # whose is it
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(32))
+    adopted_on: Mapped[dt.date | None]
+    """The day it first became `adopted` (its `tool-status-changed` time): utilization is judged only
+    over whole windows from then on."""
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

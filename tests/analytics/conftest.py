@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.analytics.ingest.signing import signed_headers
+from shared.clock import Clock
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.services import AppFactory
 
@@ -24,6 +25,14 @@ async def analytics_app(service_app: AppFactory) -> AsyncIterator[tuple[FastAPI,
     """The analytics service in process (no workers: events stay in its outbox)."""
     async with service_app("analytics", integration_cache_ttl_s=0) as (app, client):
         yield app, client
+
+
+@pytest.fixture
+def clock(analytics_app: tuple[FastAPI, httpx.AsyncClient]) -> Iterator[Clock]:
+    """The analytics service's clock (its jobs' and rules' "now"), back on real time after the test."""
+    clock: Clock = analytics_app[0].state.runtime.clock
+    yield clock
+    clock.reset()
 
 
 @pytest.fixture

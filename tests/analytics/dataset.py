@@ -21,7 +21,7 @@ from services.analytics.counting.service import count_all, regroup_due
 from services.analytics.ingest.signing import signed_headers
 from services.analytics.models import UsageEvent
 from shared.bus import IncomingMessage
-from shared.events import CloudEvent, EventPayload, ToolRegistered
+from shared.events import CloudEvent, EventPayload, ToolRegistered, ToolStatusChanged
 from tests.analytics.roster_data import upload
 from tests.fixtures.auth import TokenFactory
 
@@ -132,6 +132,26 @@ async def deliver(runtime: Any, payload: EventPayload, district: str) -> Incomin
     )
     await runtime.consumer.handle_message(message)
     return message
+
+
+async def adopt(runtime: Any, tool_id: str, district: str, *, on: dt.date, name: str = "Kami") -> None:
+    """The catalog's word that the tool was adopted on `on` (a `tool-status-changed` event)."""
+    await deliver(
+        runtime,
+        ToolStatusChanged(
+            tool_id=uuid.UUID(tool_id),
+            tool_name=name,
+            from_status="piloting",
+            to_status="adopted",
+            changed_at=noon(on),
+        ),
+        district,
+    )
+
+
+def noon(day: dt.date) -> dt.datetime:
+    """Noon (UTC) of `day`: where tests set a service clock."""
+    return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
 
 
 async def build(client: httpx.AsyncClient, runtime: Any, auth: TokenFactory, district: str) -> Dataset:

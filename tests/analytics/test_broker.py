@@ -15,7 +15,7 @@ from shared.bus import OutgoingMessage
 from shared.bus.kafka import KafkaBus
 from shared.events import CloudEvent, PilotStarted
 from shared.events.topics import ANALYTICS_SIGNALS
-from tests.analytics.dataset import ev, post_events
+from tests.analytics.dataset import adopt, ev, noon, post_events
 from tests.analytics.roster_data import upload
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.services import AppFactory
@@ -110,10 +110,10 @@ async def test_consumes_from_and_publishes_to_kafka(
             headers=auth("admin"),
             json={"seats_purchased": 3, "teacher_seats": 2},
         )
+        await adopt(app.state.runtime, str(tool), district, on=dt.date(2025, 12, 15))
+        app.state.runtime.clock.set(noon(dt.date(2026, 2, 1)))
         for _ in range(2):
-            r = await client.post(
-                "/api/analytics/signals/evaluate", json={"as_of": "2026-02-01"}, headers=auth("edtech")
-            )
+            r = await client.post("/api/analytics/signals/evaluate", headers=auth("edtech"))
             assert r.status_code == 200, r.text
         published = await records_with_key(kafka_bootstrap, ANALYTICS_SIGNALS, str(tool))
     assert sorted(e.type for e in published) == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import httpx
@@ -9,8 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.analytics.db import outbox
+from shared.clock import Clock
 from shared.events import CloudEvent, ToolRegistered
-from tests.analytics.dataset import deliver, ev, post_events
+from tests.analytics.dataset import adopt, deliver, ev, noon, post_events
 from tests.analytics.roster_data import upload
 from tests.fixtures.auth import TokenFactory
 
@@ -26,7 +28,7 @@ async def outbox_events(app: FastAPI, tool_id: str) -> list[CloudEvent]:
 
 
 async def test_signals_are_published_once_per_window(
-    analytics_app: tuple[FastAPI, httpx.AsyncClient], auth: TokenFactory, district: str
+    analytics_app: tuple[FastAPI, httpx.AsyncClient], auth: TokenFactory, district: str, clock: Clock
 ) -> None:
     app, client = analytics_app
     r = await client.put(
@@ -55,10 +57,10 @@ async def test_signals_are_published_once_per_window(
         headers=auth("admin"),
         json={"seats_purchased": 10, "cost_per_seat": 5.0, "teacher_seats": 4},
     )
+    await adopt(app.state.runtime, tool, district, on=dt.date(2025, 12, 15))
 
-    first = await client.post(
-        "/api/analytics/signals/evaluate", json={"as_of": "2026-02-01"}, headers=auth("edtech")
-    )
+    clock.set(noon(dt.date(2026, 2, 1)))
+    first = await client.post("/api/analytics/signals/evaluate", headers=auth("edtech"))
     assert first.status_code == 200, first.text
     body = first.json()
     assert (body["window_start"], body["window_end"]) == ("2026-01-01", "2026-01-28")
@@ -66,9 +68,8 @@ async def test_signals_are_published_once_per_window(
         ("license_dormant", 7.0),
         ("utilization_dropped", 0.25),
     ]
-    again = await client.post(
-        "/api/analytics/signals/evaluate", json={"as_of": "2026-02-20"}, headers=auth("edtech")
-    )
+    clock.set(noon(dt.date(2026, 2, 20)))
+    again = await client.post("/api/analytics/signals/evaluate", headers=auth("edtech"))
     assert again.json()["published"] == []
     events = await outbox_events(app, tool)
     assert [e.type for e in events] == ["org.edtech.utilization.dropped.v1", "org.edtech.license.dormant.v1"]
@@ -89,9 +90,8 @@ async def test_signals_are_published_once_per_window(
     assert events[0].districtid == district
 
     # the next window is a new window: published once more
-    later = await client.post(
-        "/api/analytics/signals/evaluate", json={"as_of": "2026-02-26"}, headers=auth("admin")
-    )
+    clock.set(noon(dt.date(2026, 2, 26)))
+    later = await client.post("/api/analytics/signals/evaluate", headers=auth("admin"))
     assert len(later.json()["published"]) == 2
     assert len(await outbox_events(app, tool)) == 4
     listed = await client.get("/api/analytics/signals", headers=auth("edtech"))
@@ -99,7 +99,7 @@ async def test_signals_are_published_once_per_window(
 
 
 async def test_threshold_is_per_district_and_unused_window_publishes_nothing(
-    analytics_app: tuple[FastAPI, httpx.AsyncClient], auth: TokenFactory, district: str
+    analytics_app: tuple[FastAPI, httpx.AsyncClient], auth: TokenFactory, district: str, clock: Clock
 ) -> None:
     app, client = analytics_app
     await client.put(
@@ -111,23 +111,22 @@ async def test_threshold_is_per_district_and_unused_window_publishes_nothing(
     tool = str(uuid.uuid4())
     await deliver(
         app.state.runtime,
-        ToolRegistered(tool_id=uuid.UUID(tool), tool_name="Kami", status="adopted"),
+        ToolRegistered(tool_id=uuid.UUID(tool), tool_name="Kami", status="proposed"),
         district,
     )
+    await adopt(app.state.runtime, tool, district, on=dt.date(2025, 12, 15))
     integration = (
         await client.post(
             "/api/analytics/integrations", headers=auth("edtech"), json={"name": "LMS", "tool_id": tool}
         )
     ).json()
     await post_events(client, integration, [ev("t1", "login", "2026-01-10")], app.state.runtime)
-    early = await client.post(
-        "/api/analytics/signals/evaluate", json={"as_of": "2026-01-20"}, headers=auth("edtech")
-    )
+    clock.set(noon(dt.date(2026, 1, 20)))
+    early = await client.post("/api/analytics/signals/evaluate", headers=auth("edtech"))
     assert early.json() == {"window_start": None, "window_end": None, "published": []}
     # 1 of 2 rostered teachers = 0.5, above the district's 0.2: no signal; no license: no dormant seats
-    r = await client.post(
-        "/api/analytics/signals/evaluate", json={"as_of": "2026-02-01"}, headers=auth("edtech")
-    )
+    clock.set(noon(dt.date(2026, 2, 1)))
+    r = await client.post("/api/analytics/signals/evaluate", headers=auth("edtech"))
     assert r.json()["published"] == []
     assert await outbox_events(app, tool) == []
     assert (await client.post("/api/analytics/signals/evaluate", headers=auth("teacher"))).status_code == 403

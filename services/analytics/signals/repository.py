@@ -81,6 +81,15 @@ class SignalRepository:
         )
         return rows.all(), int(total or 0)
 
+    async def tool_states(self, district_id: str) -> dict[str, tuple[str, dt.date | None]]:
+        """Tool id -> (status, adoption day) of the district's tools, from catalog events."""
+        rows = await self.session.execute(
+            select(ToolInfo.tool_id, ToolInfo.status, ToolInfo.adopted_on).where(
+                ToolInfo.district_id == district_id
+            )
+        )
+        return {tool: (status, adopted_on) for tool, status, adopted_on in rows.all()}
+
     async def districts(self) -> Sequence[str]:
         """Districts that have licenses or catalog tools (those worth evaluating)."""
         stmt = union(select(License.district_id), select(ToolInfo.district_id))

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter
 
 from services.analytics.deps import Manager, SettingsDep
 from services.analytics.signals import service
 from services.analytics.signals.repository import SignalRepository
-from services.analytics.signals.schemas import EvaluateRequest, EvaluationRead, SignalRead
+from services.analytics.signals.schemas import EvaluationRead, SignalRead
 from shared.api import Page, PageDep, SessionDep
 
 router = APIRouter(prefix="/signals", tags=["signals"])
 
 
 @router.post("/evaluate", response_model=EvaluationRead)
-async def evaluate(
-    session: SessionDep, principal: Manager, defaults: SettingsDep, body: EvaluateRequest | None = None
-) -> EvaluationRead:
-    """Evaluate the district now (or `as_of`): publish each signal once per tool and window."""
-    as_of = (body.as_of if body else None) or dt.datetime.now(dt.UTC).date()
-    return await service.evaluate(session, district_id=principal.district_id, as_of=as_of, defaults=defaults)
+async def evaluate(session: SessionDep, principal: Manager, defaults: SettingsDep) -> EvaluationRead:
+    """Evaluate the district now, as the background job does: the last window that has ended is judged
+    and each signal published once per tool and window."""
+    return await service.evaluate(session, district_id=principal.district_id, defaults=defaults)
 
 
 @router.get("", response_model=Page[SignalRead])

@@ -6,16 +6,6 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.validation import Day
-
-
-class EvaluateRequest(BaseModel):
-    """Evaluate as of a day (default today): the last completed window is judged."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    as_of: Day | None = None
-
 
 class SignalRead(BaseModel):
     """A signal published for a tool and window."""

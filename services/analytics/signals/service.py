@@ -2,8 +2,13 @@
 
 Windows are the district's terms (`rosters.terms`: its imported term/semester sessions, else
 `evaluation_window_days` long windows anchored at its `window_anchor`); an evaluation judges the
-last term that has ended. A tool is judged when it is adopted in the catalog or has a license that
-started before the window.
+last term that has ended by the service clock's today (`shared.clock`: the background job and the
+endpoint alike; no caller chooses the day). A tool is judged only over a whole window it was in:
+
+* utilization-dropped ("under 30% teacher utilization after one semester", DOMAIN.md §1): a tool
+  `adopted` in the catalog, whose adoption day is on or before the window's first day, and whose
+  license (if it has one) had started by then. `teacher_ids` are the teachers who used it in the window.
+* license-dormant: a licensed tool, not retired or rejected, whose license covers the whole window.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from services.analytics.dashboards.repository import DashboardRepository, Scope
 from services.analytics.district.repository import DistrictRepository
 from services.analytics.district.service import effective_settings
 from services.analytics.events import outbox
+from services.analytics.models import License
 from services.analytics.rosters.terms import last_completed_term
 from services.analytics.signals.repository import SignalRepository
 from services.analytics.signals.schemas import EvaluationRead, SignalRead
+from shared.clock import clock_of
 from shared.events import EventPayload, LicenseDormant, UtilizationDropped
 
 if TYPE_CHECKING:
@@ -31,8 +38,16 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-JUDGED_STATUSES = frozenset({"adopted"})
 SKIPPED_STATUSES = frozenset({"retired", "rejected"})
+
+
+def _covers(lic: License | None, window: tuple[dt.date, dt.date]) -> bool:
+    """The license (when there is one) runs over the whole window."""
+    if lic is None:
+        return True
+    return (lic.starts_on is None or lic.starts_on <= window[0]) and (
+        lic.ends_on is None or lic.ends_on >= window[1]
+    )
 
 
 async def _publish(
@@ -69,29 +84,26 @@ async def _publish(
     )
 
 
-async def evaluate(
-    session: AsyncSession, *, district_id: str, as_of: dt.date, defaults: Settings
-) -> EvaluationRead:
-    """Judge the last completed window and publish the signals not yet published for it."""
+async def evaluate(session: AsyncSession, *, district_id: str, defaults: Settings) -> EvaluationRead:
+    """Judge the last window completed by the clock's today and publish the signals not yet published."""
     settings = await effective_settings(session, district_id=district_id, defaults=defaults)
+    as_of = clock_of(session).today()
     term = await last_completed_term(session, district_id=district_id, settings=settings, as_of=as_of)
     if term is None:
         return EvaluationRead(window_start=None, window_end=None, published=[])
     window = (term.start, term.end)
     repo = DashboardRepository(session)
     scope = Scope(district_id=district_id, start=window[0], end=window[1])
-    names = await repo.tools(district_id)
+    states = await SignalRepository(session).tool_states(district_id)
     licenses = {x.tool_id: x for x in await DistrictRepository(session).licenses(district_id)}
     teachers = await repo.active_users(scope, teachers_only=True)
     users = await repo.active_users(scope)
     rostered = await repo.teacher_count(district_id, None)
-    candidates = {t for t, (_, st) in names.items() if st in JUDGED_STATUSES} | set(licenses)
     published: list[SignalRead] = []
-    for tool in sorted(candidates):
+    for tool in sorted(set(states) | set(licenses)):
+        status, adopted_on = states.get(tool, ("", None))
         lic = licenses.get(tool)
-        if names.get(tool, ("", ""))[1] in SKIPPED_STATUSES or (
-            lic and lic.starts_on and lic.starts_on > window[0]
-        ):
+        if status in SKIPPED_STATUSES or not _covers(lic, window):
             continue
         try:
             tool_uuid = uuid.UUID(tool)
@@ -99,7 +111,8 @@ async def evaluate(
             continue
         base = lic.teacher_seats if lic is not None and lic.teacher_seats is not None else rostered
         active = sorted(teachers.get(tool, set()))
-        if base > 0 and len(active) / base < settings.utilization_threshold:
+        adopted_all_window = status == "adopted" and adopted_on is not None and adopted_on <= window[0]
+        if adopted_all_window and base > 0 and len(active) / base < settings.utilization_threshold:
             share = round(len(active) / base, 4)
             sent = await _publish(
                 session,
@@ -159,12 +172,7 @@ async def signals_job(runtime: ServiceRuntime) -> None:
                 districts = await SignalRepository(session).districts()
             for district_id in districts:
                 async with runtime.db.transaction() as session:
-                    result = await evaluate(
-                        session,
-                        district_id=district_id,
-                        as_of=dt.datetime.now(dt.UTC).date(),
-                        defaults=settings,
-                    )
+                    result = await evaluate(session, district_id=district_id, defaults=settings)
                 if result.published:
                     log.info("signals_published", district_id=district_id, count=len(result.published))
         except asyncio.CancelledError:

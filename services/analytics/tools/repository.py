@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,11 +34,18 @@ class ToolRepository:
             out[tool_id].add(district_id)
         return dict(out)
 
-    async def upsert_tool(self, *, district_id: str, tool_id: str, name: str, status: str) -> None:
-        """Insert or update a tool's name and status."""
+    async def upsert_tool(
+        self, *, district_id: str, tool_id: str, name: str, status: str, adopted_on: dt.date | None
+    ) -> None:
+        """Insert or update a tool's name and status; the first adoption day stays once known."""
         table: Any = ToolInfo.__table__
         stmt = self.dialect.insert(table).values(
-            district_id=district_id, tool_id=tool_id, name=name, status=status, updated_at=utcnow()
+            district_id=district_id,
+            tool_id=tool_id,
+            name=name,
+            status=status,
+            adopted_on=adopted_on,
+            updated_at=utcnow(),
         )
         await self.session.execute(
             stmt.on_conflict_do_update(
@@ -46,6 +53,7 @@ class ToolRepository:
                 set_={
                     "name": stmt.excluded.name,
                     "status": stmt.excluded.status,
+                    "adopted_on": func.coalesce(table.c.adopted_on, stmt.excluded.adopted_on),
                     "updated_at": stmt.excluded.updated_at,
                 },
             )

@@ -37,13 +37,25 @@ async def tool_of_another_district(
 
 
 async def remember_tool(
-    session: AsyncSession, *, district_id: str, tool_id: str, name: str, status: str, **context: object
+    session: AsyncSession,
+    *,
+    district_id: str,
+    tool_id: str,
+    name: str,
+    status: str,
+    at: dt.datetime,
+    **context: object,
 ) -> None:
-    """Store a catalog tool's name and status for its district (not over another district's copy)."""
+    """Store a catalog tool's name and status (and, the first time it is `adopted`, the day: `at`'s
+    UTC date) for its district (not over another district's copy)."""
     if await tool_of_another_district(session, district_id=district_id, tool_id=tool_id, **context):
         return
     await ToolRepository(session).upsert_tool(
-        district_id=district_id, tool_id=tool_id, name=name, status=status
+        district_id=district_id,
+        tool_id=tool_id,
+        name=name,
+        status=status,
+        adopted_on=at.astimezone(dt.UTC).date() if status == "adopted" else None,
     )
 
 

@@ -26,7 +26,7 @@ from services.catalog.standards.repository import StandardRepository
 from services.catalog.tools.repository import ToolRepository
 from services.catalog.tools.schemas import ToolCreate, ToolUpdate
 from services.catalog.vendors.repository import VendorRepository
-from shared.db import utcnow
+from shared.clock import clock_of
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import ToolRegistered, ToolStatusChanged
 from shared.lifecycle import Lifecycle
@@ -72,6 +72,7 @@ async def register_tool(
             to_status="proposed",
             actor=actor,
             reason=reason,
+            at=clock_of(session).now(),
         )
     )
     await outbox.add(
@@ -184,7 +185,7 @@ async def transition(
     LIFECYCLE.check(tool.status, to_status)
     await _check_gates(session, tool=tool, to_status=to_status, override_reason=override_reason)
     from_status, tool.status = tool.status, to_status
-    now = utcnow()
+    now = clock_of(session).now()
     await repo.add_transition(
         ToolTransition(
             district_id=district_id,
