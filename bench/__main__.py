@@ -1,7 +1,8 @@
 """`make bench`: speed and memory of the platform, printed against targets and baselines.
 
-Runs the four services as separate processes on PostgreSQL and the Kafka-protocol broker; this
-process is the load generator. Figures are printed, never asserted: these machines are shared.
+Runs the platform as `make up` does (nginx at the edge, the gateway and the services as separate
+processes on PostgreSQL and the Kafka-protocol broker); this process is the load generator.
+Figures are printed, never asserted: these machines are shared.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import Row, bench_cluster, peak_rss_mb
-from bench.path import event_path, gateway_hop
+from bench.path import edge_hop, event_path
 
 
 async def run(sections: set[str], workdir: Path) -> list[tuple[str, list[Row]]]:
@@ -21,7 +22,7 @@ async def run(sections: set[str], workdir: Path) -> list[tuple[str, list[Row]]]:
     results: list[tuple[str, list[Row]]] = []
     with bench_cluster(workdir) as (cluster, database_url):
         if "path" in sections:
-            results.append(("Gateway hop", await gateway_hop(cluster)))
+            results.append(("Edge hop", await edge_hop(cluster)))
             results.append(("Event path", await event_path(cluster, database_url)))
         if "ingest" in sections:
             from bench.ingest import ingestion

@@ -88,7 +88,7 @@ async def _load(
 def _counting_cpu(result: dict[str, Any]) -> float:
     """Microseconds per event of every analytics replica and PostgreSQL together."""
     cpu: dict[str, float] = result["cpu_us_per_event"]
-    return sum(v for k, v in cpu.items() if k != "gateway")
+    return sum(v for k, v in cpu.items() if k != "edge")
 
 
 async def sustained(cluster: LocalCluster, database_url: str, workdir: Path) -> list[Row]:
@@ -117,7 +117,7 @@ async def sustained(cluster: LocalCluster, database_url: str, workdir: Path) -> 
             )
             async with replica_process as (replica, replica_pid):
                 meter = CpuMeter(cluster, conn)
-                meter.pids["analytics-2"] = replica_pid
+                meter.pids["analytics-2"] = [replica_pid]
                 before = (await counted_by(analytics), await counted_by(replica))
                 result, lags = await _load(meter, conn, reader, seconds=SUSTAINED_S, **load)
                 after = (await counted_by(analytics), await counted_by(replica))

@@ -1,4 +1,4 @@
-"""Dashboards over millions of stored events: seed them once, then time each endpoint through the gateway.
+"""Dashboards over millions of stored events: seed them once, then time each endpoint through the edge.
 
 Seeding (one bench district): a roster (schools, classes by grade and subject, teachers, students)
 and its derived groups through the analytics roster code; licenses, baselines, tool names, TAM
@@ -357,7 +357,7 @@ async def dashboards(
     users: int = 8000,
     requests: int = 200,
 ) -> list[Row]:
-    """Seed `events` usage events once, then p95 of each dashboard endpoint through the gateway."""
+    """Seed `events` usage events once, then p95 of each dashboard endpoint through the edge."""
     district = f"bench-dash-{uuid.uuid4().hex[:6]}"
     started = time.perf_counter()
     plan = await seed(database_url, district, events=events, users=users)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.cluster import LocalCluster, fresh_cluster
+from shared.cluster import UNTHROTTLED, LocalCluster, fresh_cluster
 from shared.testing import broker_from_env, free_port
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -66,7 +66,8 @@ def peak_rss_mb(pid: int) -> float:
 
 @contextlib.contextmanager
 def bench_cluster(workdir: Path, **extra_env: str) -> Iterator[tuple[LocalCluster, str]]:
-    """The four services as processes on a fresh database and broker; yields (cluster, db url)."""
+    """The platform as processes (nginx at the edge, its rate limits out of reach) on a fresh
+    database and broker; yields (cluster, db url)."""
     with (
         broker_from_env() as bootstrap,
         fresh_cluster(
@@ -74,7 +75,7 @@ def bench_cluster(workdir: Path, **extra_env: str) -> Iterator[tuple[LocalCluste
             database_name=f"edtech_bench_{uuid.uuid4().hex[:6]}",
             kafka_bootstrap=bootstrap,
             workdir=workdir,
-            extra_env=dict(extra_env),
+            extra_env={**UNTHROTTLED, **extra_env},
         ) as (cluster, database_url),
     ):
         yield cluster, database_url

@@ -1,8 +1,8 @@
 """Roster imports of a million rows through the API: time, the analytics process's peak memory, and
 how the rest of the API answers meanwhile.
 
-Two uploads go straight to the cluster's analytics process (the gateway buffers bodies and caps
-them at GATEWAY_MAX_BODY_BYTES): a OneRoster zip of `ROWS` valid users (with orgs.csv: a district
+Two uploads go straight to the cluster's analytics process (the edge spools bodies to disk and caps
+them at GATEWAY_MAX_UPLOAD_BYTES): a OneRoster zip of `ROWS` valid users (with orgs.csv: a district
 and `SCHOOLS` schools) imported into an empty district, then the issue's case, a small zip of
 `ROWS` invalid rows (every row rejected: the answer must stay bounded). For each: the time from
 the POST to the job's end (and per step, read off the status resource), the peak RSS of the

@@ -47,6 +47,15 @@ GRACEFUL = {"edge": signal.SIGQUIT}
 """The signal that stops a process gracefully where it is not SIGTERM (nginx: SIGQUIT)."""
 
 
+UNTHROTTLED = {
+    f"GATEWAY_{kind}_{what}": "1000000"
+    for kind in ("API", "WEBHOOK", "ADDRESS")
+    for what in ("RATE_PER_S", "BURST")
+}
+"""Edge rate limits no test suite or benchmark reaches: their load comes from one address and a few
+tokens. The limits themselves are tested on edges of their own (tests/e2e/test_edge.py)."""
+
+
 def service_of(instance: str) -> str:
     """The service an instance runs (`analytics-2` runs `analytics`)."""
     return instance.split("-", 1)[0]

@@ -1,4 +1,5 @@
-"""The gateway's app factory: auth at the edge, routing, dev tokens, one OpenAPI and /docs."""
+"""The gateway's app factory: one OpenAPI and /docs, dev tokens, and the embedded default's edge
+(auth, routing, limits: `services.gateway.proxy`); in the distributed mode nginx is the edge."""
 
 from __future__ import annotations
 
@@ -17,13 +18,12 @@ from services.edge.routes import SERVICES as UPSTREAMS
 from services.gateway.config import Settings
 from services.gateway.openapi import OpenAPIAggregator
 from services.gateway.proxy import ApiProxy
-from services.gateway.transport import ShardedTransport
 from shared.apidocs import install_docs
 from shared.auth import DevIssuer, TokenVerifier
 from shared.config import Role
 from shared.errors import install_problem_handlers
 from shared.observability import RequestContextMiddleware, configure_logging
-from shared.service import build_verifier, install_health
+from shared.service import VERSION, build_verifier, install_health
 from shared.validation import refuse_bad_input
 
 
@@ -90,13 +90,14 @@ def create_app(
     """Build the gateway (uvicorn: `services.gateway.app:create_app --factory`).
 
     `transports` maps a service to an in-process transport (the embedded default); otherwise the
-    services are reached over HTTP at their configured URLs.
+    services are reached over HTTP at their configured URLs (the OpenAPI documents and readiness in
+    the distributed mode, where nginx forwards `/api/`; or a gateway run on its own).
     """
     settings = settings or Settings()
     mounts = {f"{settings.upstream_url(s)}": t for s, t in (transports or {}).items()}
     client = httpx.AsyncClient(
         mounts=mounts or None,
-        transport=ShardedTransport(max_connections=settings.max_connections),
+        limits=httpx.Limits(max_connections=settings.max_connections),
         timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
     )
     verifier = verifier or build_verifier(settings)
@@ -113,7 +114,7 @@ def create_app(
 
     app = FastAPI(
         title="EdTech Platform",
-        version="0.1.0",
+        version=VERSION,
         lifespan=lifespan,
         openapi_url=None,
         docs_url=None,

@@ -1,8 +1,11 @@
-"""Forwarding `/api/<service>/...` to the services: a lean ASGI handler in front of the FastAPI app.
+"""Forwarding `/api/<service>/...` to the services: the embedded default's edge, a lean ASGI handler
+in front of the FastAPI app (the distributed mode's edge is nginx, `services.edge`).
 
-The hot path stays out of FastAPI's routing and dependency machinery: authenticate (verified
-tokens are cached until they expire, at most a few minutes), read the body up to the limit (413),
-forward with one pooled httpx client, relay the answer; unreachable -> 502, slow -> 504.
+It decides as nginx does, from `services.edge.routes`: the path normalised first (400 if it cannot
+be), the service and whether the route is public read off that form, and that form sent on. Then:
+authenticate (verified tokens are cached until they expire, at most a few minutes), read the body
+up to the cap of the route (413), forward with one pooled httpx client, relay the answer;
+unreachable -> 502, slow -> 504. No rate limits here: the embedded default serves one machine.
 """
 
 from __future__ import annotations
@@ -82,8 +85,18 @@ class ApiProxy:
         self.bases = {s: settings.upstream_url(s) for s in UPSTREAMS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.fallback(scope, receive, send)
+            return
+        # Decide on the path as nginx would (decoded, dot segments resolved), and route that form.
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/api/"):
+        try:
+            path = routes.normalise(scope.get("raw_path") or path.encode())
+        except routes.UnsafePath as exc:
+            await send_problem(send, BadRequest(str(exc), field="path"), instance=path)
+            return
+        if not path.startswith("/api/"):
+            scope["path"], scope["raw_path"] = path, routes.encode(path).encode()
             await self.fallback(scope, receive, send)
             return
         try:
@@ -92,11 +105,6 @@ class ApiProxy:
             await send_problem(send, exc, instance=path)
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        # Decide on the path as nginx would (decoded, dot segments resolved) and send on that form.
-        try:
-            path = routes.normalise(scope.get("raw_path") or path.encode())
-        except routes.UnsafePath as exc:
-            raise BadRequest(str(exc), field="path") from exc
         service = routes.service_of(path)
         if service is None:
             raise NotFound(f"no such route; the API is under /api/<service>/ ({', '.join(UPSTREAMS)})")

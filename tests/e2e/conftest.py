@@ -11,17 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.cluster import LocalCluster, fresh_cluster
+from shared.cluster import UNTHROTTLED, LocalCluster, fresh_cluster
 from tests.fixtures.infra import ADMIN_URL
-
-
-GENEROUS_RATES = {
-    f"GATEWAY_{kind}_{what}": "100000"
-    for kind in ("API", "WEBHOOK", "ADDRESS")
-    for what in ("RATE_PER_S", "BURST")
-}
-"""The suite's requests come from one address with a few tokens: the edge's rate limits are
-tested on an edge of their own (test_edge.py), not in every test."""
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +25,7 @@ def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
         database_name=name,
         kafka_bootstrap=kafka_bootstrap,
         workdir=workdir,
-        extra_env=GENEROUS_RATES,
+        extra_env=UNTHROTTLED,
     ) as (cluster, _):
         try:
             yield cluster

@@ -183,3 +183,28 @@ async def test_odd_characters_in_paths_are_forwarded_encoded_not_a_500(
     assert recorder.requests[0]["path"] == "/api/analytics/x\r\u00d4<\x1dy"
     assert invalid_id.status_code == 422
     assert invalid_id.json()["errors"][0]["field"] == "tool_id"
+
+
+async def test_the_embedded_edge_decides_on_the_normalised_path_as_nginx_does(
+    gateway_factory: Any, auth: TokenFactory
+) -> None:
+    recorder = Recorder()
+    transports = {"analytics": httpx.ASGITransport(app=echo_app(recorder))}
+    async with gateway_factory(transports=transports) as gw:
+        sneaked = await gw.get("/api/analytics/webhooks/%2e%2e/integrations")
+        climbed = await gw.get("/api/analytics/webhooks/%2e%2e/%2e%2e/catalog/tools")
+        outside = await gw.get("/api/analytics/webhooks/%2e%2e/%2e%2e/%2e%2e/openapi.json")
+        above = await gw.get("/%2e%2e/api/analytics/integrations")
+        public = await gw.post("/api/analytics/webhooks/x/%2E%2e/abc%2Fevents", content=b"[]")
+        private = await gw.get("/api/analytics/webhooks%2F..%2Fintegrations", headers=auth("edtech"))
+    assert sneaked.status_code == 401  # /api/analytics/integrations needs a token
+    assert climbed.status_code == 401  # /api/catalog/tools needs a token
+    assert outside.status_code == 200 and "paths" in outside.json()  # the gateway's own page, routed
+    assert above.status_code == 400 and above.json()["errors"][0]["field"] == "path"
+    assert public.status_code == 200
+    assert private.status_code == 200
+    # What reached the service is the normalised path, the one the decision was made on.
+    assert [r["path"] for r in recorder.requests if not r["path"].endswith("/openapi.json")] == [
+        "/api/analytics/webhooks/abc/events",
+        "/api/analytics/integrations",
+    ]
