@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.bus.security import KafkaSecurity, SaslMechanism, SecurityProtocol
 
 Role = Literal["edtech", "specialist", "teacher", "admin"]
 ROLES: tuple[Role, ...] = ("edtech", "specialist", "teacher", "admin")
@@ -31,7 +33,8 @@ class IssuerConfig(BaseModel):
 class CommonSettings(BaseSettings):
     """Settings every process shares (the gateway too): environment, auth, logging."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+    # A refused setting is reported without the input: it would hold passwords (Kafka, databases).
+    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__", hide_input_in_errors=True)
 
     environment: Literal["development", "test", "production"] = Field(
         default="development", description="`production` refuses the dev issuer and SQLite; JSON logs."
@@ -91,6 +94,34 @@ class ServiceSettings(CommonSettings):
         default=None, ge=10, description="Consumer heartbeat interval (aiokafka's default when unset)."
     )
 
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT",
+        description="PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL (SASL over TLS: managed Kafka).",
+    )
+    kafka_sasl_mechanism: SaslMechanism | None = Field(
+        default=None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with a SASL_ protocol)."
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, description="SASL user (an API key on Confluent Cloud)."
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password (an API secret on Confluent Cloud)."
+    )
+    kafka_ssl_cafile: str | None = Field(
+        default=None,
+        description="PEM CA certificate(s) the brokers' certificates chain to (else the system's).",
+    )
+    kafka_ssl_certfile: str | None = Field(
+        default=None,
+        description="PEM client certificate for mutual TLS (with its key unless KEYFILE is set).",
+    )
+    kafka_ssl_keyfile: str | None = Field(
+        default=None, description="PEM private key of the client certificate."
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None, description="Password of an encrypted client key."
+    )
+
     workers_enabled: bool = Field(default=True, description="Run the outbox relay and event consumers.")
     outbox_poll_interval_s: float = Field(
         default=0.5, gt=0, description="Relay poll interval (commits here wake it at once)."
@@ -101,6 +132,49 @@ class ServiceSettings(CommonSettings):
     )
     consumer_max_attempts: int = Field(default=3, ge=1, description="Tries before a dead letter.")
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0, description="First retry delay (doubles).")
+
+    @model_validator(mode="after")
+    def _kafka_security_fits(self) -> ServiceSettings:
+        security = self.kafka_security()
+        problems = security.problems()
+        if (
+            self.environment == "production"
+            and security.protocol == "SASL_PLAINTEXT"
+            and security.sasl_mechanism == "PLAIN"
+        ):
+            problems.append(
+                f"{security.names['protocol']}=SASL_PLAINTEXT with PLAIN sends the password in clear: "
+                "use SASL_SSL in production"
+            )
+        if problems:
+            raise ValueError("Kafka security settings: " + "; ".join(problems))
+        return self
+
+    def kafka_security(self) -> KafkaSecurity:
+        """The TLS and SASL settings every Kafka client of this process uses."""
+        prefix = str(self.model_config.get("env_prefix", "")).upper()
+        fields = {
+            "protocol": "security_protocol",
+            "sasl_mechanism": "sasl_mechanism",
+            "sasl_username": "sasl_username",
+            "sasl_password": "sasl_password",
+            "ssl_cafile": "ssl_cafile",
+            "ssl_certfile": "ssl_certfile",
+            "ssl_keyfile": "ssl_keyfile",
+            "ssl_key_password": "ssl_key_password",
+        }
+        password, key_password = self.kafka_sasl_password, self.kafka_ssl_key_password
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=password.get_secret_value() if password else None,
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+            ssl_key_password=key_password.get_secret_value() if key_password else None,
+            names={name: f"{prefix}KAFKA_{setting.upper()}" for name, setting in fields.items()},
+        )
 
     @model_validator(mode="after")
     def _refuse_sqlite_in_production(self) -> ServiceSettings:

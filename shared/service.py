@@ -18,7 +18,7 @@ from sqlalchemy import MetaData
 from shared.apidocs import install_docs
 from shared.auth.dev_issuer import DevIssuer
 from shared.auth.tokens import TokenVerifier
-from shared.bus import Bus, build_bus
+from shared.bus import Bus, bus_for
 from shared.clock import Clock
 from shared.config import CommonSettings, ServiceSettings
 from shared.consumer import EventConsumer, Handler
@@ -63,23 +63,7 @@ class ServiceRuntime:
             clock=self.clock,
         )
         self.owns_bus = bus is None
-        self.bus = bus or build_bus(
-            settings.bus_backend,
-            client_id=name,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            acks=settings.kafka_acks,
-            enable_idempotence=settings.kafka_enable_idempotence,
-            partitions=settings.kafka_topic_partitions,
-            replication_factor=settings.kafka_replication_factor,
-            consumer_options={
-                k: v
-                for k, v in (
-                    ("session_timeout_ms", settings.kafka_session_timeout_ms),
-                    ("heartbeat_interval_ms", settings.kafka_heartbeat_interval_ms),
-                )
-                if v is not None
-            },
-        )
+        self.bus = bus or bus_for(settings, client_id=name)
         self.relay = OutboxRelay(
             self.db,
             metadata.tables[f"{metadata.schema}.outbox_event"],

@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.bus.base import Bus, IncomingMessage, MessageHandler, OutgoingMessage
+from shared.bus.security import KafkaSecurity
 
 log = structlog.get_logger(__name__)
 
@@ -32,9 +33,13 @@ class KafkaBus(Bus):
         max_backoff_s: float = 5.0,
         consumer_options: Mapping[str, Any] | None = None,
         producer_options: Mapping[str, Any] | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
+        # TLS and SASL for every client (producer, consumers, admin); built now so that unusable
+        # certificate files stop the process at startup, not at its first event.
+        self._security_options = (security or KafkaSecurity()).client_options()
         self._acks: Any = "all" if acks == "all" else int(acks)
         self._idempotence = enable_idempotence
         self._partitions = partitions
@@ -87,7 +92,9 @@ class KafkaBus(Bus):
         missing = [t for t in topics if t not in self._known_topics]
         if not missing:
             return
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=self.client_id)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, client_id=self.client_id, **self._security_options
+        )
         try:
             await admin.start()
             existing = set(await admin.list_topics())
@@ -107,6 +114,7 @@ class KafkaBus(Bus):
                     client_id=self.client_id,
                     acks=self._acks,
                     enable_idempotence=self._idempotence,
+                    **self._security_options,
                     **self._producer_options,
                 )
                 try:
@@ -192,6 +200,7 @@ class KafkaBus(Bus):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=500,
+            **self._security_options,
             **self._consumer_options,
         )
         try:
