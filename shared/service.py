@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import MetaData
 
+from shared import VERSION
 from shared.apidocs import install_docs
 from shared.auth.dev_issuer import DevIssuer
 from shared.auth.tokens import TokenVerifier
@@ -190,7 +191,7 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter],
     prefix: str,
-    version: str = "0.1.0",
+    version: str = VERSION,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """A FastAPI app for a service: routers under `prefix`, problem+json, health, metrics, logs."""
