@@ -14,6 +14,8 @@ Consumed (each applied once per event id by the shared consumer; handlers also t
 * `utilization-dropped`: the tool becomes a removal candidate (flag with the event's data, including
   the teachers to notify).
 * `license-dormant`: the tool is flagged for review (flag with the event's data).
+* `time-on-task-fell`: observed time-on-task fell in a pilot class; the tool is flagged for immediate
+  review, the flag carrying the evidence (both weeks' samples and the observations).
 * `error-logged`: counts toward the tool's reliability note.
 
 Events about a tool the district does not have are ignored, and a `license-dormant` naming a license
@@ -40,6 +42,7 @@ from shared.events import (
     PilotCancelled,
     PilotCompleted,
     PilotStarted,
+    TimeOnTaskFell,
     UtilizationDropped,
 )
 from shared.outbox import Outbox
@@ -205,6 +208,28 @@ async def on_license_dormant(event: CloudEvent, payload: LicenseDormant, session
     )
 
 
+async def on_time_on_task_fell(event: CloudEvent, payload: TimeOnTaskFell, session: AsyncSession) -> None:
+    """Negative impact on instructional time: the tool is flagged for immediate review, with the evidence."""
+    from services.catalog.sunsetting.service import add_flag
+
+    if not await _tool_exists(session, event, payload.tool_id):
+        return
+    base, seen = payload.baseline, payload.observed
+    await add_flag(
+        session,
+        district_id=event.districtid,
+        tool_id=payload.tool_id,
+        kind="review",
+        source="time_on_task_fell",
+        actor=PILOTS_ACTOR,
+        event_id=event.id,
+        note=f"time-on-task in {payload.teacher_id}'s class fell from {base.time_on_task:.0%} (week "
+        f"{base.week}) to {seen.time_on_task:.0%} (week {seen.week}) in pilot {payload.pilot_id}: "
+        "negative impact on instructional time, immediate review",
+        data=payload.model_dump(mode="json"),
+    )
+
+
 async def on_outcome_evidence_attached(
     event: CloudEvent, payload: OutcomeEvidenceAttached, session: AsyncSession
 ) -> None:
@@ -246,4 +271,5 @@ HANDLERS: dict[type[EventPayload], Handler] = {
     LicenseDormant: on_license_dormant,
     ErrorLogged: on_error_logged,
     OutcomeEvidenceAttached: on_outcome_evidence_attached,
+    TimeOnTaskFell: on_time_on_task_fell,
 }

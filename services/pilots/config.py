@@ -27,6 +27,13 @@ class Settings(ServiceSettings):
     default_max_weeks: int = Field(default=6, ge=1, description="Longest pilot allowed, in weeks.")
     default_observations_per_week: int = Field(default=2, ge=1, le=5, description="Per teacher.")
     default_interval_minutes: int = Field(default=5, ge=1, description="Time-on-task sampling interval.")
+    default_time_on_task_drop: float = Field(
+        default=0.10,
+        gt=0,
+        le=1,
+        description="A fall of a teacher's weekly time-on-task below their first observed week, in "
+        "points (0.10 = 10), that calls for immediate review.",
+    )
     default_error_pattern_days: int = Field(
         default=3, ge=2, description="Distinct days a tool must fail in one class period to make a pattern."
     )

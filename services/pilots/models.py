@@ -26,6 +26,7 @@ __all__ = [
     "PilotTeacher",
     "PilotTransition",
     "SurveyResponse",
+    "TimeOnTaskFall",
     "Tool",
 ]
 
@@ -42,6 +43,7 @@ class DistrictSetting(Base):
     max_weeks: Mapped[int | None] = mapped_column(Integer)
     observations_per_week: Mapped[int | None] = mapped_column(Integer)
     interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    time_on_task_drop: Mapped[float | None] = mapped_column(Float)
     error_pattern_days: Mapped[int | None] = mapped_column(Integer)
     error_pattern_window_days: Mapped[int | None] = mapped_column(Integer)
     tam_positive_threshold: Mapped[int | None] = mapped_column(Integer)
@@ -157,6 +159,24 @@ class Observation(Base):
     picrat_teacher: Mapped[str | None] = mapped_column(String(20))
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TimeOnTaskFall(Base):
+    """A week in which a pilot teacher's time-on-task fell below their first observed week (published
+    once as `time-on-task-fell`)."""
+
+    __tablename__ = "time_on_task_fall"
+    __table_args__ = (UniqueConstraint("pilot_id", "teacher_id", "week"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    district_id: Mapped[str] = mapped_column(String(64))
+    pilot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pilot.id", ondelete="CASCADE"), index=True)
+    teacher_id: Mapped[str] = mapped_column(String(200))
+    week: Mapped[int] = mapped_column(Integer)
+    baseline_week: Mapped[int] = mapped_column(Integer)
+    baseline: Mapped[float] = mapped_column(Float)
+    observed: Mapped[float] = mapped_column(Float)
+    detected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class Instrument(Base):

@@ -9,9 +9,11 @@ from shared.events.contracts import (
     PilotCancelled,
     PilotCompleted,
     PilotStarted,
+    TimeOnTaskFell,
     ToolRegistered,
     ToolStatusChanged,
     UtilizationDropped,
+    WeekOnTask,
 )
 from shared.events.envelope import CloudEvent
 
@@ -25,7 +27,9 @@ __all__ = [
     "PilotCancelled",
     "PilotCompleted",
     "PilotStarted",
+    "TimeOnTaskFell",
     "ToolRegistered",
     "ToolStatusChanged",
     "UtilizationDropped",
+    "WeekOnTask",
 ]

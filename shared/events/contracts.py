@@ -143,6 +143,38 @@ class PilotCancelled(_ToolKeyed):
         return f"pilots/{self.pilot_id}"
 
 
+class WeekOnTask(BaseModel):
+    """A teacher's time-on-task over one pilot week's observations: on-task samples / present samples."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    week: int = Field(ge=1)
+    observations: int = Field(ge=1)
+    on_task: int = Field(ge=0)
+    present: int = Field(ge=1)
+    time_on_task: float = Field(ge=0, le=1)
+
+
+class TimeOnTaskFell(_ToolKeyed):
+    """Observed time-on-task in a pilot teacher's class fell from their first observed week by at least
+    the district's margin: negative impact on instructional time, which calls for immediate review."""
+
+    name = "pilot.time_on_task_fell"
+    topic = topics.PILOTS_LIFECYCLE
+
+    pilot_id: uuid.UUID
+    teacher_id: str
+    baseline: WeekOnTask
+    observed: WeekOnTask
+    drop: float = Field(ge=0, le=1, description="baseline.time_on_task - observed.time_on_task")
+    threshold: float = Field(ge=0, le=1, description="The district's margin it reached.")
+    observation_ids: list[uuid.UUID] = Field(default_factory=list, description="The observed week's.")
+    detected_at: UTCTimestamp
+
+    def subject(self) -> str:
+        return f"pilots/{self.pilot_id}"
+
+
 class ErrorLogged(_ToolKeyed):
     """A technical failure during classroom use (from a pilot or an LMS report)."""
 
@@ -215,6 +247,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         PilotStarted,
         PilotCompleted,
         PilotCancelled,
+        TimeOnTaskFell,
         ErrorLogged,
         UtilizationDropped,
         LicenseDormant,

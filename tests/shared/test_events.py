@@ -19,9 +19,11 @@ from shared.events import (
     PilotCancelled,
     PilotCompleted,
     PilotStarted,
+    TimeOnTaskFell,
     ToolRegistered,
     ToolStatusChanged,
     UtilizationDropped,
+    WeekOnTask,
     topics,
 )
 
@@ -71,6 +73,21 @@ EXAMPLES: list[tuple[EventPayload, str, str, str]] = [
             tool_id=TOOL, pilot_id=PILOT, cancelled_at=NOW, was_started=True, active_pilots_remaining=0
         ),
         "org.edtech.pilot.cancelled.v1",
+        topics.PILOTS_LIFECYCLE,
+        f"pilots/{PILOT}",
+    ),
+    (
+        TimeOnTaskFell(
+            tool_id=TOOL,
+            pilot_id=PILOT,
+            teacher_id="t-1001",
+            baseline=WeekOnTask(week=1, observations=2, on_task=45, present=50, time_on_task=0.9),
+            observed=WeekOnTask(week=3, observations=1, on_task=18, present=25, time_on_task=0.72),
+            drop=0.18,
+            threshold=0.1,
+            detected_at=NOW,
+        ),
+        "org.edtech.pilot.time_on_task_fell.v1",
         topics.PILOTS_LIFECYCLE,
         f"pilots/{PILOT}",
     ),

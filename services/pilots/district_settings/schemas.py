@@ -11,6 +11,7 @@ FIELDS = (
     "max_weeks",
     "observations_per_week",
     "interval_minutes",
+    "time_on_task_drop",
     "error_pattern_days",
     "error_pattern_window_days",
     "tam_positive_threshold",
@@ -31,6 +32,10 @@ class PilotSettingsRead(BaseModel):
     max_weeks: int
     observations_per_week: int = Field(description="Observation slots per teacher per week.")
     interval_minutes: int = Field(description="Time-on-task sampling interval.")
+    time_on_task_drop: float = Field(
+        description="How far a teacher's weekly time-on-task may fall below their first observed week "
+        "before the tool is flagged for immediate review."
+    )
     error_pattern_days: int = Field(
         description="Distinct failing days in one class period that make a pattern."
     )
@@ -53,6 +58,7 @@ class PilotSettingsUpdate(BaseModel):
     max_weeks: int | None = Field(default=None, ge=1, le=52)
     observations_per_week: int | None = Field(default=None, ge=1, le=5)
     interval_minutes: int | None = Field(default=None, ge=1, le=60)
+    time_on_task_drop: float | None = Field(default=None, gt=0, le=1)
     error_pattern_days: int | None = Field(default=None, ge=2, le=30)
     error_pattern_window_days: int | None = Field(default=None, ge=1, le=120)
     tam_positive_threshold: int | None = Field(default=None, ge=1, le=10)

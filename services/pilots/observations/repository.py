@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pilots.models import Observation, ObservationSlot
+from services.pilots.models import Observation, ObservationSlot, TimeOnTaskFall
 
 
 def _status_expr(today: dt.date) -> Any:
@@ -99,6 +99,22 @@ class ObservationRepository:
             )
         )
         return {obs: slot for obs, slot in rows.all() if obs is not None}
+
+    async def fall_recorded(self, *, pilot_id: uuid.UUID, teacher_id: str, week: int) -> bool:
+        """Whether a fall of this teacher's time-on-task in this week was already raised."""
+        found = await self.session.scalar(
+            select(TimeOnTaskFall.id).where(
+                TimeOnTaskFall.pilot_id == pilot_id,
+                TimeOnTaskFall.teacher_id == teacher_id,
+                TimeOnTaskFall.week == week,
+            )
+        )
+        return found is not None
+
+    async def add_fall(self, fall: TimeOnTaskFall) -> None:
+        """Stage a raised fall."""
+        self.session.add(fall)
+        await self.session.flush()
 
     async def add(self, observation: Observation) -> Observation:
         """Stage a new observation."""

@@ -1,4 +1,15 @@
-"""Rules for observations: generating the schedule, recording an observation, time-on-task summaries."""
+"""Rules for observations: generating the schedule, recording an observation, time-on-task summaries,
+and the watch on time-on-task.
+
+When time-on-task "falls" (DOMAIN.md §1: "negative impact on instructional time triggers immediate
+review"; §2: the technologist observes twice weekly, sampling time-on-task in 5-minute intervals):
+a teacher's time-on-task in a pilot week (on-task samples / present samples over that week's
+observations) is at least the district's `time_on_task_drop` (10 points by default) below the same
+teacher's first observed week, the class's level when the tool came in. It is judged on every
+observation recorded, with the week's observations so far, so the review is asked for at once; each
+teacher's week raises it once (`time-on-task-fell`, which the catalog turns into a review flag
+carrying this evidence).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +22,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pilots.district_settings.schemas import PilotSettingsRead
-from services.pilots.models import Observation, ObservationSlot
+from services.pilots.events import outbox
+from services.pilots.models import Observation, ObservationSlot, TimeOnTaskFall
 from services.pilots.observations.repository import ObservationRepository
 from services.pilots.observations.schemas import (
     ObservationCreate,
@@ -22,7 +34,9 @@ from services.pilots.observations.schemas import (
     WeekSummary,
 )
 from shared.auth import Principal
+from shared.clock import clock_of
 from shared.errors import Conflict, Unprocessable
+from shared.events import TimeOnTaskFell, WeekOnTask
 
 if TYPE_CHECKING:
     from services.pilots.models import Pilot
@@ -136,7 +150,70 @@ async def record_observation(
     if slot is not None:
         slot.observation_id = observation.id
         await session.flush()
+    await _watch_time_on_task(session, pilot=pilot, teacher_id=data.teacher_id, week=week, rules=rules)
     return observation, slot
+
+
+def _week_on_task(week: int, rows: Sequence[Observation]) -> WeekOnTask | None:
+    present = sum(o.present_total for o in rows)
+    if present == 0:
+        return None
+    on_task = sum(o.on_task_total for o in rows)
+    return WeekOnTask(
+        week=week,
+        observations=len(rows),
+        on_task=on_task,
+        present=present,
+        time_on_task=round(on_task / present, 4),
+    )
+
+
+async def _watch_time_on_task(
+    session: AsyncSession, *, pilot: Pilot, teacher_id: str, week: int, rules: PilotSettingsRead
+) -> None:
+    """Raise `time-on-task-fell` when this teacher's week fell (see the module's rule), once a week."""
+    repo = ObservationRepository(session)
+    rows, _ = await repo.list(district_id=pilot.district_id, pilot_id=pilot.id, teacher_id=teacher_id)
+    by_week: dict[int, list[Observation]] = defaultdict(list)
+    for o in rows:
+        by_week[o.week].append(o)
+    weeks = {w: t for w, obs in by_week.items() if (t := _week_on_task(w, obs)) is not None}
+    if week not in weeks or min(weeks) == week:
+        return
+    baseline, observed = weeks[min(weeks)], weeks[week]
+    drop = round(baseline.time_on_task - observed.time_on_task, 4)
+    if drop < rules.time_on_task_drop or await repo.fall_recorded(
+        pilot_id=pilot.id, teacher_id=teacher_id, week=week
+    ):
+        return
+    now = clock_of(session).now()
+    await repo.add_fall(
+        TimeOnTaskFall(
+            district_id=pilot.district_id,
+            pilot_id=pilot.id,
+            teacher_id=teacher_id,
+            week=week,
+            baseline_week=baseline.week,
+            baseline=baseline.time_on_task,
+            observed=observed.time_on_task,
+            detected_at=now,
+        )
+    )
+    await outbox.add(
+        session,
+        TimeOnTaskFell(
+            tool_id=pilot.tool_id,
+            pilot_id=pilot.id,
+            teacher_id=teacher_id,
+            baseline=baseline,
+            observed=observed,
+            drop=drop,
+            threshold=rules.time_on_task_drop,
+            observation_ids=[o.id for o in by_week[week]],
+            detected_at=now,
+        ),
+        district_id=pilot.district_id,
+    )
 
 
 def _totals(rows: Sequence[Observation]) -> dict[str, int | float | None]:
