@@ -95,6 +95,10 @@ def test_a_roster_import_is_followed_to_its_end_with_a_progress_bar(
     cells = [cell.strip() for cell in users.split("│")[1:-1]]
     assert cells == ["users.csv", "delta", "6", "6", "0", "6", "0"]  # rows accepted rejected upserted deleted
 
+    queued = invoke(cli, *api, "roster", "import", *map(str, paths), "--no-wait", "--json")
+    assert queued.exit_code == 0, queued.output
+    assert json.loads(queued.stdout)["state"] in ("queued", "running", "succeeded")  # not followed
+
     archive = tmp_path / "roster.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
         for path in paths:
