@@ -97,7 +97,8 @@ class CloudEvent(BaseModel):
             name[len(CE_PREFIX) :]: text for name, text in lowered.items() if name.startswith(CE_PREFIX)
         }
         if content_type:
-            doc["datacontenttype"] = content_type
+            # application/json; charset=utf-8 is the same JSON: the envelope states the media type
+            doc["datacontenttype"] = _essence(content_type) if _is_json(content_type) else content_type
         if value:
             if not _is_json(content_type or "application/json"):
                 raise ValueError(f"unsupported datacontenttype {content_type!r}: events carry JSON data")
@@ -132,6 +133,10 @@ def binary_mode(envelope: Mapping[str, Any]) -> tuple[dict[str, str], bytes]:
     return headers, orjson.dumps(data)
 
 
+def _essence(media_type: str) -> str:
+    return media_type.split(";", 1)[0].strip().lower()
+
+
 def _is_json(media_type: str) -> bool:
-    essence = media_type.split(";", 1)[0].strip().lower()
+    essence = _essence(media_type)
     return essence == "application/json" or essence.endswith("+json")

@@ -300,6 +300,8 @@ def test_the_three_encodings_read_alike() -> None:
     assert CloudEvent.from_kafka(structured, event.to_bytes()) == event
     assert CloudEvent.from_kafka(earlier, event.to_bytes()) == event
     assert CloudEvent.from_kafka({}, event.to_bytes()) == event
+    with_charset = {**headers, "content-type": "application/json; charset=utf-8"}
+    assert CloudEvent.from_kafka(with_charset, value) == event
 
 
 @pytest.mark.parametrize("attribute", ["id", "source", "type", "districtid"])
