@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,10 @@ def _upstreams(values: Sequence[str]) -> dict[str, list[str]]:
 def local_layout(args: argparse.Namespace) -> Layout:
     """The layout the command line describes (processes on this machine)."""
     runtime = Path(args.runtime_dir).resolve() if args.runtime_dir else None
+    # Started as root (a developer's machine, CI), nginx would run its workers as `nobody`, who may
+    # not reach a runtime directory under a private one: they run as the starting user instead. In
+    # the image nginx starts unprivileged and this does not apply.
+    user = pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 and runtime else None
     return Layout(
         listen=args.listen,
         upstreams=_upstreams(args.upstream),
@@ -56,6 +61,7 @@ def local_layout(args: argparse.Namespace) -> Layout:
         access_log=args.access_log,
         error_log=args.error_log,
         worker_processes=args.workers,
+        user=user,
     )
 
 

@@ -50,6 +50,8 @@ class Layout:
     access_log: str = "/dev/stdout"
     error_log: str = "stderr"
     worker_processes: str = "auto"
+    user: str | None = None
+    """The workers' user when nginx starts as root (they write request bodies to `runtime_dir`)."""
 
 
 def _literal(text: str) -> str:
@@ -93,6 +95,8 @@ def render(settings: Settings, layout: Layout) -> str:
     ]
     if layout.runtime_dir:
         out.append(f"pid {layout.runtime_dir}/nginx.pid;")
+    if layout.user:
+        out.append(f"user {layout.user};")
     out += ["events { worker_connections 4096; }", "", "http {"]
     http: list[str] = [
         "server_tokens off;",

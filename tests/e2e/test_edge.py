@@ -434,3 +434,13 @@ async def test_the_edge_terminates_tls_and_trusts_only_its_load_balancers_forwar
     assert [again.status_code, third.status_code].count(429) >= 1
     assert other.status_code == 200
     assert {line["client"] for line in lines} >= {"203.0.113.7", "198.51.100.9"}
+
+
+async def test_a_body_nginx_spools_to_disk_still_reaches_the_service(gateway: httpx.AsyncClient) -> None:
+    # Over nginx's in-memory body buffer (256 KiB), under every cap: written to the runtime directory
+    # by the workers first (found by the fuzzer: a worker that could not write it answered 500).
+    headers = await dev_headers(gateway, f"edge-{uuid.uuid4().hex[:8]}", "edtech")
+    body = {"name": "Spooled", "description": "x" * 600_000}
+    r = await gateway.post("/api/catalog/tools", json=body, headers=headers)
+    assert r.status_code == 422, r.text  # the service's answer: the description is too long
+    assert any("description" in e["field"] for e in r.json()["errors"])

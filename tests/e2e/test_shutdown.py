@@ -37,7 +37,7 @@ from tests.shared.support import read_topic
 REPO = Path(__file__).resolve().parents[2]
 STOP_BOUND_S = 10.0
 """A bound on a whole shutdown (several seconds under it when nothing hangs), not a speed target."""
-PROCESSES = {"gateway", "catalog", "pilots", "analytics"}
+PROCESSES = {"edge", "gateway", "catalog", "pilots", "analytics"}
 
 
 @dataclass
@@ -68,12 +68,12 @@ class Platform:
 
 
 def free_port_base() -> int:
-    """A gateway port whose next three ports are free too."""
+    """A public port whose next four ports (the services', the gateway's) are free too."""
     for _ in range(200):
         base = random.randrange(20000, 60000)
-        if all(port_is_free(base + i) for i in range(4)):
+        if all(port_is_free(base + i) for i in range(5)):
             return base
-    raise RuntimeError("no four consecutive free ports")
+    raise RuntimeError("no five consecutive free ports")
 
 
 def start_platform(workdir: Path, database_url: str, **env: str) -> Platform:
