@@ -67,7 +67,6 @@ async def embedded_platform(
         await asyncio.to_thread(upgrade, service, url)
 
     bus = MemoryBus()
-    catalog = catalog_app.create_app(CatalogSettings(database_url=urls["catalog"], **common), bus=bus)
     clients: list[httpx.AsyncClient] = []
 
     def in_process(app: FastAPI, service: str) -> httpx.AsyncClient:
@@ -76,6 +75,11 @@ async def embedded_platform(
         return client
 
     analytics = analytics_app.create_app(AnalyticsSettings(database_url=urls["analytics"], **common), bus=bus)
+    catalog = catalog_app.create_app(
+        CatalogSettings(database_url=urls["catalog"], **common),
+        bus=bus,
+        analytics_http=in_process(analytics, "analytics"),
+    )
     pilots = pilots_app.create_app(
         PilotsSettings(database_url=urls["pilots"], **common),
         bus=bus,

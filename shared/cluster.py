@@ -122,6 +122,8 @@ class LocalCluster:
                 own.update({"KAFKA_SESSION_TIMEOUT_MS": "2000", "KAFKA_HEARTBEAT_INTERVAL_MS": "300"})
         if service == "pilots":
             own.update({"CATALOG_URL": self.url("catalog"), "ANALYTICS_URL": self.url("analytics")})
+        if service == "catalog":
+            own.update({"ANALYTICS_URL": self.url("analytics")})
         env = dict(os.environ)
         for key, value in own.items():
             env.setdefault(prefix + key, value)

@@ -30,6 +30,7 @@ from services.analytics.rosters.jobs import RosterImports
 from services.analytics.rosters.router import router as rosters_router
 from services.analytics.signals.router import router as signals_router
 from services.analytics.signals.service import signals_job
+from services.analytics.tools.router import router as tools_router
 from services.analytics.tools.service import ToolDistricts
 from shared.auth import TokenVerifier
 from shared.bus import Bus
@@ -76,6 +77,7 @@ def create_app(
             reports_router,
             signals_router,
             pilots_router,
+            tools_router,
             outcomes_router,
         ],
     )

@@ -12,6 +12,8 @@ from services.catalog.district_settings.router import router as district_setting
 from services.catalog.events import HANDLERS
 from services.catalog.fatigue.router import router as fatigue_router
 from services.catalog.licenses.router import router as licenses_router
+from services.catalog.notices.router import router as notices_router
+from services.catalog.notices.service import notice_job
 from services.catalog.reliability.router import router as reliability_router
 from services.catalog.requests.router import router as requests_router
 from services.catalog.rubrics.router import router as rubrics_router
@@ -47,7 +49,7 @@ def create_app(
         handlers=HANDLERS,
         bus=bus,
         verifier=verifier,
-        jobs=[retirement_job],
+        jobs=[retirement_job, notice_job],
     )
     app = create_service_app(
         runtime,
@@ -63,6 +65,7 @@ def create_app(
             rubrics_router,
             licenses_router,
             sunsetting_router,
+            notices_router,
             fatigue_router,
             requests_router,
             reliability_router,

@@ -1,6 +1,6 @@
 """Catalog settings (environment variables prefixed `CATALOG_`)."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import ServiceSettings
@@ -31,4 +31,25 @@ class Settings(ServiceSettings):
     )
     retirement_job_interval_s: float = Field(
         default=3600.0, gt=0, description="How often the background job retires tools whose notice ended."
+    )
+    retirement_usage_days: int = Field(
+        default=182,
+        ge=1,
+        le=730,
+        description="A retirement notifies the teachers who used the tool in this many days before it.",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server of retirement notices; unset: each notice is only logged."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Its port.")
+    smtp_from: str = Field(default="edtech-platform@localhost", description="The notices' From address.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, when the server wants one.")
+    smtp_password: SecretStr | None = Field(default=None, description="Its password.")
+    smtp_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one SMTP conversation.")
+    notice_job_interval_s: float = Field(
+        default=30.0, gt=0, description="How often pending notices are sent."
+    )
+    notice_max_attempts: int = Field(
+        default=5, ge=1, le=100, description="Sending tries of a notice before it is marked failed."
     )

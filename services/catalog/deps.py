@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import httpx
 from fastapi import Depends, Request
 
 from services.catalog.config import Settings
@@ -18,6 +19,15 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_analytics_http(request: Request) -> httpx.AsyncClient | None:
+    """The HTTP client reaching the analytics service, when one is configured."""
+    client: httpx.AsyncClient | None = request.app.state.analytics_http
+    return client
+
+
+AnalyticsHttpDep = Annotated[httpx.AsyncClient | None, Depends(get_analytics_http)]
 
 CanChangeCatalog = Annotated[Principal, Depends(require_roles("edtech", "admin"))]
 """Edtech and admin change the catalog."""

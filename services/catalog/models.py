@@ -229,6 +229,37 @@ class Retirement(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     scheduled_by: Mapped[str] = mapped_column(String(200))
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(200))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RetirementNotice(Base):
+    """A notice to one teacher about a retirement (or its cancellation), and its delivery by email."""
+
+    __tablename__ = "retirement_notice"
+    __table_args__ = (
+        UniqueConstraint("retirement_id", "teacher_id", "kind"),
+        Index(None, "district_id", "teacher_id"),
+        Index(None, "status", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    district_id: Mapped[str] = mapped_column(String(64))
+    retirement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("retirement.id", ondelete="CASCADE"), index=True
+    )
+    tool_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tool.id", ondelete="CASCADE"))
+    teacher_id: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Rollout(Base):

@@ -94,6 +94,37 @@ class ToolStatusChanged(_ToolKeyed):
     changed_at: UTCTimestamp
 
 
+class ToolRetirementScheduled(_ToolKeyed):
+    """A tool's retirement was scheduled: its notice runs to `notice_ends_at`, and these teachers
+    (those who used it) are told, by email and in their list of notices."""
+
+    name = "tool.retirement_scheduled"
+    topic = topics.CATALOG_TOOLS
+
+    retirement_id: uuid.UUID
+    tool_name: str
+    notice_starts_at: UTCTimestamp
+    notice_ends_at: UTCTimestamp
+    archive_location: str
+    reason: str | None = None
+    teacher_ids: list[str] = Field(default_factory=list)
+    scheduled_by: str
+
+
+class ToolRetirementCancelled(_ToolKeyed):
+    """A scheduled retirement was called off: the tool stays adopted and its teachers are told."""
+
+    name = "tool.retirement_cancelled"
+    topic = topics.CATALOG_TOOLS
+
+    retirement_id: uuid.UUID
+    tool_name: str
+    reason: str | None = None
+    teacher_ids: list[str] = Field(default_factory=list)
+    cancelled_by: str
+    cancelled_at: UTCTimestamp
+
+
 class PilotStarted(_ToolKeyed):
     """A classroom pilot of a tool began, with its teachers and dates."""
 
@@ -244,6 +275,8 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
     for model in (
         ToolRegistered,
         ToolStatusChanged,
+        ToolRetirementScheduled,
+        ToolRetirementCancelled,
         PilotStarted,
         PilotCompleted,
         PilotCancelled,

@@ -1,7 +1,7 @@
 """Kafka topic names, in one place. Keys keep one tool's (or pilot's) events in order."""
 
 CATALOG_TOOLS = "edtech.catalog.tools.v1"
-"""tool-registered, tool-status-changed; keyed by tool id."""
+"""tool-registered, tool-status-changed, tool-retirement-scheduled and -cancelled; keyed by tool id."""
 
 PILOTS_LIFECYCLE = "edtech.pilots.lifecycle.v1"
 """pilot-started, pilot-completed, pilot-cancelled, time-on-task-fell; keyed by tool id so a tool's

@@ -105,7 +105,7 @@ async def test_path_ids_of_another_district_are_404_and_change_nothing(
         ("PUT", f"/tools/{tid}/checklist/sso", {"result": "fail", "evidence": "no SSO"}),
         ("POST", f"/tools/{tid}/flags", {"kind": "removal_candidate", "note": "n"}),
         ("POST", f"/tools/{tid}/flags/{flag['id']}/resolve", None),
-        ("POST", f"/tools/{tid}/retirement", {"archive_location": "s3://x"}),
+        ("POST", f"/tools/{tid}/retirement", {"archive_location": "s3://x", "teacher_ids": ["t-1"]}),
         ("PATCH", f"/vendors/{vendor['id']}", {"name": "Taken over"}),
     ]
     for method, path, body in writes:

@@ -47,7 +47,7 @@ async def test_catalog_runs_on_sqlite(
         assert r.json()["total_errors"] == 1
         ret = await api.post(
             f"{BASE}/tools/{tool['id']}/retirement",
-            json={"archive_location": "./archive"},
+            json={"archive_location": "./archive", "teacher_ids": ["t-1"]},
             headers=auth("edtech"),
         )
         assert ret.status_code == 201, ret.text

@@ -65,19 +65,32 @@ async def test_flag_by_hand_and_resolve(api: httpx.AsyncClient, auth: TokenFacto
     assert r.status_code == 403
 
 
-async def test_schedule_retirement_uses_event_teachers_and_default_notice(
+async def test_schedule_retirement_default_notice_and_no_teachers_from_a_flag(
     api: httpx.AsyncClient, auth: TokenFactory, app: FastAPI, district: str
 ) -> None:
     tool = await adopted_tool(api, auth)
     await deliver(app, message(dropped(tool["id"], ["t-7", "t-9"]), district))
+    # whom to tell comes from actual use, which only analytics knows (none is configured here): the
+    # teachers of the latest utilization-dropped flag are no answer
     r = await api.post(
         f"{BASE}/tools/{tool['id']}/retirement",
         json={"archive_location": "https://drive.example/archive/tool", "reason": "low use"},
         headers=auth("edtech"),
     )
+    assert r.status_code == 503 and "CATALOG_ANALYTICS_URL" in r.json()["detail"]
+    assert (await api.get(f"{BASE}/tools/{tool['id']}", headers=auth("edtech"))).json()["status"] == "adopted"
+    r = await api.post(
+        f"{BASE}/tools/{tool['id']}/retirement",
+        json={
+            "archive_location": "https://drive.example/archive/tool",
+            "reason": "low use",
+            "teacher_ids": ["t-7"],
+        },
+        headers=auth("edtech"),
+    )
     assert r.status_code == 201, r.text
     ret = r.json()
-    assert ret["teacher_ids"] == ["t-7", "t-9"] and ret["notice_days"] == 30 and ret["status"] == "scheduled"
+    assert ret["teacher_ids"] == ["t-7"] and ret["notice_days"] == 30 and ret["status"] == "scheduled"
     starts = dt.datetime.fromisoformat(ret["notice_starts_at"])
     ends = dt.datetime.fromisoformat(ret["notice_ends_at"])
     assert ends - starts == dt.timedelta(days=30)
@@ -85,9 +98,12 @@ async def test_schedule_retirement_uses_event_teachers_and_default_notice(
         "status"
     ] == "sunsetting"
     events = await outbox_events(app, tool["id"])
-    assert events[-1].data["to_status"] == "sunsetting" and "notice ends" in events[-1].data["reason"]
+    assert events[-2].data["to_status"] == "sunsetting" and "notice ends" in events[-2].data["reason"]
+    assert events[-1].type == "org.edtech.tool.retirement_scheduled.v1"
     again = await api.post(
-        f"{BASE}/tools/{tool['id']}/retirement", json={"archive_location": "x"}, headers=auth("edtech")
+        f"{BASE}/tools/{tool['id']}/retirement",
+        json={"archive_location": "x", "teacher_ids": ["t-7"]},
+        headers=auth("edtech"),
     )
     assert again.status_code == 409
 
@@ -109,7 +125,9 @@ async def test_notice_days_follow_district_setting_and_given_teachers(
 async def test_only_adopted_tools_can_be_scheduled(api: httpx.AsyncClient, auth: TokenFactory) -> None:
     tool = await register(api, auth)
     r = await api.post(
-        f"{BASE}/tools/{tool['id']}/retirement", json={"archive_location": "x"}, headers=auth("edtech")
+        f"{BASE}/tools/{tool['id']}/retirement",
+        json={"archive_location": "x", "teacher_ids": ["t-1"]},
+        headers=auth("edtech"),
     )
     assert r.status_code == 409 and "allowed" in r.json()
     r = await api.post(
@@ -131,7 +149,7 @@ async def test_job_retires_when_notice_ends(
     ret = (
         await api.post(
             f"{BASE}/tools/{tool['id']}/retirement",
-            json={"archive_location": "s3://a/b"},
+            json={"archive_location": "s3://a/b", "teacher_ids": ["t-1"]},
             headers=auth("edtech"),
         )
     ).json()
@@ -150,7 +168,7 @@ async def test_job_retires_when_notice_ends(
     assert events[-1].data["actor"] == "catalog:retirement-job"
 
 
-async def test_run_endpoint_retires_due_and_cancels_reverted(
+async def test_run_endpoint_retires_due_and_moving_back_cancels_at_once(
     api: httpx.AsyncClient, auth: TokenFactory
 ) -> None:
     due = await adopted_tool(api, auth)
@@ -158,7 +176,7 @@ async def test_run_endpoint_retires_due_and_cancels_reverted(
     for tool in (due, kept):
         r = await api.post(
             f"{BASE}/tools/{tool['id']}/retirement",
-            json={"archive_location": "s3://a", "notice_days": 0},
+            json={"archive_location": "s3://a", "notice_days": 0, "teacher_ids": ["t-1"]},
             headers=auth("edtech"),
         )
         assert r.status_code == 201
@@ -171,7 +189,9 @@ async def test_run_endpoint_retires_due_and_cancels_reverted(
     r = await api.post(f"{BASE}/sunsetting/run", headers=auth("edtech"))
     assert r.status_code == 200
     assert [x["tool_id"] for x in r.json()["retired"]] == [due["id"]]
-    assert [x["tool_id"] for x in r.json()["cancelled"]] == [kept["id"]]
+    assert r.json()["cancelled"] == []  # called off when the tool moved back, not a notice period later
+    kept_retirement = (await api.get(f"{BASE}/tools/{kept['id']}/retirement", headers=auth("edtech"))).json()
+    assert (kept_retirement["status"], kept_retirement["cancel_reason"]) == ("cancelled", "revived")
     assert (await api.get(f"{BASE}/tools/{kept['id']}", headers=auth("edtech"))).json()["status"] == "adopted"
     assert (await api.post(f"{BASE}/sunsetting/run", headers=auth("teacher"))).status_code == 403
 
@@ -179,7 +199,11 @@ async def test_run_endpoint_retires_due_and_cancels_reverted(
 async def test_other_district_cannot_touch_sunsetting(api: httpx.AsyncClient, auth: TokenFactory) -> None:
     tool = await adopted_tool(api, auth)
     other = auth("edtech", district_id=f"other-{uuid.uuid4().hex[:6]}")
-    r = await api.post(f"{BASE}/tools/{tool['id']}/retirement", json={"archive_location": "x"}, headers=other)
+    r = await api.post(
+        f"{BASE}/tools/{tool['id']}/retirement",
+        json={"archive_location": "x", "teacher_ids": ["t-1"]},
+        headers=other,
+    )
     assert r.status_code == 404
     r = await api.post(
         f"{BASE}/tools/{tool['id']}/flags", json={"kind": "review", "note": "x"}, headers=other
@@ -189,7 +213,7 @@ async def test_other_district_cannot_touch_sunsetting(api: httpx.AsyncClient, au
     assert (await api.get(f"{BASE}/tools/{tool['id']}/retirement", headers=other)).status_code == 404
     r = await api.post(
         f"{BASE}/tools/{tool['id']}/retirement",
-        json={"archive_location": "s3://a", "notice_days": 0},
+        json={"archive_location": "s3://a", "notice_days": 0, "teacher_ids": ["t-1"]},
         headers=auth("edtech"),
     )
     assert r.status_code == 201
@@ -209,7 +233,7 @@ async def test_background_job_loop_retires_due_tools(
     tool = await adopted_tool(api, auth)
     await api.post(
         f"{BASE}/tools/{tool['id']}/retirement",
-        json={"archive_location": "s3://a", "notice_days": 0},
+        json={"archive_location": "s3://a", "notice_days": 0, "teacher_ids": ["t-1"]},
         headers=auth("edtech"),
     )
     task = asyncio.create_task(retirement_job(app.state.runtime))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import func, or_, select
 
+from services.analytics.models import CountingState, UsagePending
 from tests.fixtures.auth import TokenFactory
+from tests.fixtures.platform import Platform
 
 CATALOG = "/api/catalog"
 PILOTS = "/api/pilots"
@@ -72,3 +77,29 @@ def pilot_plan(tool_id: str, **overrides: Any) -> dict[str, Any]:
         "classes": [{"name": "Algebra I", "period": "3", "teacher_id": "teacher-a"}],
         **overrides,
     }
+
+
+async def counted(platform: Platform, district: str, timeout_s: float = 15.0) -> None:
+    """Wait until analytics' counting workers have counted every event of the district, regroups done."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        async with platform.runtime("analytics").db.transaction() as session:
+            pending = await session.scalar(
+                select(func.count()).select_from(UsagePending).where(UsagePending.district_id == district)
+            )
+            regrouping = await session.scalar(
+                select(func.count())
+                .select_from(CountingState)
+                .where(
+                    CountingState.district_id == district,
+                    CountingState.regroup_requested_at.is_not(None),
+                    or_(
+                        CountingState.regrouped_at.is_(None),
+                        CountingState.regrouped_at < CountingState.regroup_requested_at,
+                    ),
+                )
+            )
+        if not pending and not regrouping:
+            return
+        assert time.monotonic() < deadline, f"{pending} events still to count after {timeout_s}s"
+        await asyncio.sleep(0.05)

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.analytics.dataset import ev, send_events, settle
+from tests.analytics.dataset import ev, send_events
 from tests.analytics.roster_data import upload
-from tests.domain.helpers import ANALYTICS, CATALOG, approved_tool, ok
+from tests.domain.helpers import ANALYTICS, CATALOG, approved_tool, counted, ok
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.platform import Platform, running_platform
 
@@ -87,7 +87,7 @@ async def test_a_tool_is_judged_only_over_whole_windows_after_its_adoption_and_l
     await send_events(
         platform.analytics, integration, [ev("t1", "login", "2026-04-02"), ev("s1", "login", "2026-04-03")]
     )
-    await settle(platform.runtime("analytics"))
+    await counted(platform, district)
     platform.travel_to(dt.date(2026, 4, 28))  # Mar 30 - Apr 26 ended, but the license started on Apr 10
     assert await job_signals(platform, auth) == []
 

@@ -21,6 +21,8 @@ from shared.events import (
     PilotStarted,
     TimeOnTaskFell,
     ToolRegistered,
+    ToolRetirementCancelled,
+    ToolRetirementScheduled,
     ToolStatusChanged,
     UtilizationDropped,
     WeekOnTask,
@@ -75,6 +77,33 @@ EXAMPLES: list[tuple[EventPayload, str, str, str]] = [
         "org.edtech.pilot.cancelled.v1",
         topics.PILOTS_LIFECYCLE,
         f"pilots/{PILOT}",
+    ),
+    (
+        ToolRetirementScheduled(
+            tool_id=TOOL,
+            retirement_id=uuid.uuid4(),
+            tool_name="Quizlet",
+            notice_starts_at=NOW,
+            notice_ends_at=NOW + dt.timedelta(days=30),
+            archive_location="https://drive.example/archive",
+            teacher_ids=["t-1001"],
+            scheduled_by="edtech-1",
+        ),
+        "org.edtech.tool.retirement_scheduled.v1",
+        topics.CATALOG_TOOLS,
+        f"tools/{TOOL}",
+    ),
+    (
+        ToolRetirementCancelled(
+            tool_id=TOOL,
+            retirement_id=uuid.uuid4(),
+            tool_name="Quizlet",
+            cancelled_by="edtech-1",
+            cancelled_at=NOW,
+        ),
+        "org.edtech.tool.retirement_cancelled.v1",
+        topics.CATALOG_TOOLS,
+        f"tools/{TOOL}",
     ),
     (
         TimeOnTaskFell(

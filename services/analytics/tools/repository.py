@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.analytics.models import ErrorDaily, ToolInfo
+from services.analytics.models import ErrorDaily, RosterUser, ToolInfo, UsageDaily
 from shared.db import on_postgresql, utcnow
 
 
@@ -33,6 +33,28 @@ class ToolRepository:
         for tool_id, district_id in rows:
             out[tool_id].add(district_id)
         return dict(out)
+
+    async def teachers_using(
+        self, *, district_id: str, tool_id: str, since: dt.date
+    ) -> list[tuple[str, str | None, dt.date]]:
+        """(teacher id, roster email, last day of use) of rostered teachers who used a tool since a day."""
+        rows = await self.session.execute(
+            select(UsageDaily.user_id, RosterUser.email, func.max(UsageDaily.day))
+            .join(
+                RosterUser,
+                (RosterUser.district_id == UsageDaily.district_id)
+                & (RosterUser.sourced_id == UsageDaily.user_id),
+            )
+            .where(
+                UsageDaily.district_id == district_id,
+                UsageDaily.tool_id == tool_id,
+                UsageDaily.day >= since,
+                RosterUser.role == "teacher",
+            )
+            .group_by(UsageDaily.user_id, RosterUser.email)
+            .order_by(UsageDaily.user_id)
+        )
+        return [(user, email, last) for user, email, last in rows.all()]
 
     async def upsert_tool(
         self, *, district_id: str, tool_id: str, name: str, status: str, adopted_on: dt.date | None

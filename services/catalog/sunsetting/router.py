@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from fastapi import APIRouter, status
 
-from services.catalog.deps import CanChangeCatalog, SettingsDep
+from services.catalog.deps import AnalyticsHttpDep, CanChangeCatalog, SettingsDep
 from services.catalog.district_settings.service import effective_settings
 from services.catalog.sunsetting import service
 from services.catalog.sunsetting.repository import SunsettingRepository
 from services.catalog.sunsetting.schemas import (
     FlagCreate,
     FlagRead,
+    RetirementCancel,
     RetirementCreate,
     RetirementRead,
     RetirementRun,
 )
+from services.catalog.sunsetting.usage import teachers_using
 from services.catalog.tools.service import get_tool
 from shared.api import Page, PageDep, PrincipalDep, SessionDep
-from shared.db import utcnow
+from shared.clock import clock_of
+from shared.errors import ServiceUnavailable
 
 router = APIRouter(tags=["sunsetting"])
 
@@ -88,9 +92,24 @@ async def schedule_retirement(
     session: SessionDep,
     principal: CanChangeCatalog,
     settings: SettingsDep,
+    analytics: AnalyticsHttpDep,
 ) -> RetirementRead:
-    """Schedule the retirement of an adopted tool: it moves to `sunsetting` for the notice period."""
+    """Schedule the retirement of an adopted tool: it moves to `sunsetting` for the notice period, and the
+    teachers who used it (analytics' count of use) and any named are sent a notice."""
     limits = await effective_settings(session, district_id=principal.district_id, defaults=settings)
+    since = clock_of(session).today() - dt.timedelta(days=settings.retirement_usage_days)
+    named: dict[str, str | None] = dict.fromkeys(body.teacher_ids or [])
+
+    async def recipients() -> dict[str, str | None]:
+        """Who used the tool (analytics), and whoever is named; the named alone if analytics cannot say."""
+        try:
+            used = await teachers_using(analytics, principal=principal, tool_id=tool_id, since=since)
+        except ServiceUnavailable:
+            if not named:
+                raise
+            used = {}
+        return {**named, **used}
+
     return RetirementRead.model_validate(
         await service.schedule_retirement(
             session,
@@ -99,6 +118,23 @@ async def schedule_retirement(
             actor=principal.subject,
             data=body,
             default_notice_days=limits.retirement_notice_days,
+            find_recipients=recipients,
+        )
+    )
+
+
+@router.post("/tools/{tool_id}/retirement/cancel", response_model=RetirementRead)
+async def cancel_retirement(
+    tool_id: uuid.UUID, session: SessionDep, principal: CanChangeCatalog, body: RetirementCancel | None = None
+) -> RetirementRead:
+    """Call off the tool's scheduled retirement: it goes back to `adopted` and its teachers are told."""
+    return RetirementRead.model_validate(
+        await service.cancel_retirement(
+            session,
+            district_id=principal.district_id,
+            tool_id=tool_id,
+            actor=principal.subject,
+            reason=body.reason if body else None,
         )
     )
 
@@ -114,7 +150,9 @@ async def read_retirement(tool_id: uuid.UUID, session: SessionDep, principal: Pr
 @router.post("/sunsetting/run", response_model=RetirementRun)
 async def run_retirements(session: SessionDep, principal: CanChangeCatalog) -> RetirementRun:
     """Retire now the district's tools whose notice has ended (the background job does this too)."""
-    retired, cancelled = await service.retire_due(session, now=utcnow(), district_id=principal.district_id)
+    retired, cancelled = await service.retire_due(
+        session, now=clock_of(session).now(), district_id=principal.district_id
+    )
     return RetirementRun(
         retired=[RetirementRead.model_validate(r) for r in retired],
         cancelled=[RetirementRead.model_validate(r) for r in cancelled],

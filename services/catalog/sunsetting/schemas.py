@@ -49,7 +49,8 @@ class RetirementCreate(BaseModel):
     teacher_ids: list[TeacherId] | None = Field(
         default=None,
         max_length=10_000,
-        description="Teachers to notify; default: those of the latest utilization-dropped event.",
+        description="Teachers to notify besides those who used the tool (analytics tells the catalog who "
+        "did, with their roster emails).",
     )
     notice_days: int | None = Field(
         default=None, ge=0, le=365, description="Default: the district's setting."
@@ -73,6 +74,17 @@ class RetirementRead(BaseModel):
     reason: str | None
     scheduled_by: str
     retired_at: dt.datetime | None
+    cancelled_at: dt.datetime | None = None
+    cancelled_by: str | None = None
+    cancel_reason: str | None = None
+
+
+class RetirementCancel(BaseModel):
+    """Call off a scheduled retirement; the tool stays adopted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
 
 
 class RetirementRun(BaseModel):

@@ -2,9 +2,15 @@
 
 A tool becomes a removal candidate from a `utilization-dropped` event or by hand (a flag). Scheduling
 its retirement moves an adopted tool to `sunsetting` and records the notice (the district's notice
-days unless given), the teachers to notify (given, else those of the tool's latest open
-utilization-dropped flag) and where student work is archived. When the notice ends the retirement
-job moves the tool to `retired`; a tool moved back to `adopted` meanwhile has its retirement cancelled.
+days unless given), the teachers to tell and where student work is archived. The teachers are those
+who actually used the tool in the `retirement_usage_days` before (asked of analytics, with their roster
+emails), plus any named by hand; each gets a notice (`notices`), and `tool-retirement-scheduled` is
+published. When the notice ends the retirement job moves the tool to `retired`.
+
+A retirement is called off by moving the tool back to `adopted` (`POST .../retirement/cancel` or the
+transition itself): the scheduled retirement becomes `cancelled` in the same transaction, the same
+teachers get a cancellation notice and `tool-retirement-cancelled` is published; a cancelled retirement
+never blocks a new one. Times come from the service clock (`shared.clock`).
 """
 
 from __future__ import annotations
@@ -12,19 +18,24 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.models import Retirement, ToolFlag
+from services.catalog.events import outbox
+from services.catalog.models import Retirement, Tool, ToolFlag
+from services.catalog.notices.repository import NoticeRepository
+from services.catalog.notices.service import write_notices
 from services.catalog.sunsetting.repository import SunsettingRepository
 from services.catalog.sunsetting.schemas import RetirementCreate
 from services.catalog.tools.repository import ToolRepository
-from services.catalog.tools.service import get_tool, transition
-from shared.db import try_advisory_lock, utcnow
+from services.catalog.tools.service import LIFECYCLE, get_tool, transition
+from shared.clock import clock_of
+from shared.db import try_advisory_lock
 from shared.errors import Conflict, NotFound
+from shared.events import ToolRetirementCancelled, ToolRetirementScheduled
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -70,7 +81,7 @@ async def resolve_flag(
     if flag is None:
         raise NotFound(f"flag {flag_id} not found")
     if flag.resolved_at is None:
-        flag.resolved_at = utcnow()
+        flag.resolved_at = clock_of(session).now()
         await session.flush()
     return flag
 
@@ -83,19 +94,18 @@ async def schedule_retirement(
     actor: str,
     data: RetirementCreate,
     default_notice_days: int,
-    now: dt.datetime | None = None,
+    find_recipients: Callable[[], Awaitable[Mapping[str, str | None]]],
 ) -> Retirement:
-    """Start the retirement notice of an adopted tool (it moves to `sunsetting`)."""
+    """Start the retirement notice of an adopted tool (it moves to `sunsetting`) and write a notice to
+    each teacher `find_recipients` gives (teacher id -> email or None), once the tool may retire."""
     repo = SunsettingRepository(session)
     tool = await get_tool(session, district_id=district_id, tool_id=tool_id)
     if await repo.scheduled_retirement(district_id=district_id, tool_id=tool.id) is not None:
         raise Conflict(f"{tool.name} already has a retirement scheduled")
-    now = now or utcnow()
+    LIFECYCLE.check(tool.status, "sunsetting")
+    recipients = await find_recipients()
+    now = clock_of(session).now()
     notice_days = data.notice_days if data.notice_days is not None else default_notice_days
-    teacher_ids = data.teacher_ids
-    if teacher_ids is None:
-        flag = await repo.latest_open_flag(tool_id=tool.id, source="utilization_dropped")
-        teacher_ids = list(flag.data.get("teacher_ids", [])) if flag else []
     ends = now + dt.timedelta(days=notice_days)
     reason = data.reason or "retirement scheduled"
     await transition(
@@ -106,6 +116,7 @@ async def schedule_retirement(
         actor=actor,
         reason=f"{reason}; notice ends {ends.date().isoformat()}",
     )
+    teacher_ids = sorted(recipients)
     retirement = Retirement(
         district_id=district_id,
         tool_id=tool.id,
@@ -119,6 +130,78 @@ async def schedule_retirement(
         scheduled_by=actor,
     )
     await repo.add(retirement)
+    await write_notices(session, tool=tool, retirement=retirement, kind="retirement", recipients=recipients)
+    await outbox.add(
+        session,
+        ToolRetirementScheduled(
+            tool_id=tool.id,
+            retirement_id=retirement.id,
+            tool_name=tool.name,
+            notice_starts_at=now,
+            notice_ends_at=ends,
+            archive_location=data.archive_location,
+            reason=data.reason,
+            teacher_ids=teacher_ids,
+            scheduled_by=actor,
+        ),
+        district_id=district_id,
+    )
+    return retirement
+
+
+async def cancel_scheduled(session: AsyncSession, *, tool: Tool, actor: str, reason: str | None) -> None:
+    """Call off the tool's scheduled retirement (the tool is moving back to `adopted`): cancellation
+    notices to the teachers told, and `tool-retirement-cancelled`. Nothing scheduled: nothing happens."""
+    repo = SunsettingRepository(session)
+    retirement = await repo.scheduled_retirement(district_id=tool.district_id, tool_id=tool.id)
+    if retirement is None:
+        return
+    now = clock_of(session).now()
+    retirement.status, retirement.cancelled_at = "cancelled", now
+    retirement.cancelled_by, retirement.cancel_reason = actor, reason
+    told = await NoticeRepository(session).of_retirement(retirement_id=retirement.id, kind="retirement")
+    await write_notices(
+        session,
+        tool=tool,
+        retirement=retirement,
+        kind="cancellation",
+        recipients={n.teacher_id: n.email for n in told},
+    )
+    await outbox.add(
+        session,
+        ToolRetirementCancelled(
+            tool_id=tool.id,
+            retirement_id=retirement.id,
+            tool_name=tool.name,
+            reason=reason,
+            teacher_ids=sorted(n.teacher_id for n in told),
+            cancelled_by=actor,
+            cancelled_at=now,
+        ),
+        district_id=tool.district_id,
+    )
+
+
+async def cancel_retirement(
+    session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, actor: str, reason: str | None
+) -> Retirement:
+    """Call off a tool's scheduled retirement: it moves back to `adopted` (409 if none is scheduled)."""
+    tool = await get_tool(session, district_id=district_id, tool_id=tool_id)
+    retirement = await SunsettingRepository(session).scheduled_retirement(
+        district_id=district_id, tool_id=tool.id
+    )
+    if retirement is None:
+        raise Conflict(f"{tool.name} has no retirement scheduled", current_status=tool.status)
+    LIFECYCLE.check(tool.status, "adopted")
+    await cancel_scheduled(session, tool=tool, actor=actor, reason=reason)
+    await transition(
+        session,
+        district_id=district_id,
+        tool_id=tool.id,
+        to_status="adopted",
+        actor=actor,
+        reason=f"retirement cancelled{f': {reason}' if reason else ''}",
+    )
     return retirement
 
 
@@ -168,7 +251,7 @@ async def retirement_job(runtime: ServiceRuntime) -> None:
             async with runtime.db.transaction() as session:
                 # One replica at a time; the others find the work done at their next pass.
                 if await try_advisory_lock(session, "catalog:retirement-job"):
-                    retired, _ = await retire_due(session, now=utcnow())
+                    retired, _ = await retire_due(session, now=runtime.clock.now())
                     if retired:
                         log.info("tools_retired", count=len(retired))
         except asyncio.CancelledError:

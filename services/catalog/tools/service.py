@@ -9,6 +9,9 @@ Gates (checked after the state machine allows the move):
 * `piloting` and `adopted` are refused while the privacy point is `fail`: a tool that fails data
   privacy can never be piloted or adopted.
 
+A tool moved from `sunsetting` back to `adopted` has its scheduled retirement cancelled in the same
+transaction (`sunsetting.service.cancel_scheduled`).
+
 A privacy failure recorded on a tool already `approved_for_pilot` sends it back to `vetting`
 (`checklist.service`), so pilots, which follow the catalog's `tool-status-changed` events, refuse it.
 """
@@ -211,4 +214,8 @@ async def transition(
         ),
         district_id=district_id,
     )
+    if (from_status, to_status) == ("sunsetting", "adopted"):
+        from services.catalog.sunsetting.service import cancel_scheduled
+
+        await cancel_scheduled(session, tool=tool, actor=actor, reason=reason)
     return tool

@@ -1,4 +1,4 @@
-"""the domain's rules end to end: pilot decisions, rollout checklist overrides
+"""the domain's rules end to end: pilot decisions, rollout checklist overrides, retirement notices
 
 Revision ID: 0002_catalog
 Revises: 0001_catalog
@@ -57,9 +57,76 @@ def upgrade() -> None:
         batch.add_column(sa.Column("checklist_override_reason", sa.Text(), nullable=True))
         batch.add_column(sa.Column("checklist_override_by", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("checklist_override_points", JSON, server_default="[]", nullable=False))
+    with op.batch_alter_table("retirement", schema="catalog") as batch:
+        batch.add_column(sa.Column("cancelled_at", shared.db.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("cancelled_by", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("cancel_reason", sa.Text(), nullable=True))
+    op.create_table(
+        "retirement_notice",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("district_id", sa.String(length=64), nullable=False),
+        sa.Column("retirement_id", sa.Uuid(), nullable=False),
+        sa.Column("tool_id", sa.Uuid(), nullable=False),
+        sa.Column("teacher_id", sa.String(length=200), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("subject", sa.String(length=300), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", shared.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["retirement_id"],
+            ["catalog.retirement.id"],
+            name=op.f("fk_retirement_notice_retirement_id_retirement"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tool_id"],
+            ["catalog.tool.id"],
+            name=op.f("fk_retirement_notice_tool_id_tool"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_retirement_notice")),
+        sa.UniqueConstraint(
+            "retirement_id",
+            "teacher_id",
+            "kind",
+            name=op.f("uq_retirement_notice_retirement_id_teacher_id_kind"),
+        ),
+        schema="catalog",
+    )
+    op.create_index(
+        op.f("ix_retirement_notice_district_id_teacher_id"),
+        "retirement_notice",
+        ["district_id", "teacher_id"],
+        unique=False,
+        schema="catalog",
+    )
+    op.create_index(
+        op.f("ix_retirement_notice_status_created_at"),
+        "retirement_notice",
+        ["status", "created_at"],
+        unique=False,
+        schema="catalog",
+    )
+    op.create_index(
+        op.f("ix_retirement_notice_retirement_id"),
+        "retirement_notice",
+        ["retirement_id"],
+        unique=False,
+        schema="catalog",
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("retirement_notice", schema="catalog")
+    with op.batch_alter_table("retirement", schema="catalog") as batch:
+        batch.drop_column("cancel_reason")
+        batch.drop_column("cancelled_by")
+        batch.drop_column("cancelled_at")
     with op.batch_alter_table("rollout", schema="catalog") as batch:
         batch.drop_column("checklist_override_points")
         batch.drop_column("checklist_override_by")

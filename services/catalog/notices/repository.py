@@ -1,0 +1,70 @@
+"""Queries on retirement notices; the only place their SQL lives."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.catalog.models import Retirement, RetirementNotice, Tool
+
+
+class NoticeRepository:
+    """Notices of one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_all(self, notices: Sequence[RetirementNotice]) -> None:
+        """Stage new notices."""
+        self.session.add_all(notices)
+        await self.session.flush()
+
+    async def of_retirement(self, *, retirement_id: uuid.UUID, kind: str) -> Sequence[RetirementNotice]:
+        """A retirement's notices of one kind."""
+        rows = await self.session.scalars(
+            select(RetirementNotice).where(
+                RetirementNotice.retirement_id == retirement_id, RetirementNotice.kind == kind
+            )
+        )
+        return rows.all()
+
+    async def claim_pending(self, *, limit: int, max_attempts: int) -> Sequence[RetirementNotice]:
+        """The oldest notices still to send, locked for this transaction (others skip them)."""
+        rows = await self.session.scalars(
+            select(RetirementNotice)
+            .where(RetirementNotice.status == "pending", RetirementNotice.attempts < max_attempts)
+            .order_by(RetirementNotice.created_at, RetirementNotice.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return rows.all()
+
+    async def page(
+        self,
+        *,
+        district_id: str,
+        teacher_id: str | None,
+        tool_id: uuid.UUID | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[tuple[RetirementNotice, Retirement, Tool]], int]:
+        """A page of the district's notices (of one teacher, of one tool), newest first, and the total."""
+        where = [RetirementNotice.district_id == district_id]
+        if teacher_id is not None:
+            where.append(RetirementNotice.teacher_id == teacher_id)
+        if tool_id is not None:
+            where.append(RetirementNotice.tool_id == tool_id)
+        total = await self.session.scalar(select(func.count()).select_from(RetirementNotice).where(*where))
+        rows = await self.session.execute(
+            select(RetirementNotice, Retirement, Tool)
+            .join(Retirement, Retirement.id == RetirementNotice.retirement_id)
+            .join(Tool, Tool.id == RetirementNotice.tool_id)
+            .where(*where)
+            .order_by(RetirementNotice.created_at.desc(), RetirementNotice.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(n, r, t) for n, r, t in rows.all()], int(total or 0)
