@@ -149,7 +149,9 @@ def render(settings: Settings, layout: Layout) -> str:
         for server in layout.upstreams[name]:
             # A replica that refuses a connection is skipped for a second; the others take its share.
             http.append(f"    server {server} max_fails=1 fail_timeout=1s;")
-        http += ["    keepalive 128;", "    keepalive_requests 100000;", "    keepalive_timeout 60s;", "}"]
+        # Idle connections are closed here before uvicorn closes them (its keep-alive is 5 s): a POST
+        # sent on a connection the service is closing would fail with nothing to retry it (502).
+        http += ["    keepalive 128;", "    keepalive_requests 100000;", "    keepalive_timeout 4s;", "}"]
     http += _server(settings, layout)
     out += ["    " + line if line else "" for line in http]
     out += ["}", ""]

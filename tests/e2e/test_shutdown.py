@@ -27,12 +27,11 @@ from sqlalchemy.engine import make_url
 
 from services.demo import dev_headers
 from shared.cluster import port_is_free
-from shared.events import CloudEvent
 from shared.events.topics import CATALOG_TOOLS
 from shared.testing import TansuBroker, create_database, drop_database
 from tests.e2e.slice import eventually
 from tests.fixtures.infra import ADMIN_URL
-from tests.shared.support import read_topic
+from tests.shared.support import read_topic, record_event
 
 REPO = Path(__file__).resolve().parents[2]
 STOP_BOUND_S = 10.0
@@ -224,5 +223,5 @@ async def test_sigint_loses_no_event_written_just_before_and_a_restart_sends_non
         records = await read_topic(broker.bootstrap_servers, CATALOG_TOOLS, count=len(names))
     finally:
         broker.stop()
-    sent = [CloudEvent.from_bytes(r.value).id for r in records]
+    sent = [record_event(r).id for r in records]
     assert sorted(sent) == sorted(event_id for event_id, _ in events)  # every event on the broker, once
