@@ -233,14 +233,14 @@ class SurveyResponse(Base):
 
 
 class ErrorLog(Base):
-    """A technical failure seen while a pilot's tool was in use."""
+    """A technical failure seen while a tool was in use: in a pilot, or in classrooms after it."""
 
     __tablename__ = "error_log"
     __table_args__ = (Index(None, "district_id", "tool_id", "class_period", "occurred_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     district_id: Mapped[str] = mapped_column(String(64))
-    pilot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pilot.id", ondelete="CASCADE"), index=True)
+    pilot_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("pilot.id", ondelete="CASCADE"), index=True)
     tool_id: Mapped[uuid.UUID] = mapped_column()
     teacher_id: Mapped[str | None] = mapped_column(String(200))
     what_failed: Mapped[str] = mapped_column(Text)

@@ -33,6 +33,7 @@ from services.analytics.ingest.schemas import (
     ACTIVITY,
     MAX_DURATION_S,
     UNRECOGNIZED,
+    ErrorDetail,
     Normalized,
     PlatformEvent,
 )
@@ -117,6 +118,9 @@ def parse_platform(
 
     def convert(raw: Any) -> Normalized:
         ev = PlatformEvent.model_validate(raw)
+        error = None
+        if ev.type == "error":
+            error = ErrorDetail(ev.severity or "medium", ev.description, ev.class_period, ev.category)
         return Normalized(
             ev.event_id,
             ev.type,
@@ -126,6 +130,7 @@ def parse_platform(
             ev.class_id,
             ev.feature,
             ev.duration_s,
+            error=error,
         )
 
     return _each(items, convert), is_batch
@@ -181,6 +186,8 @@ def _content_id(raw: Any) -> str:
 def _classify(vocabulary: Vocabulary, standard: str, name: str) -> tuple[str, str | None]:
     """(kind, feature) of a verb, action or event name: unknown names keep their name, as such."""
     kind = vocabulary.kind(standard, name)
+    if kind == "error":  # an integration mapped this name to an error: the name says what failed
+        return kind, name[:200]
     if kind is not None:
         return kind, None
     if vocabulary.ignored(standard, name):

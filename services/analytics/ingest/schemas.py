@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.events.contracts import Severity
 from shared.validation import Moment
 
 EventKind = Literal[
@@ -20,8 +21,10 @@ EventKind = Literal[
     "time_in_tool",
     "viewed",
     "navigated",
+    "error",
 ]
-"""Normalized usage kinds every format maps to."""
+"""Normalized usage kinds every format maps to. `error` is a technical failure the LMS reports while the
+tool is in use: stored like any event, and published as `error-logged` (`source: lms`)."""
 
 ACTIVITY = "activity"
 """The kind of an event whose verb the vocabulary knows to say nothing we count (a video paused, a
@@ -54,6 +57,14 @@ class PlatformEvent(BaseModel):
     feature: str | None = Field(default=None, min_length=1, max_length=200)
     duration_s: float | None = Field(default=None, ge=0, le=MAX_DURATION_S, allow_inf_nan=False)
     assignment_id: str | None = Field(default=None, max_length=255)
+    severity: Severity | None = Field(
+        default=None, description="Of an `error`: how badly it disrupted (medium)."
+    )
+    description: str | None = Field(
+        default=None, min_length=1, max_length=5000, description="Of an `error`: what failed (required)."
+    )
+    class_period: str | None = Field(default=None, max_length=50, description="Of an `error`: the period.")
+    category: str | None = Field(default=None, max_length=64, description="Of an `error`: login, crash...")
 
     @model_validator(mode="after")
     def _kind_fields(self) -> PlatformEvent:
@@ -61,6 +72,8 @@ class PlatformEvent(BaseModel):
             raise ValueError("feature is required for feature_used events")
         if self.type == "time_in_tool" and self.duration_s is None:
             raise ValueError("duration_s is required for time_in_tool events")
+        if self.type == "error" and not self.description:
+            raise ValueError("description is required for error events")
         return self
 
 
@@ -79,6 +92,18 @@ class Normalized:
     identities: tuple[str, ...] = ()
     """The actor's identifier keys, best first (`identity.keys`), while it is not matched to a
     rostered person; empty once matched and for formats that carry sourcedIds (platform JSON)."""
+    error: ErrorDetail | None = None
+    """What an `error` event says of the failure (platform JSON); other formats name it in `feature`."""
+
+
+@dataclass(slots=True, frozen=True)
+class ErrorDetail:
+    """A failure an LMS reports: how bad, what failed, in which class period, of what kind."""
+
+    severity: str = "medium"
+    description: str | None = None
+    class_period: str | None = None
+    category: str | None = None
 
 
 class RejectedEvent(BaseModel):

@@ -1,5 +1,12 @@
 """Ingestion rules: resolve actors, de-duplicate by delivery and by event id, append, and queue
-for counting; count what nobody matched or understood."""
+for counting; count what nobody matched or understood.
+
+An `error` event (a failure the LMS reports while the tool is in use) is also published as
+`error-logged` with `source: lms`, in the transaction that appends it and only when it is new, so a
+retried delivery publishes nothing twice: the catalog and analytics take it as they take the errors
+teachers report through pilots. Its `error_id` is derived from the district and the event id; an event
+whose tool is not a catalog tool id (a UUID) is stored but cannot be published.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +21,14 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.config import Settings
+from services.analytics.events import outbox
 from services.analytics.identity import service as identity
 from services.analytics.ingest.formats import Item
 from services.analytics.ingest.repository import DeliveryKey, IngestRepository
-from services.analytics.ingest.schemas import IngestResult, Normalized, RejectedEvent
+from services.analytics.ingest.schemas import ErrorDetail, IngestResult, Normalized, RejectedEvent
 from shared.db import utcnow
 from shared.errors import Unprocessable
+from shared.events import ErrorLogged
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -90,10 +99,40 @@ async def apply_deliveries(session: AsyncSession, deliveries: Sequence[Delivery]
             if event_key in inserted and event_key not in attributed:
                 attributed.add(event_key)
                 accepted += 1
+                if event.kind == "error":
+                    await _publish_error(session, district_id=d.district_id, event=event)
         results.append(
             IngestResult(accepted=accepted, duplicates=len(d.events) - accepted, rejected=d.rejected)
         )
     return results
+
+
+ERROR_IDS = uuid.UUID("8d3c6f1e-2b7a-4e59-9c04-7f1d2a6b5e38")
+"""Namespace of the `error_id`s given to the errors LMSs report (stable across retries)."""
+
+
+async def _publish_error(session: AsyncSession, *, district_id: str, event: Normalized) -> None:
+    try:
+        tool_id = uuid.UUID(event.tool_id)
+    except ValueError:
+        log.warning("lms_error_of_unknown_tool", district_id=district_id, tool_id=event.tool_id)
+        return
+    detail = event.error or ErrorDetail()
+    await outbox.add(
+        session,
+        ErrorLogged(
+            tool_id=tool_id,
+            error_id=uuid.uuid5(ERROR_IDS, f"{district_id}\x00{event.event_id}"),
+            pilot_id=None,
+            occurred_at=event.occurred_at,
+            class_period=detail.class_period,
+            severity=detail.severity,
+            category=detail.category,
+            description=detail.description or event.feature or "error reported by the LMS",
+            source="lms",
+        ),
+        district_id=district_id,
+    )
 
 
 async def purge_deliveries_job(runtime: ServiceRuntime) -> None:

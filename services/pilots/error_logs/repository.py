@@ -28,14 +28,19 @@ class ErrorLogRepository:
         self,
         *,
         district_id: str,
-        pilot_id: uuid.UUID,
+        pilot_id: uuid.UUID | None = None,
+        tool_id: uuid.UUID | None = None,
         teacher_id: str | None,
         severity: str | None,
         limit: int,
         offset: int,
     ) -> tuple[Sequence[ErrorLog], int]:
-        """A page of a pilot's error logs, newest first, and the total."""
-        where = [ErrorLog.district_id == district_id, ErrorLog.pilot_id == pilot_id]
+        """A page of a pilot's (or a tool's) error logs, newest first, and the total."""
+        where = [ErrorLog.district_id == district_id]
+        if pilot_id is not None:
+            where.append(ErrorLog.pilot_id == pilot_id)
+        if tool_id is not None:
+            where.append(ErrorLog.tool_id == tool_id)
         if teacher_id:
             where.append(ErrorLog.teacher_id == teacher_id)
         if severity:

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from services.pilots.api import ErrorReporter, Reader, RulesDep
+from services.pilots.api import CatalogHttpDep, ErrorReporter, Reader, RulesDep
 from services.pilots.error_logs import service
 from services.pilots.error_logs.repository import ErrorLogRepository
 from services.pilots.error_logs.schemas import (
@@ -19,14 +19,15 @@ from services.pilots.plans.service import get_pilot, teacher_ids_of, visible_tea
 from shared.api import Page, PageDep, SessionDep
 from shared.events.contracts import Severity
 
-router = APIRouter(prefix="/pilots/{pilot_id}", tags=["errors"])
+router = APIRouter(tags=["errors"])
 
 
-@router.post("/errors", status_code=status.HTTP_201_CREATED, response_model=ErrorLogCreated)
+@router.post("/pilots/{pilot_id}/errors", status_code=status.HTTP_201_CREATED, response_model=ErrorLogCreated)
 async def log_error(
     pilot_id: uuid.UUID, body: ErrorLogCreate, session: SessionDep, principal: ErrorReporter, rules: RulesDep
 ) -> ErrorLogCreated:
-    """Log a technical failure (publishes `error-logged`); answers with its recurring pattern, if any."""
+    """Log a technical failure in a running pilot (publishes `error-logged`); answers with its recurring
+    pattern, if any."""
     pilot = await get_pilot(session, principal=principal, pilot_id=pilot_id)
     log, pattern = await service.log_error(
         session,
@@ -41,7 +42,7 @@ async def log_error(
     )
 
 
-@router.get("/errors", response_model=Page[ErrorLogRead])
+@router.get("/pilots/{pilot_id}/errors", response_model=Page[ErrorLogRead])
 async def list_errors(
     pilot_id: uuid.UUID,
     session: SessionDep,
@@ -68,7 +69,7 @@ async def list_errors(
     )
 
 
-@router.get("/error-patterns", response_model=ErrorPatternReport)
+@router.get("/pilots/{pilot_id}/error-patterns", response_model=ErrorPatternReport)
 async def error_patterns(
     pilot_id: uuid.UUID, session: SessionDep, principal: Reader, rules: RulesDep
 ) -> ErrorPatternReport:
@@ -78,4 +79,49 @@ async def error_patterns(
         min_days=rules.error_pattern_days,
         window_days=rules.error_pattern_window_days,
         patterns=await service.patterns_for(session, pilot=pilot, rules=rules),
+    )
+
+
+@router.post("/tools/{tool_id}/errors", status_code=status.HTTP_201_CREATED, response_model=ErrorLogCreated)
+async def report_error(
+    tool_id: uuid.UUID,
+    body: ErrorLogCreate,
+    session: SessionDep,
+    principal: ErrorReporter,
+    rules: RulesDep,
+    catalog: CatalogHttpDep,
+) -> ErrorLogCreated:
+    """Report a technical failure of a tool in use (piloting, adopted or sunsetting), in or out of a pilot
+    (publishes `error-logged`); answers with its recurring pattern among the tool's errors, if any."""
+    log, pattern = await service.report_error(
+        session, principal=principal, rules=rules, tool_id=tool_id, catalog=catalog, data=body
+    )
+    return ErrorLogCreated.model_validate(
+        {**ErrorLogRead.model_validate(log).model_dump(), "pattern": pattern}
+    )
+
+
+@router.get("/tools/{tool_id}/errors", response_model=Page[ErrorLogRead])
+async def list_tool_errors(
+    tool_id: uuid.UUID,
+    session: SessionDep,
+    principal: Reader,
+    page: PageDep,
+    teacher_id: str | None = None,
+    severity: Severity | None = None,
+) -> Page[ErrorLogRead]:
+    """Every error reported for the tool (in pilots or not), newest first (a teacher sees their own)."""
+    rows, total = await ErrorLogRepository(session).page(
+        district_id=principal.district_id,
+        tool_id=tool_id,
+        teacher_id=visible_teacher(principal, teacher_id),
+        severity=severity,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(
+        items=[ErrorLogRead.model_validate(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
     )

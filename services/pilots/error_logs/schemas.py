@@ -12,7 +12,7 @@ from shared.validation import Moment
 
 
 class ErrorLogCreate(BaseModel):
-    """A technical failure during a pilot: what failed, when, in which class period, on what device."""
+    """A technical failure of a tool in use: what failed, when, in which class period, on what device."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -47,7 +47,7 @@ class ErrorLogRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    pilot_id: uuid.UUID
+    pilot_id: uuid.UUID | None = Field(description="The pilot it happened in; null for a tool in use.")
     tool_id: uuid.UUID
     teacher_id: str | None
     what_failed: str

@@ -1,4 +1,10 @@
-"""Rules for error logs: who may log what, the `error-logged` event, and the recurring-period detector."""
+"""Rules for error logs: who may log what, the `error-logged` event, and the recurring-period detector.
+
+Errors are reported for any tool in use: in a running pilot (its page: the teacher must be one of the
+pilot's), or for a tool piloting, adopted or sunsetting in the catalog (the tool's page, no pilot). Both
+publish `error-logged` (`source: pilot`, the pilot's id or null), as an LMS's error reports do through
+analytics (`source: lms`). A recurring period is looked for among the pilot's errors, or the tool's.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pilots.district_settings.schemas import PilotSettingsRead
@@ -15,8 +22,9 @@ from services.pilots.error_logs.schemas import ErrorLogCreate, ErrorPattern
 from services.pilots.events import outbox
 from services.pilots.models import ErrorLog, Pilot
 from services.pilots.plans.service import STAFF_ROLES
+from services.pilots.tools.service import ensure_in_use
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.clock import clock_of
 from shared.errors import Conflict, Unprocessable
 from shared.events import ErrorLogged
 
@@ -88,23 +96,74 @@ async def log_error(
     """Store an error of a running pilot, publish `error-logged`, and say whether it now forms a pattern."""
     if pilot.status not in ("active", "evaluating"):
         raise Conflict(
-            f"errors are logged while a pilot runs; this one is {pilot.status}", current_status=pilot.status
+            f"errors are logged in a pilot while it runs; this one is {pilot.status} (report errors of a "
+            "tool in use on the tool: POST .../tools/{tool_id}/errors)",
+            current_status=pilot.status,
         )
-    teacher_id = data.teacher_id
-    if not principal.has_any(*STAFF_ROLES):
-        if teacher_id not in (None, principal.subject):
-            raise Unprocessable("a teacher logs errors of their own classes only", field="teacher_id")
-        teacher_id = principal.subject
-    elif teacher_id is not None and teacher_id not in teacher_ids:
+    teacher_id = _reporting_teacher(principal, data.teacher_id)
+    if principal.has_any(*STAFF_ROLES) and teacher_id is not None and teacher_id not in teacher_ids:
         raise Unprocessable(f"teacher {teacher_id!r} is not in this pilot", field="teacher_id")
-    if data.occurred_at > utcnow() + FUTURE_TOLERANCE:
+    return await _record(
+        session,
+        principal=principal,
+        rules=rules,
+        tool_id=pilot.tool_id,
+        pilot=pilot,
+        teacher_id=teacher_id,
+        data=data,
+    )
+
+
+async def report_error(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    rules: PilotSettingsRead,
+    tool_id: uuid.UUID,
+    catalog: httpx.AsyncClient | None,
+    data: ErrorLogCreate,
+) -> tuple[ErrorLog, ErrorPattern | None]:
+    """Store an error of a tool in use (no pilot), publish `error-logged`, say whether it forms a pattern."""
+    tool = await ensure_in_use(session, principal=principal, tool_id=tool_id, catalog=catalog)
+    teacher_id = _reporting_teacher(principal, data.teacher_id)
+    return await _record(
+        session,
+        principal=principal,
+        rules=rules,
+        tool_id=tool.id,
+        pilot=None,
+        teacher_id=teacher_id,
+        data=data,
+    )
+
+
+def _reporting_teacher(principal: Principal, teacher_id: str | None) -> str | None:
+    """Whose class: a teacher reporting is always themselves; staff may name one."""
+    if principal.has_any(*STAFF_ROLES):
+        return teacher_id
+    if teacher_id not in (None, principal.subject):
+        raise Unprocessable("a teacher logs errors of their own classes only", field="teacher_id")
+    return principal.subject
+
+
+async def _record(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    rules: PilotSettingsRead,
+    tool_id: uuid.UUID,
+    pilot: Pilot | None,
+    teacher_id: str | None,
+    data: ErrorLogCreate,
+) -> tuple[ErrorLog, ErrorPattern | None]:
+    if data.occurred_at > clock_of(session).now() + FUTURE_TOLERANCE:
         raise Unprocessable("occurred_at is in the future", field="occurred_at")
     period = data.class_period.strip() if data.class_period and data.class_period.strip() else None
     log = await ErrorLogRepository(session).add(
         ErrorLog(
-            district_id=pilot.district_id,
-            pilot_id=pilot.id,
-            tool_id=pilot.tool_id,
+            district_id=principal.district_id,
+            pilot_id=pilot.id if pilot else None,
+            tool_id=tool_id,
             teacher_id=teacher_id,
             what_failed=data.what_failed,
             category=data.category,
@@ -119,9 +178,9 @@ async def log_error(
     await outbox.add(
         session,
         ErrorLogged(
-            tool_id=pilot.tool_id,
+            tool_id=tool_id,
             error_id=log.id,
-            pilot_id=pilot.id,
+            pilot_id=pilot.id if pilot else None,
             occurred_at=log.occurred_at,
             class_period=period,
             severity=data.severity,
@@ -130,17 +189,22 @@ async def log_error(
             description=data.what_failed,
             source="pilot",
         ),
-        district_id=pilot.district_id,
+        district_id=principal.district_id,
     )
     pattern = None
     if period is not None:
         day = log.occurred_at.astimezone(dt.UTC).date()
-        pattern = next(
-            (
-                p
-                for p in await patterns_for(session, pilot=pilot, rules=rules, class_period=period)
-                if day in p.days
-            ),
-            None,
+        rows = await ErrorLogRepository(session).occurrences(
+            district_id=principal.district_id,
+            tool_id=tool_id,
+            pilot_id=pilot.id if pilot else None,
+            class_period=period,
         )
+        found = detect_patterns(
+            rows,
+            tool_id=tool_id,
+            min_days=rules.error_pattern_days,
+            window_days=rules.error_pattern_window_days,
+        )
+        pattern = next((p for p in found if day in p.days), None)
     return log, pattern

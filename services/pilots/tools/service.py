@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 import httpx
 import structlog
@@ -20,6 +21,8 @@ log = structlog.get_logger(__name__)
 
 PILOTABLE = frozenset({"approved_for_pilot", "piloting"})
 """Statuses in which a tool may get a (further) pilot."""
+IN_USE = frozenset({"piloting", "adopted", "sunsetting"})
+"""Statuses in which a tool is in classrooms: its technical errors are reported."""
 
 
 async def apply_status(
@@ -85,16 +88,57 @@ def not_pilotable(tool: Tool, *, doing: str) -> Conflict:
 async def ensure_pilotable(
     session: AsyncSession, *, principal: Principal, tool_id: uuid.UUID, catalog: httpx.AsyncClient | None
 ) -> Tool:
-    """The tool, if it may be piloted: the local copy first, then the catalog itself.
+    """The tool, if it may be piloted (409 `tool-not-approved` otherwise); see `ensure_status`."""
+    return await ensure_status(
+        session,
+        principal=principal,
+        tool_id=tool_id,
+        catalog=catalog,
+        allowed=PILOTABLE,
+        refusal=lambda tool: not_pilotable(tool, doing="be planned"),
+    )
 
-    A pilot needs a fact only the catalog has (the tool is approved for pilot), so here an id the
-    copy does not know is asked of the catalog as the caller, and refused when the catalog does not
-    know it in the caller's district either: 422 naming `tool_id`, worded as `shared.ownership` words
-    every unknown id. A known tool in another status is 409; 503 only when the tool is unknown here
-    and the catalog cannot be asked.
+
+async def ensure_in_use(
+    session: AsyncSession, *, principal: Principal, tool_id: uuid.UUID, catalog: httpx.AsyncClient | None
+) -> Tool:
+    """The tool, if it is in classrooms (piloting, adopted or sunsetting): errors are reported for it."""
+    return await ensure_status(
+        session,
+        principal=principal,
+        tool_id=tool_id,
+        catalog=catalog,
+        allowed=IN_USE,
+        refusal=lambda tool: Conflict(
+            f"tool {tool.name!r} is {tool.status.replace('_', ' ')} in the catalog; errors are reported "
+            "for a tool in use (piloting, adopted or sunsetting)",
+            slug="tool-not-in-use",
+            field="tool_id",
+            tool_id=str(tool.id),
+            tool_status=tool.status,
+        ),
+    )
+
+
+async def ensure_status(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    tool_id: uuid.UUID,
+    catalog: httpx.AsyncClient | None,
+    allowed: frozenset[str],
+    refusal: Callable[[Tool], Conflict],
+) -> Tool:
+    """The tool, if its status is one of `allowed`: the local copy first, then the catalog itself.
+
+    Such a write needs a fact only the catalog has (the tool's status), so here an id the copy does not
+    know is asked of the catalog as the caller, and refused when the catalog does not know it in the
+    caller's district either: 422 naming `tool_id`, worded as `shared.ownership` words every unknown id.
+    A known tool in another status is `refusal` (a 409); 503 only when the tool is unknown here and the
+    catalog cannot be asked.
     """
     tool = await ToolRepository(session).get(district_id=principal.district_id, tool_id=tool_id)
-    if tool is not None and tool.status in PILOTABLE:
+    if tool is not None and tool.status in allowed:
         return tool
     if catalog is not None:
         try:
@@ -107,11 +151,11 @@ async def ensure_pilotable(
             confirmed = None  # the local copy's status answers
         if confirmed is not None:
             tool = confirmed
-            if tool.status in PILOTABLE:
+            if tool.status in allowed:
                 return tool
     if tool is None:
         raise Unprocessable(unknown_here("tool", tool_id), field="tool_id", tool_id=str(tool_id))
-    raise not_pilotable(tool, doing="be planned")
+    raise refusal(tool)
 
 
 async def _confirm_with_catalog(

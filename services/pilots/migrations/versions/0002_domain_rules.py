@@ -1,4 +1,5 @@
-"""the domain's rules end to end: the catalog's reason in the tool copy, time-on-task falls
+"""the domain's rules end to end: the catalog's reason in the tool copy, time-on-task falls, errors
+reported outside pilots
 
 Revision ID: 0002_pilots
 Revises: 0001_pilots
@@ -53,9 +54,14 @@ def upgrade() -> None:
         unique=False,
         schema="pilots",
     )
+    with op.batch_alter_table("error_log", schema="pilots") as batch:
+        batch.alter_column("pilot_id", existing_type=sa.Uuid(), nullable=True)
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM pilots.error_log WHERE pilot_id IS NULL")
+    with op.batch_alter_table("error_log", schema="pilots") as batch:
+        batch.alter_column("pilot_id", existing_type=sa.Uuid(), nullable=False)
     op.drop_index(op.f("ix_time_on_task_fall_pilot_id"), table_name="time_on_task_fall", schema="pilots")
     op.drop_table("time_on_task_fall", schema="pilots")
     op.drop_column("district_setting", "time_on_task_drop", schema="pilots")
