@@ -53,8 +53,12 @@ def _follow(client: Any, location: str, expected: dict[str, int], *, poll_s: flo
     )
     tasks: dict[str, TaskID] = {}
     with Progress(*columns, console=console) as progress:
+        # What the import does now (the file it reads, then applying: the longest step of a
+        # large import, when every file's bar is already full).
+        step = progress.add_task("import", total=None, note="queued")
         while True:
             doc = answer(client.get(location))
+            progress.update(step, note=doc["step"] or doc["state"])
             for name, done in doc["files"].items():
                 if name not in tasks:
                     tasks[name] = progress.add_task(name, total=expected.get(name.lower()), note="")
@@ -65,6 +69,7 @@ def _follow(client: Any, location: str, expected: dict[str, int], *, poll_s: flo
                 for name, task in tasks.items():  # the file is read through: the bar says so
                     rows = doc["files"][name]["rows"]
                     progress.update(task, completed=rows, total=rows)
+                progress.update(step, completed=1, total=1, note=doc["state"])
                 return doc
             time.sleep(poll_s)
 
