@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 
+from services.edge.routes import EDGE_HEALTH
 from shared.migrations import SERVICES_WITH_DATABASE, upgrade
 from shared.testing import TansuBroker, create_database, drop_database, ensure_database, free_port
 
@@ -167,10 +168,10 @@ class LocalCluster:
                 )
 
     def wait_ready(self, *services: str, timeout_s: float = 60.0) -> None:
-        """Block until each instance answers its readiness check (the edge: the gateway's, through it)."""
+        """Block until each instance answers its readiness check (the edge answers its own)."""
         deadline = time.monotonic() + timeout_s
         for instance in self.instances(*services):
-            probe = "/health/live" if instance == "edge" else "/health/ready"
+            probe = EDGE_HEALTH if instance == "edge" else "/health/ready"
             while True:
                 process = self.processes.get(instance)
                 if process is not None and process.poll() is not None:

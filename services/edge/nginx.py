@@ -247,7 +247,15 @@ def _server(settings: Settings, layout: Layout) -> list[str]:
             f"        proxy_pass http://gateway{path};",
             "    }",
         ]
-    lines += ["    location = / { return 302 /docs; }", "    location / { return 404; }"]
+    lines += [
+        f"    location = {routes.EDGE_HEALTH} {{",
+        "        access_log off;",
+        f"        add_header {header} $correlation_id always;",
+        """        return 200 '{"status":"ok"}';""",
+        "    }",
+        "    location = / { return 302 /docs; }",
+        "    location / { return 404; }",
+    ]
     for status in PROBLEMS:
         lines += [
             # A URI, not a named location: a request whose line could not be read has no URI to keep.

@@ -21,6 +21,9 @@ authenticate there with their integration's credentials, which the service check
 UPLOAD_PATHS = ("/api/analytics/rosters/import", "/api/analytics/outcomes/results")
 """Routes that take files (roster zips, result CSVs): held to the upload cap, not the body cap."""
 
+EDGE_HEALTH = "/health/edge"
+"""Answered by the edge itself (200 while it runs): its liveness and readiness probe."""
+
 GATEWAY_EXACT = ("/openapi.json", "/docs", "/redoc")
 GATEWAY_PREFIXES = ("/docs-assets/", "/auth/", "/health/")
 """What the Python gateway serves behind the edge: the combined OpenAPI and its pages (their assets

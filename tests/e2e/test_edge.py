@@ -88,6 +88,7 @@ async def test_routes_each_service_the_gateways_pages_and_nothing_else(gateway: 
     for path in ("/api/catalog/tools", "/api/pilots/pilots", "/api/analytics/integrations"):
         r = await gateway.get(path, headers=headers)
         assert r.status_code == 200, (path, r.text)
+    assert (await gateway.get(routes.EDGE_HEALTH)).json() == {"status": "ok"}
     docs = await gateway.get("/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text
     assert (await gateway.get("/openapi.json")).json()["paths"]
