@@ -129,7 +129,17 @@ async def load_demo_district(client: httpx.AsyncClient) -> str:
     existing = await _call(client, "GET", "/api/catalog/tools?limit=1", edtech)
     if existing["total"] > 0:
         return f"already present ({existing['total']} tools)"
-    tools = [await _call(client, "POST", "/api/catalog/tools", edtech, tool) for tool in DEMO_TOOLS]
+    tools = []
+    for tool in DEMO_TOOLS:  # each vendor on record, its data privacy agreement signed but Quizlet's
+        vendor = await _call(
+            client,
+            "POST",
+            "/api/catalog/vendors",
+            edtech,
+            {"name": tool["vendor"], "dpa_signed": tool["name"] != "Quizlet"},
+        )
+        body = {k: v for k, v in tool.items() if k != "vendor"} | {"vendor_id": vendor["id"]}
+        tools.append(await _call(client, "POST", "/api/catalog/tools", edtech, body))
     desmos, newsela, phet, _quizlet = (t["id"] for t in tools)
 
     today = dt.date.today()

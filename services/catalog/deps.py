@@ -29,11 +29,15 @@ def get_analytics_http(request: Request) -> httpx.AsyncClient | None:
 
 AnalyticsHttpDep = Annotated[httpx.AsyncClient | None, Depends(get_analytics_http)]
 
-CanChangeCatalog = Annotated[Principal, Depends(require_roles("edtech", "admin"))]
-"""Edtech and admin change the catalog."""
+CanChangeCatalog = Annotated[Principal, Depends(require_roles("edtech"))]
+"""The district's technologists own the catalog: they change it. The administrator is read-mostly
+(DOMAIN.md: dashboards, license spend, buy-in): it reads the catalog and sets district policy only."""
 
-CanProposeTools = Annotated[Principal, Depends(require_roles("edtech", "admin", "specialist"))]
+CanSetPolicy = Annotated[Principal, Depends(require_roles("edtech", "admin"))]
+"""District policy numbers (cost and fatigue limits, notice days) are set by edtech or admin."""
+
+CanProposeTools = Annotated[Principal, Depends(require_roles("edtech", "specialist"))]
 """Specialists may also propose tools."""
 
-CanRecordEvidence = Annotated[Principal, Depends(require_roles("edtech", "admin", "specialist"))]
+CanRecordEvidence = Annotated[Principal, Depends(require_roles("edtech", "specialist"))]
 """Specialists may also record checklist evidence."""

@@ -5,8 +5,9 @@ lifecycle move), written by `tools.service` into the request's transaction.
 
 Consumed (each applied once per event id by the shared consumer; handlers also tolerate replays):
 
-* `pilot-started`: the tool moves to `piloting`; if its state or gates refuse (e.g. privacy failed),
-  the refusal is stored as a review flag instead of failing the event.
+* `pilot-started`: a pilot in a school counts toward that school's tool-fatigue limit; the tool moves
+  to `piloting`; if its state or gates refuse (e.g. privacy failed), the refusal is stored as a review
+  flag instead of failing the event.
 * `pilot-completed`: the decision is kept (rollouts need an adopt decision); `adopt` -> `adopted`,
   `reject` -> `rejected`, `extend` keeps `piloting`.
 * `pilot-cancelled`: when no other pilot of the tool still runs, the tool returns to
@@ -99,11 +100,16 @@ async def _move_or_flag(
 
 
 async def on_pilot_started(event: CloudEvent, payload: PilotStarted, session: AsyncSession) -> None:
-    """A pilot began: the tool moves to `piloting` (if it is not there already)."""
+    """A pilot began: it counts toward its school's tool-fatigue limit, and the tool moves to `piloting`
+    (if it is not there already)."""
+    from services.catalog.fatigue.service import count_school_pilot
     from services.catalog.tools.repository import ToolRepository
 
     tool = await ToolRepository(session).get(district_id=event.districtid, tool_id=payload.tool_id)
-    if tool is None or tool.status == "piloting":
+    if tool is None:
+        return
+    await count_school_pilot(session, district_id=event.districtid, payload=payload)
+    if tool.status == "piloting":
         return
     await _move_or_flag(session, event, payload, "piloting", f"pilot {payload.pilot_id} started")
 

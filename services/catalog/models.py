@@ -288,6 +288,25 @@ class Rollout(Base):
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class SchoolPilot(Base):
+    """A pilot that began in one school (from `pilot-started`): a new tool for its teachers that semester,
+    counted toward the school's tool-fatigue limit like an approved rollout."""
+
+    __tablename__ = "school_pilot"
+    __table_args__ = (
+        UniqueConstraint("district_id", "pilot_id"),
+        Index(None, "district_id", "school_id", "semester"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    district_id: Mapped[str] = mapped_column(String(64))
+    pilot_id: Mapped[uuid.UUID]
+    tool_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tool.id", ondelete="CASCADE"), index=True)
+    school_id: Mapped[str] = mapped_column(String(100))
+    semester: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+
+
 class PilotDecision(Base):
     """A pilot's decision about a tool (from `pilot-completed`): a rollout needs an `adopt`."""
 

@@ -34,6 +34,22 @@ async def register(api: httpx.AsyncClient, auth: TokenFactory, **fields: Any) ->
     return dict(r.json())
 
 
+async def vetted_vendor(api: httpx.AsyncClient, auth: TokenFactory) -> dict[str, Any]:
+    """A vendor of the district with a signed data privacy agreement on record."""
+    r = await api.post(
+        f"{BASE}/vendors",
+        json={"name": f"Vendor {uuid.uuid4().hex[:6]}", "dpa_signed": True},
+        headers=auth("edtech"),
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def register_with_dpa(api: httpx.AsyncClient, auth: TokenFactory, **fields: Any) -> dict[str, Any]:
+    """A tool whose vendor has signed the district's data privacy agreement (so privacy can pass)."""
+    return await register(api, auth, vendor_id=(await vetted_vendor(api, auth))["id"], **fields)
+
+
 async def move(
     api: httpx.AsyncClient, auth: TokenFactory, tool_id: str, to_status: str, **extra: Any
 ) -> httpx.Response:
@@ -44,8 +60,9 @@ async def move(
 
 
 async def approved_tool(api: httpx.AsyncClient, auth: TokenFactory, **fields: Any) -> dict[str, Any]:
-    """A new tool taken through the documented HTTP sequence to `approved_for_pilot`."""
-    tool = await register(api, auth, **fields)
+    """A new tool (its vendor's data privacy agreement signed) taken through the documented HTTP sequence
+    to `approved_for_pilot`."""
+    tool = await register_with_dpa(api, auth, **fields)
     tid = tool["id"]
     r = await api.post(
         f"{BASE}/tools/{tid}/standards",

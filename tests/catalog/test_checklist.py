@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from shared.events import OutcomeEvidenceAttached
-from tests.catalog.helpers import BASE, PRIVACY_PASS, deliver, message, register
+from tests.catalog.helpers import BASE, PRIVACY_PASS, deliver, message, register, register_with_dpa
 from tests.fixtures.auth import TokenFactory
 
 POINTS = ["privacy", "sso", "accessibility", "cost", "evidence", "mobile"]
@@ -89,7 +89,7 @@ async def test_results_need_evidence_and_bad_input_names_field(
 
 
 async def test_overall_state_passed_and_failed_filterable(api: httpx.AsyncClient, auth: TokenFactory) -> None:
-    tool = await register(api, auth)
+    tool = await register_with_dpa(api, auth)
     url = f"{BASE}/tools/{tool['id']}/checklist"
     for point in POINTS:
         body = {"result": "pass", "evidence": f"{point} ok"} | (

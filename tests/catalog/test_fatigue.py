@@ -62,7 +62,7 @@ async def test_over_limit_refused_or_overridden_with_reason(
     assert third["would_exceed"] is True and third["approved_in_scope"] == 2
     r = await api.post(f"{BASE}/rollouts/{rollouts[2]['id']}/approve", json={}, headers=auth("edtech"))
     assert r.status_code == 409 and r.json()["type"].endswith("/tool-fatigue")
-    assert "school lincoln-ms already has 2 new tools approved for 2026-fall" in r.json()["detail"]
+    assert "school lincoln-ms already has 2 new tools approved or piloted for 2026-fall" in r.json()["detail"]
     r = await api.post(
         f"{BASE}/rollouts/{rollouts[2]['id']}/approve",
         json={"override_reason": "replaces two retired tools"},

@@ -5,7 +5,15 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from tests.catalog.helpers import BASE, PRIVACY_PASS, approved_tool, move, outbox_events, register
+from tests.catalog.helpers import (
+    BASE,
+    PRIVACY_PASS,
+    approved_tool,
+    move,
+    outbox_events,
+    register,
+    register_with_dpa,
+)
 from tests.fixtures.auth import TokenFactory
 
 STANDARD = {"framework": "NGSS", "code": "MS-PS1-2"}
@@ -53,7 +61,7 @@ async def test_invalid_transition_is_409_naming_allowed(
 
 
 async def test_no_standards_blocks_pilot_approval(api: httpx.AsyncClient, auth: TokenFactory) -> None:
-    tool = await register(api, auth)
+    tool = await register_with_dpa(api, auth)
     await api.put(f"{BASE}/tools/{tool['id']}/checklist/privacy", json=PRIVACY_PASS, headers=auth("edtech"))
     await move(api, auth, tool["id"], "vetting")
     r = await move(api, auth, tool["id"], "approved_for_pilot", override_reason="please")
@@ -109,7 +117,7 @@ async def test_pending_privacy_blocks_pilot_approval(api: httpx.AsyncClient, aut
 async def test_failed_point_blocks_unless_override_reason_which_is_stored(
     api: httpx.AsyncClient, auth: TokenFactory
 ) -> None:
-    tool = await register(api, auth)
+    tool = await register_with_dpa(api, auth)
     tid = tool["id"]
     await api.post(f"{BASE}/tools/{tid}/standards", json=STANDARD, headers=auth("edtech"))
     await api.put(f"{BASE}/tools/{tid}/checklist/privacy", json=PRIVACY_PASS, headers=auth("edtech"))

@@ -43,7 +43,7 @@ async def test_update_changes_fields_but_not_status(api: httpx.AsyncClient, auth
     r = await api.patch(
         f"{BASE}/tools/{tool['id']}",
         json={"category": "math", "smartphone_support": True},
-        headers=auth("admin"),
+        headers=auth("edtech"),
     )
     assert r.status_code == 200, r.text
     assert r.json()["category"] == "math" and r.json()["smartphone_support"] is True

@@ -21,8 +21,8 @@ PASSES: dict[str, dict[str, Any]] = {
 
 
 def rollout(tool_id: str, school: str, **extra: Any) -> dict[str, Any]:
-    """A rollout of a tool to a whole school in fall 2026."""
-    return {"tool_id": tool_id, "scope": "school", "scope_id": school, "semester": "2026-fall", **extra}
+    """A rollout of a tool to a whole school (in fall 2026 unless `semester` says otherwise)."""
+    return {"tool_id": tool_id, "scope": "school", "scope_id": school, "semester": "2026-fall"} | extra
 
 
 async def adopted_by_pilot(platform: Platform, auth: TokenFactory, tool: dict[str, Any]) -> None:

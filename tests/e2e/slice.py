@@ -33,10 +33,15 @@ async def eventually(
 
 
 async def approved_tool(client: httpx.AsyncClient, headers: dict[str, str], name: str) -> dict[str, Any]:
-    """Register a tool and take it through vetting to `approved_for_pilot`."""
+    """Register a tool (its vendor's data privacy agreement signed) and take it through vetting to
+    `approved_for_pilot`."""
+    r = await client.post(
+        "/api/catalog/vendors", json={"name": f"{name} Inc", "dpa_signed": True}, headers=headers
+    )
+    assert r.status_code == 201, r.text
     r = await client.post(
         "/api/catalog/tools",
-        json={"name": name, "subjects": ["math"], "grade_bands": ["6-8"]},
+        json={"name": name, "subjects": ["math"], "grade_bands": ["6-8"], "vendor_id": r.json()["id"]},
         headers=headers,
     )
     assert r.status_code == 201, r.text

@@ -3,8 +3,11 @@
 * `pass` or `fail` needs evidence (a note or a link); the evidence point's `pass` needs its ESSA tier
   (1-4), and only the evidence point takes a tier.
 * The cost point is computed from the tool's license when it has one (the license whose term ends
-  last): supplemental tools pass when the cost per student per year is at most the district's limit;
-  core tools pass (the limit is for supplemental tools). Without a license it is recorded by hand.
+  last): supplemental tools pass when the cost per student per year is under the district's limit
+  ("under $5", DOMAIN.md: exactly $5.00 fails); core tools pass (the limit is for supplemental tools).
+  Without a license it is recorded by hand.
+* The privacy point passes only with a signed data privacy agreement on record (DOMAIN.md: "signed
+  data privacy agreement"): the tool's vendor is one of the district's vendors with `dpa_signed`.
 * The tool's `checklist_state` is `failed` if any point failed, `passed` if all six passed, else
   `pending`.
 * A privacy failure takes effect at once ("a tool that fails point 1 can never be piloted"): a tool
@@ -32,6 +35,7 @@ from services.catalog.models import ChecklistItem, Tool
 from services.catalog.sunsetting.service import add_flag
 from services.catalog.tools.repository import ToolRepository
 from services.catalog.tools.service import get_tool, transition
+from services.catalog.vendors.repository import VendorRepository
 from shared.db import utcnow
 from shared.errors import Conflict, Unprocessable
 
@@ -93,6 +97,8 @@ async def record_point(
         raise Unprocessable("a passed evidence point needs its ESSA tier (1-4)", field="essa_tier")
     if data.result != "pending" and not (data.evidence or data.evidence_url):
         raise Unprocessable(f"a {data.result} result needs evidence: a note or a link", field="evidence")
+    if point == "privacy" and data.result == "pass":
+        await _require_signed_dpa(session, tool=tool)
     item = await _upsert(
         session,
         tool=tool,
@@ -109,6 +115,28 @@ async def record_point(
     if point == "privacy" and data.result == "fail":
         await _privacy_failed(session, tool=tool, reviewer=reviewer, item=item)
     return item
+
+
+async def _require_signed_dpa(session: AsyncSession, *, tool: Tool) -> None:
+    """Refuse (409 `dpa-missing`) a privacy pass without a signed data privacy agreement on record."""
+    vendor = (
+        await VendorRepository(session).get(district_id=tool.district_id, vendor_id=tool.vendor_id)
+        if tool.vendor_id is not None
+        else None
+    )
+    if vendor is not None and vendor.dpa_signed:
+        return
+    why = (
+        f"its vendor {vendor.name} has no signed data privacy agreement on record (set dpa_signed)"
+        if vendor is not None
+        else "it names no vendor of the district (vendor_id), whose signed agreement would be on record"
+    )
+    raise Conflict(
+        f"the privacy point of {tool.name} cannot pass without a signed data privacy agreement: {why}",
+        slug="dpa-missing",
+        field="result",
+        vendor_id=str(tool.vendor_id) if tool.vendor_id else None,
+    )
 
 
 async def _privacy_failed(session: AsyncSession, *, tool: Tool, reviewer: str, item: ChecklistItem) -> None:
@@ -176,8 +204,8 @@ async def recompute_cost_point(session: AsyncSession, *, tool: Tool, limit: floa
         license_.term_end,
     )
     if tool.usage == "supplemental":
-        result = "pass" if cost <= limit else "fail"
-        relation = "within" if result == "pass" else "over"
+        result = "pass" if cost < limit else "fail"
+        relation = "under" if cost < limit else "at (it must be under)" if cost == limit else "over"
         evidence = f"${cost:.2f} per student per year, {relation} the district limit of ${limit:.2f}"
     else:
         result = "pass"

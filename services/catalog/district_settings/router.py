@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.catalog.deps import CanChangeCatalog, SettingsDep
+from services.catalog.deps import CanSetPolicy, SettingsDep
 from services.catalog.district_settings import service
 from services.catalog.district_settings.schemas import DistrictSettingsRead, DistrictSettingsUpdate
 from shared.api import PrincipalDep, SessionDep
@@ -22,7 +22,7 @@ async def read_settings(
 
 @router.put("", response_model=DistrictSettingsRead)
 async def update_settings(
-    body: DistrictSettingsUpdate, session: SessionDep, principal: CanChangeCatalog, settings: SettingsDep
+    body: DistrictSettingsUpdate, session: SessionDep, principal: CanSetPolicy, settings: SettingsDep
 ) -> DistrictSettingsRead:
     """Set the district's own values (omitted fields unchanged, null resets to the default)."""
     return await service.update_settings(

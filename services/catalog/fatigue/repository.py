@@ -6,10 +6,10 @@ import uuid
 import zlib
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.models import Rollout
+from services.catalog.models import Rollout, SchoolPilot
 
 
 class RolloutRepository:
@@ -62,7 +62,8 @@ class RolloutRepository:
         semester: str,
         excluding_tool: uuid.UUID | None = None,
     ) -> int:
-        """How many distinct tools are approved for one school or grade team in one semester."""
+        """How many distinct tools are new to one school or grade team in one semester: approved rollouts,
+        and for a school, the tools piloted there that semester."""
         where = [
             Rollout.district_id == district_id,
             Rollout.scope == scope,
@@ -72,9 +73,30 @@ class RolloutRepository:
         ]
         if excluding_tool is not None:
             where.append(Rollout.tool_id != excluding_tool)
-        return int(
-            await self.session.scalar(select(func.count(func.distinct(Rollout.tool_id))).where(*where)) or 0
+        tools = select(Rollout.tool_id).where(*where)
+        if scope == "school":
+            piloted = [
+                SchoolPilot.district_id == district_id,
+                SchoolPilot.school_id == scope_id,
+                SchoolPilot.semester == semester,
+            ]
+            if excluding_tool is not None:
+                piloted.append(SchoolPilot.tool_id != excluding_tool)
+            tools = union(tools, select(SchoolPilot.tool_id).where(*piloted))  # type: ignore[assignment]
+        return int(await self.session.scalar(select(func.count()).select_from(tools.subquery())) or 0)
+
+    async def add_school_pilot(self, pilot: SchoolPilot) -> bool:
+        """Count a pilot in its school (once per pilot); False when it was already counted."""
+        found = await self.session.scalar(
+            select(SchoolPilot.id).where(
+                SchoolPilot.district_id == pilot.district_id, SchoolPilot.pilot_id == pilot.pilot_id
+            )
         )
+        if found is not None:
+            return False
+        self.session.add(pilot)
+        await self.session.flush()
+        return True
 
     async def list(
         self,

@@ -11,12 +11,16 @@ planned and approved only for a tool that is:
   it covers (given when planning or when approving); a privacy failure never passes.
 
 Both are checked when the rollout is planned and again when it is approved. Approving a rollout when
-the scope already has `fatigue_limit` other approved tools that semester is refused (409) unless an
-`override_reason` is given; the reason is stored on the rollout.
+the scope already has `fatigue_limit` other new tools that semester is refused (409) unless an
+`override_reason` is given; the reason is stored on the rollout. A school's new tools are its approved
+rollouts and the tools piloted there (a `pilot-started` naming the school): a pilot puts a new platform
+in front of its teachers too. A day's semester: January-May spring, June-July summer, August-December
+fall (`semester_of`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,10 +30,11 @@ from services.catalog.checklist.schemas import POINTS
 from services.catalog.decisions.service import adopt_decision
 from services.catalog.fatigue.repository import RolloutRepository
 from services.catalog.fatigue.schemas import RolloutCreate, RolloutRead
-from services.catalog.models import Rollout, Tool
+from services.catalog.models import Rollout, SchoolPilot, Tool
 from services.catalog.tools.repository import ToolRepository
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, Unprocessable
+from shared.events import PilotStarted
 from shared.ownership import unknown_here
 
 ROLLABLE = frozenset({"adopted"})
@@ -78,6 +83,28 @@ async def _check_rollable(
         rollout.checklist_override_reason, rollout.checklist_override_by = override_reason, actor
         rollout.checklist_override_points = failed
     return failed
+
+
+def semester_of(day: dt.date) -> str:
+    """The semester a day falls in, as rollouts name it (`2026-fall`)."""
+    season = "spring" if day.month <= 5 else "summer" if day.month <= 7 else "fall"
+    return f"{day.year}-{season}"
+
+
+async def count_school_pilot(session: AsyncSession, *, district_id: str, payload: PilotStarted) -> None:
+    """A pilot began in a school: its tool counts toward the school's limit for that semester."""
+    if not payload.school_id:
+        return
+    await RolloutRepository(session).add_school_pilot(
+        SchoolPilot(
+            district_id=district_id,
+            pilot_id=payload.pilot_id,
+            tool_id=payload.tool_id,
+            school_id=payload.school_id[:100],
+            semester=semester_of(payload.start_date),
+            start_date=payload.start_date,
+        )
+    )
 
 
 async def to_read(session: AsyncSession, rollout: Rollout, *, limit: int) -> RolloutRead:
@@ -167,7 +194,8 @@ async def approve_rollout(
     if count >= limit and not override_reason:
         label = "school" if rollout.scope == "school" else "grade team"
         raise Conflict(
-            f"{label} {rollout.scope_id} already has {count} new tools approved for {rollout.semester}; "
+            f"{label} {rollout.scope_id} already has {count} new tools approved or piloted for "
+            f"{rollout.semester}; "
             f"this one would make {count + 1}, over the district's limit of {limit} per semester. "
             "Give override_reason to approve anyway.",
             slug="tool-fatigue",

@@ -1,4 +1,5 @@
-"""the domain's rules end to end: pilot decisions, rollout checklist overrides, retirement notices
+"""the domain's rules end to end: pilot decisions, rollout checklist overrides, retirement notices,
+pilots in schools (tool fatigue)
 
 Revision ID: 0002_catalog
 Revises: 0001_catalog
@@ -120,8 +121,36 @@ def upgrade() -> None:
         schema="catalog",
     )
 
+    op.create_table(
+        "school_pilot",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("district_id", sa.String(length=64), nullable=False),
+        sa.Column("pilot_id", sa.Uuid(), nullable=False),
+        sa.Column("tool_id", sa.Uuid(), nullable=False),
+        sa.Column("school_id", sa.String(length=100), nullable=False),
+        sa.Column("semester", sa.String(length=16), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tool_id"], ["catalog.tool.id"], name=op.f("fk_school_pilot_tool_id_tool"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_school_pilot")),
+        sa.UniqueConstraint("district_id", "pilot_id", name=op.f("uq_school_pilot_district_id_pilot_id")),
+        schema="catalog",
+    )
+    op.create_index(
+        op.f("ix_school_pilot_district_id_school_id_semester"),
+        "school_pilot",
+        ["district_id", "school_id", "semester"],
+        unique=False,
+        schema="catalog",
+    )
+    op.create_index(
+        op.f("ix_school_pilot_tool_id"), "school_pilot", ["tool_id"], unique=False, schema="catalog"
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("school_pilot", schema="catalog")
     op.drop_table("retirement_notice", schema="catalog")
     with op.batch_alter_table("retirement", schema="catalog") as batch:
         batch.drop_column("cancel_reason")
