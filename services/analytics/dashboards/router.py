@@ -29,6 +29,7 @@ from services.analytics.district.service import effective_settings
 from services.analytics.rosters.terms import term_containing
 from shared.api import SessionDep
 from shared.auth import Principal
+from shared.clock import clock_of
 from shared.errors import Unprocessable
 from shared.validation import DATE_RANGE, MAX_DATE, MIN_DATE, Day
 
@@ -133,7 +134,7 @@ async def teacher_utilization(
     """Teacher utilization per tool in a term (default: the current term), adoption and TAM buy-in."""
     settings = await effective_settings(session, district_id=principal.district_id, defaults=defaults)
     if start is None and end is None:
-        today = dt.datetime.now(dt.UTC).date()
+        today = clock_of(session).today()
         term = await term_containing(session, district_id=principal.district_id, settings=settings, day=today)
         start, end = term.start, term.end
     return await service.teachers(session, make_scope(principal, start, end, tool_id, school_id), settings)

@@ -102,7 +102,7 @@ async def retention_job(runtime: ServiceRuntime) -> None:
     assert isinstance(settings, Settings)
     while True:
         try:
-            await apply_retention(runtime.db, settings, today=dt.datetime.now(dt.UTC).date())
+            await apply_retention(runtime.db, settings, today=runtime.clock.today())
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -19,7 +19,7 @@ from services.pilots.observations.schemas import (
 )
 from services.pilots.plans.service import get_pilot, teacher_ids_of, visible_teacher
 from shared.api import Page, PageDep, SessionDep
-from shared.db import utcnow
+from shared.clock import clock_of
 from shared.validation import Day
 
 router = APIRouter(prefix="/pilots/{pilot_id}", tags=["observations"])
@@ -37,7 +37,7 @@ async def observation_schedule(
 ) -> SchedulePage:
     """The observation slots by date, each done, due or missed as of `as_of` (default today, UTC)."""
     pilot = await get_pilot(session, principal=principal, pilot_id=pilot_id)
-    today = as_of or utcnow().date()
+    today = as_of or clock_of(session).today()
     rows, counts = await ObservationRepository(session).slots(
         district_id=principal.district_id,
         pilot_id=pilot.id,

@@ -17,8 +17,8 @@ from services.pilots.plans.schemas import PilotCreate, PilotDecisionCreate, Pilo
 from services.pilots.tools.repository import ToolRepository
 from services.pilots.tools.service import PILOTABLE, ensure_pilotable, not_pilotable
 from shared.auth import Principal
+from shared.clock import clock_of
 from shared.config import Role
-from shared.db import utcnow
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import PilotCancelled, PilotCompleted, PilotStarted
 from shared.lifecycle import Lifecycle
@@ -147,7 +147,7 @@ async def _move(
             decision=decision,
             actor=actor,
             reason=reason,
-            at=utcnow(),
+            at=clock_of(session).now(),
         )
     )
 
@@ -220,7 +220,7 @@ async def decide_pilot(
         )
     if data.extend_weeks is not None and data.decision != "extend":
         raise Unprocessable("extend_weeks only applies to an `extend` decision", field="extend_weeks")
-    now = utcnow()
+    now = clock_of(session).now()
     new_end_date = None
     if data.decision == "extend":
         extra = data.extend_weeks or 1
@@ -286,7 +286,7 @@ async def cancel_pilot(
             tool_id=pilot.tool_id,
             pilot_id=pilot.id,
             reason=reason,
-            cancelled_at=utcnow(),
+            cancelled_at=clock_of(session).now(),
             was_started=was_started,
             active_pilots_remaining=remaining,
         ),

@@ -11,7 +11,7 @@ from services.pilots.plans.service import get_pilot
 from services.pilots.reports import service
 from services.pilots.reports.schemas import PilotReport, RolloutPlan
 from shared.api import SessionDep
-from shared.db import utcnow
+from shared.clock import clock_of
 from shared.validation import Day
 
 router = APIRouter(prefix="/pilots/{pilot_id}", tags=["reports"])
@@ -34,7 +34,7 @@ async def pilot_report(
         rules=rules,
         pilot=pilot,
         analytics=analytics,
-        today=as_of or utcnow().date(),
+        today=as_of or clock_of(session).today(),
     )
 
 

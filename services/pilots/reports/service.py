@@ -21,7 +21,7 @@ from services.pilots.plans.service import teacher_ids_of, to_read
 from services.pilots.reports.schemas import DecisionRead, ErrorSummary, PilotReport, RolloutPhase, RolloutPlan
 from services.pilots.surveys.service import results_for
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.clock import clock_of
 from shared.errors import Conflict
 
 log = structlog.get_logger(__name__)
@@ -90,7 +90,7 @@ async def build_report(
         )
     return PilotReport(
         pilot=to_read(pilot, await teacher_ids_of(session, pilot=pilot)),
-        generated_at=utcnow(),
+        generated_at=clock_of(session).now(),
         schedule={s: counts.get(s, 0) for s in ("done", "due", "missed")},
         time_on_task=summarize(observations),
         ttis=surveys.ttis,
@@ -122,7 +122,7 @@ async def rollout_plan(session: AsyncSession, *, rules: PilotSettingsRead, pilot
             f"{pilot.status}{' (' + pilot.decision + ')' if pilot.decision else ''}",
             current_status=pilot.status,
         )
-    start = (pilot.decided_at or utcnow()).date()
+    start = (pilot.decided_at or clock_of(session).now()).date()
     phases = []
     for i, (name, audience) in enumerate(PHASES):
         starts_on = _add_years(start, i)
