@@ -214,6 +214,22 @@ def _problems(name: str, result: dict[str, Any]) -> list[Row]:
     return [Row(f"{name}: failed requests (see stderr)", str(result["errors"]), "0", False)]
 
 
+async def edge_share(edge: str, direct: str, path: str, *, secret: str, rounds: int = 4) -> dict[str, float]:
+    """Single events at c=64 through the edge and straight to analytics, in alternating rounds of
+    a few seconds (the order swapped each round), so that whatever else loads the machine weighs on
+    both alike: events per second of each, and their ratio."""
+    totals = {"edge": [0.0, 0.0], "direct": [0.0, 0.0]}
+    for n in range(rounds):
+        order = [("edge", edge), ("direct", direct)]
+        for name, url in order if n % 2 == 0 else reversed(order):
+            result = await loadgen(url, path, secret=secret, concurrency=64, seconds=3)
+            totals[name][0] += result["events"]
+            totals[name][1] += result["seconds"]
+    rates = {name: events / seconds if seconds else 0.0 for name, (events, seconds) in totals.items()}
+    ratio = rates["edge"] / rates["direct"] if rates["direct"] else float("nan")
+    return {**rates, "ratio": ratio, "events": sum(events for events, _ in totals.values())}
+
+
 async def bench_integration(cluster: LocalCluster) -> tuple[str, dict[str, Any]]:
     """A fresh district and an LMS integration of it (with its secret), made through the edge."""
     district = f"bench-{uuid.uuid4().hex[:6]}"
@@ -241,6 +257,7 @@ async def ingestion(cluster: LocalCluster, database_url: str, workdir: Path) -> 
         meter = CpuMeter(cluster, conn)
         singles = {c: await meter.measure(loadgen(edge, path, secret=secret, concurrency=c)) for c in LEVELS}
         direct = await meter.measure(loadgen(cluster.url("analytics"), path, secret=secret, concurrency=64))
+        share = await edge_share(edge, cluster.url("analytics"), path, secret=secret)
         batches = await meter.measure(
             loadgen(edge, path, secret=secret, concurrency=BATCH_CONCURRENCY, batch=BATCH)
         )
@@ -255,7 +272,7 @@ async def ingestion(cluster: LocalCluster, database_url: str, workdir: Path) -> 
         )
     finally:
         await conn.close()
-    counted = sum(r["events"] for r in (*singles.values(), batches, direct, direct_batches))
+    counted = sum(r["events"] for r in (*singles.values(), batches, direct, direct_batches)) + share["events"]
 
     rows: list[Row] = [
         Row(
@@ -298,9 +315,6 @@ async def ingestion(cluster: LocalCluster, database_url: str, workdir: Path) -> 
     direct_copy_ratio = direct_batches["events_per_s"] / copy_rate if copy_rate else float("nan")
     trivial_64 = trivial[64]["events_per_s"]
     direct_ratio = direct["events_per_s"] / trivial_64 if trivial_64 else float("nan")
-    edge_ratio = (
-        singles[64]["events_per_s"] / direct["events_per_s"] if direct["events_per_s"] else float("nan")
-    )
     rows += [
         Row(
             f"batches of {BATCH}, c={BATCH_CONCURRENCY}: events/s",
@@ -328,10 +342,10 @@ async def ingestion(cluster: LocalCluster, database_url: str, workdir: Path) -> 
         *_problems("direct batches", direct_batches),
         Row("single events, c=64, straight to analytics (no edge)", _rate(direct), "-", None),
         Row(
-            "single events, c=64: through the edge / straight to analytics",
-            f"{edge_ratio:.2f}",
+            "single events, c=64, alternating rounds: through the edge / straight",
+            f"{share['edge']:,.0f} / {share['direct']:,.0f} ev/s = {share['ratio']:.2f}",
             ">= 0.90",
-            edge_ratio >= 0.9,
+            share["ratio"] >= 0.9,
         ),
         Row(
             "single events, c=64, straight to analytics: ratio to the trivial endpoint",
