@@ -9,18 +9,25 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 REPLICAS ?=
 
-.PHONY: help venv postgres nginx lint format migrate run up test test-fast fuzz bench compose-config clean
+.PHONY: help venv lock postgres nginx lint format migrate run up test test-fast fuzz bench compose-config clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+LOCK_FLAGS := --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+
+$(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $(STAMP)
 
-venv: $(STAMP) ## Create the virtual environment with pinned dependencies
+venv: $(STAMP) ## Create the virtual environment from requirements-dev.lock (every dependency pinned, with hashes)
+
+lock: venv ## Re-pin every dependency from pyproject.toml, with hashes: requirements.lock (the image), requirements-dev.lock (make)
+	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file=requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --extra=dev --output-file=requirements-dev.lock pyproject.toml
 
 postgres: ## Make sure PostgreSQL answers on 127.0.0.1:5432 (start or install it if needed)
 	@bash deploy/scripts/ensure-postgres.sh
