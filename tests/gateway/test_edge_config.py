@@ -7,6 +7,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from services.edge import routes
 from services.edge.__main__ import nginx_binary
 from services.edge.nginx import Layout, render
 from services.gateway.config import Settings
+from shared.cluster import LocalCluster, default_ports, parse_replicas
 
 ROOT = Path(__file__).resolve().parents[2]
 PIECES = st.sampled_from(
@@ -118,3 +120,25 @@ def test_docker_compose_starts_the_edge_from_the_same_routes() -> None:
     assert edge["ports"] == ["${GATEWAY_PORT:-8000}:8000"]
     published = [name for name, service in compose["services"].items() if service.get("ports")]
     assert published == ["edge"]
+
+
+def test_make_up_replicas_each_get_a_port_and_the_edge_balances_them() -> None:
+    replicas = parse_replicas(["analytics=3", "catalog=2"])
+    ports = default_ports(8000, replicas)
+    assert ports["edge"] == 8000 and [ports[s] for s in ("catalog", "pilots", "analytics")] == [
+        8001,
+        8002,
+        8003,
+    ]
+    assert ports["gateway"] == 8004 and len(set(ports.values())) == len(ports) == 8
+    cluster = LocalCluster(database_url="postgresql://unused", kafka_bootstrap="unused", ports=ports)
+    command = cluster.command("edge")
+    upstreams = dict(command[i + 1].split("=") for i, arg in enumerate(command) if arg == "--upstream")
+    assert upstreams["analytics"].split(",") == [
+        f"127.0.0.1:{ports[n]}" for n in ("analytics", "analytics-2", "analytics-3")
+    ]
+    assert upstreams["catalog"].split(",") == [f"127.0.0.1:{ports[n]}" for n in ("catalog", "catalog-2")]
+    assert cluster.instances()[-2:] == ["gateway", "edge"]  # started last, stopped first
+    for bad in (["billing=2"], ["analytics=0"], ["analytics"]):
+        with pytest.raises(ValueError):
+            parse_replicas(bad)
