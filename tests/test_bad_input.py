@@ -155,7 +155,8 @@ async def test_the_gateway_refuses_nul_in_its_own_routes_and_forwards_the_rest(
             assert r.status_code == 422 and is_problem(r) and names(r, "district_id"), r.text
             r = await gateway.get("/api/catalog/tools", params={"q": "a\x00b"}, headers=auth("teacher"))
             assert r.status_code == 422 and is_problem(r) and names(r, "q"), r.text
+            # A NUL in the path is refused by the edge, as nginx refuses it (services/edge/routes.py).
             r = await gateway.get("/api/catalog/tools/a%00b", headers=auth("teacher"))
-            assert r.status_code == 422 and is_problem(r) and names(r, "tool_id"), r.text
+            assert r.status_code == 400 and is_problem(r) and names(r, "path"), r.text
             r = await gateway.get("/api/catalog/tools", params={"q": "ab"}, headers=auth("teacher"))
             assert r.status_code == 200, r.text
