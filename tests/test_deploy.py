@@ -106,3 +106,8 @@ def test_analytics_scales_horizontally() -> None:
         "name": "analytics",
     }
     assert hpa["spec"]["minReplicas"] >= 2
+
+
+def test_the_compose_example_runs_the_image_of_this_version() -> None:
+    example = (K8S.parent / ".env.example").read_text()
+    assert f"EDTECH_IMAGE=edtech-platform:{VERSION}\n" in example
