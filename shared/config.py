@@ -133,6 +133,15 @@ class ServiceSettings(CommonSettings):
     consumer_max_attempts: int = Field(default=3, ge=1, description="Tries before a dead letter.")
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0, description="First retry delay (doubles).")
 
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP receiver of this service's traces (`/v1/traces` is appended); else "
+        "OTEL_EXPORTER_OTLP_ENDPOINT. Neither set: no tracing.",
+    )
+    metrics_broker_interval_s: float = Field(
+        default=15.0, ge=0, description="/metrics reads the dead-letter depth from Kafka at most this often."
+    )
+
     @model_validator(mode="after")
     def _kafka_security_fits(self) -> ServiceSettings:
         security = self.kafka_security()

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from sqlalchemy import CursorResult, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,7 @@ from shared.events.contracts import EventPayload
 from shared.events.envelope import CloudEvent
 from shared.events.topics import dead_letter_topic
 from shared.observability import bind_correlation_id
+from shared.tracing import Tracing
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +36,16 @@ Handler = Callable[[CloudEvent, Any, AsyncSession], Awaitable[None]]
 
 EVENTS_CONSUMED = Counter(
     "events_consumed_total", "Events handled by consumers", ["consumer", "event_type", "result"]
+)
+DEAD_LETTERS = Counter(
+    "consumer_dead_letters_total",
+    "Messages a consumer group gave up on, by the topic they came from",
+    ["consumer", "topic"],
+)
+DEAD_LETTER_DEPTH = Gauge(
+    "dead_letter_topic_messages",
+    "Messages in a consumer group's dead-letter topic (replays leave them)",
+    ["consumer"],
 )
 
 
@@ -55,8 +66,10 @@ class EventConsumer:
         handlers: Mapping[Any, Handler],
         max_attempts: int = 3,
         retry_backoff_s: float = 0.2,
+        tracing: Tracing | None = None,
     ) -> None:
         self.group = group
+        self.tracing = tracing or Tracing()
         self.db = db
         self.inbox = inbox
         self.bus = bus
@@ -77,6 +90,13 @@ class EventConsumer:
     async def handle_message(self, message: IncomingMessage) -> None:
         """Handle one delivered message; returns once its effect is stored or it is dead-lettered."""
         bind_correlation_id(message.headers.get("correlation_id"))
+        if not self.tracing.enabled:
+            await self._handle(message)
+            return
+        with self.tracing.processing(message, group=self.group):
+            await self._handle(message)
+
+    async def _handle(self, message: IncomingMessage) -> None:
         try:
             event = CloudEvent.from_kafka(message.headers, message.value)
         except Exception as exc:
@@ -148,11 +168,16 @@ class EventConsumer:
             await handler(event, payload, session)
         return True
 
+    async def sample_dead_letters(self) -> None:
+        """Set the dead-letter depth gauge from the group's dead-letter topic (at scrapes)."""
+        DEAD_LETTER_DEPTH.labels(self.group).set(await self.bus.depth(dead_letter_topic(self.group)))
+
     async def dead_letter(
         self, message: IncomingMessage, error: Exception, *, event: CloudEvent | None = None
     ) -> None:
         """Publish the message to the group's dead-letter topic with where it came from and why."""
         EVENTS_CONSUMED.labels(self.group, event.type if event else "unparseable", "dead_lettered").inc()
+        DEAD_LETTERS.labels(self.group, message.topic).inc()
         log.error(
             "event_dead_lettered",
             consumer=self.group,

@@ -26,12 +26,18 @@ from shared.db import Database, JSONType, UTCDateTime, advisory_lock, try_adviso
 from shared.events.contracts import EventPayload
 from shared.events.envelope import CE_PREFIX, CONTENT_TYPE, CloudEvent, binary_mode
 from shared.observability import current_correlation_id
+from shared.tracing import Tracing, current_trace_context
 
 log = structlog.get_logger(__name__)
 
 EVENTS_PUBLISHED = Counter("outbox_events_published_total", "Events relayed to the bus", ["service"])
 RELAY_FAILURES = Counter("outbox_relay_failures_total", "Relay passes that failed", ["service"])
 OUTBOX_PENDING = Gauge("outbox_pending_events", "Events waiting in the outbox", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "outbox_oldest_pending_age_seconds",
+    "How long the oldest event waiting in the outbox has waited (0 when none waits)",
+    ["service"],
+)
 EVENTS_REPUBLISHED = Counter(
     "outbox_events_republished_total", "Published events sent again by a replay", ["service"]
 )
@@ -79,7 +85,14 @@ class Outbox:
         self, session: AsyncSession, payload: EventPayload, *, district_id: str, subject: str | None = None
     ) -> CloudEvent:
         """Record `payload` as an event of this transaction (published only if it commits)."""
-        event = CloudEvent.wrap(payload, source=self.source, district_id=district_id, subject=subject)
+        # The trace this change belongs to travels with its event (CloudEvents distributed tracing).
+        event = CloudEvent.wrap(
+            payload,
+            source=self.source,
+            district_id=district_id,
+            subject=subject,
+            extensions=current_trace_context(),
+        )
         # The row keeps the envelope in JSON; the relay sends it in binary mode with these headers
         # added. district_id is what a replay filters on (rows written before also hold ce_id and
         # ce_type here, which the relay replaces with the envelope's own attributes).
@@ -164,8 +177,10 @@ class OutboxRelay:
         poll_interval_s: float = 0.5,
         max_backoff_s: float = 10.0,
         retention: dt.timedelta = dt.timedelta(days=7),
+        tracing: Tracing | None = None,
     ) -> None:
         self.db = db
+        self.tracing = tracing or Tracing()
         self.table = table
         self.bus = bus
         self.service = service
@@ -268,7 +283,8 @@ class OutboxRelay:
                 OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
             try:
-                await self.bus.publish([_message(r) for r in rows])
+                with self.tracing.sending([_message(r) for r in rows]) as messages:
+                    await self.bus.publish(messages)
             except Exception:
                 await session.execute(
                     update(t).where(t.c.id.in_([r.id for r in rows])).values(attempts=t.c.attempts + 1)
@@ -310,7 +326,8 @@ class OutboxRelay:
                 if not rows:
                     break
                 replayed_at = utcnow().isoformat()
-                await self.bus.publish([_message(r, replayed_at=replayed_at) for r in rows])
+                with self.tracing.sending([_message(r, replayed_at=replayed_at) for r in rows]) as messages:
+                    await self.bus.publish(messages)
             sent += len(rows)
             after = rows[-1].id
             EVENTS_REPUBLISHED.labels(self.service).inc(len(rows))
@@ -323,6 +340,19 @@ class OutboxRelay:
             await session.execute(
                 delete(self.table).where(self.table.c.published_at < utcnow() - self.retention)
             )
+
+    async def sample_backlog(self) -> None:
+        """Set the backlog gauges from the table (at scrapes: they show a relay that is stuck too)."""
+        t = self.table
+        async with self.db.transaction() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(t.c.created_at)).where(t.c.published_at.is_(None))
+                )
+            ).one()
+        OUTBOX_PENDING.labels(self.service).set(int(count or 0))
+        age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+        OUTBOX_OLDEST_AGE.labels(self.service).set(max(0.0, age))
 
     async def pending_count(self) -> int:
         """How many events wait to be published."""

@@ -14,6 +14,9 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import MetaData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from shared import VERSION
 from shared.apidocs import install_docs
@@ -25,10 +28,12 @@ from shared.config import CommonSettings, ServiceSettings
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.errors import PROBLEM_JSON, install_problem_handlers, problem
+from shared.metrics import Samplers
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_endpoint
 from shared.openapi import install_openapi
 from shared.outbox import OutboxRelay
 from shared.republish import router as republish_router
+from shared.tracing import tracing_for
 from shared.validation import refuse_bad_input
 
 log = structlog.get_logger(__name__)
@@ -63,6 +68,9 @@ class ServiceRuntime:
             echo=settings.db_echo,
             clock=self.clock,
         )
+        self.tracing = tracing_for(name, settings)
+        """Traces: off unless OTLP is configured (`shared.tracing`)."""
+        self.tracing.instrument_engine(self.db.engine)
         self.owns_bus = bus is None
         self.bus = bus or bus_for(settings, client_id=name)
         self.relay = OutboxRelay(
@@ -73,6 +81,7 @@ class ServiceRuntime:
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
             retention=dt.timedelta(days=settings.outbox_retention_days),
+            tracing=self.tracing,
         )
         self.consumer = EventConsumer(
             group=name,
@@ -82,9 +91,17 @@ class ServiceRuntime:
             handlers=handlers or {},
             max_attempts=settings.consumer_max_attempts,
             retry_backoff_s=settings.consumer_retry_backoff_s,
+            tracing=self.tracing,
         )
         self.verifier = verifier or build_verifier(settings)
         self.owns_verifier = verifier is None
+        self.samplers = Samplers(name)
+        """Gauges read at each scrape of /metrics (`shared.metrics`); services add their own."""
+        self.samplers.add("outbox", self.relay.sample_backlog)
+        if self.consumer.handlers:
+            self.samplers.add(
+                "dead_letters", self.consumer.sample_dead_letters, every_s=settings.metrics_broker_interval_s
+            )
         self.jobs = list(jobs)
         self._job_tasks: list[asyncio.Task[None]] = []
         self._owned_clients: list[httpx.AsyncClient] = []
@@ -137,6 +154,7 @@ class ServiceRuntime:
             for client in self._owned_clients:
                 await client.aclose()
             await self.db.dispose()
+            await self.tracing.shutdown()
 
     async def readiness(self) -> dict[str, str]:
         """Check the database and the bus; returns each component's state."""
@@ -162,8 +180,13 @@ def build_verifier(settings: CommonSettings) -> TokenVerifier:
     return TokenVerifier(settings.auth_issuers, dev_issuer=dev)
 
 
-def install_health(app: FastAPI, readiness: Callable[[], Awaitable[dict[str, str]]]) -> None:
-    """Liveness, readiness and metrics endpoints."""
+def install_health(
+    app: FastAPI,
+    readiness: Callable[[], Awaitable[dict[str, str]]],
+    *,
+    refresh_metrics: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Liveness, readiness and metrics endpoints (`refresh_metrics` runs before each scrape)."""
 
     @app.get("/health/live", tags=["health"], include_in_schema=False)
     async def live() -> dict[str, str]:
@@ -181,7 +204,12 @@ def install_health(app: FastAPI, readiness: Callable[[], Awaitable[dict[str, str
         )
         return JSONResponse(doc, status_code=503, media_type=PROBLEM_JSON)
 
-    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        if refresh_metrics is not None:
+            await refresh_metrics()
+        return await metrics_endpoint(request)
+
+    app.add_route("/metrics", metrics, include_in_schema=False)
 
 
 def create_service_app(
@@ -192,9 +220,14 @@ def create_service_app(
     routers: Sequence[APIRouter],
     prefix: str,
     version: str = VERSION,
+    front: Callable[[ASGIApp], ASGIApp] | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """A FastAPI app for a service: routers under `prefix`, problem+json, health, metrics, logs."""
+    """A FastAPI app for a service: routers under `prefix`, problem+json, health, metrics, logs.
+
+    `front` wraps the whole middleware stack with an ASGI app serving some requests before FastAPI
+    (analytics' webhooks); traces, when on, wrap both.
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -214,7 +247,7 @@ def create_service_app(
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
-    install_health(app, runtime.readiness)
+    install_health(app, runtime.readiness, refresh_metrics=runtime.samplers.refresh)
     for router in routers:
         app.include_router(router, prefix=prefix)
     app.include_router(republish_router, prefix=prefix)
@@ -228,4 +261,12 @@ def create_service_app(
         assets_url=f"{prefix}/docs-assets",
     )
     app.add_middleware(RequestContextMiddleware, service=runtime.name)
+    if front is not None:
+        build_stack = app.build_middleware_stack
+
+        def build_with_front() -> ASGIApp:
+            return front(build_stack())
+
+        app.build_middleware_stack = build_with_front  # type: ignore[method-assign]
+    runtime.tracing.instrument_app(app)
     return app

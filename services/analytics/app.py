@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
 
 from services.analytics.config import Settings
 from services.analytics.counting.service import CountingWorker
@@ -80,15 +79,10 @@ def create_app(
             tools_router,
             outcomes_router,
         ],
+        # The webhook hot path is served in front of the whole FastAPI stack (same answers, a
+        # fraction of the cost); its successful requests are logged one in N, errors always.
+        front=lambda stack: WebhookReceiver(stack, prefix=PREFIX, service=runtime.name),
     )
-    # The webhook hot path is served in front of the whole FastAPI stack (same answers, a fraction
-    # of the cost); its successful requests are logged one in N, errors always.
-    build_stack = app.build_middleware_stack
-
-    def build_with_webhooks() -> ASGIApp:
-        return WebhookReceiver(build_stack(), prefix=PREFIX, service=runtime.name)
-
-    app.build_middleware_stack = build_with_webhooks  # type: ignore[method-assign]
     sample_request_logs(WebhookReceiver.route_template(PREFIX), every=WEBHOOK_LOG_SAMPLE_EVERY)
     app.state.integration_cache = IntegrationCache(settings.integration_cache_ttl_s)
     app.state.roster_imports = roster_imports

@@ -6,6 +6,15 @@ import abc
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from prometheus_client import Gauge
+
+CONSUMER_LAG = Gauge(
+    "consumer_lag_messages",
+    "Messages of a partition not yet handled by this process's member of the group",
+    ["group", "topic", "partition"],
+)
+"""Set by the bus as it consumes, for the partitions this process holds (none once it leaves)."""
+
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
@@ -62,3 +71,7 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     async def ping(self) -> None:
         """Raise if the bus cannot be reached."""
+
+    async def depth(self, topic: str) -> int:
+        """How many messages `topic` holds (0 if it does not exist)."""
+        raise NotImplementedError

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from shared.bus.base import Bus, IncomingMessage, MessageHandler, OutgoingMessage
+from shared.bus.base import CONSUMER_LAG, Bus, IncomingMessage, MessageHandler, OutgoingMessage
 from shared.bus.security import KafkaSecurity
 
 log = structlog.get_logger(__name__)
@@ -167,6 +167,27 @@ class KafkaBus(Bus):
         if not ok:
             raise ConnectionError(f"Kafka at {self.bootstrap_servers} did not answer")
 
+    async def depth(self, topic: str) -> int:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=self.client_id,
+            group_id=None,
+            enable_auto_commit=False,
+            **self._security_options,
+        )
+        await consumer.start()
+        try:
+            if topic not in await consumer.topics():
+                return 0
+            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            if not partitions:
+                return 0
+            starts = await consumer.beginning_offsets(partitions)
+            ends = await consumer.end_offsets(partitions)
+            return sum(max(0, ends[tp] - starts[tp]) for tp in partitions)
+        finally:
+            await consumer.stop()
+
     def _spawn(self, group: str, topics: tuple[str, ...], handler: MessageHandler) -> None:
         self._tasks.append(asyncio.create_task(self._consume_forever(group, topics, handler)))
 
@@ -203,6 +224,7 @@ class KafkaBus(Bus):
             **self._security_options,
             **self._consumer_options,
         )
+        positions: dict[TopicPartition, int] = {}  # the next offset to handle, per partition handled
         try:
             await consumer.start()
             retry_in = 0.2
@@ -216,11 +238,12 @@ class KafkaBus(Bus):
                         consumer.seek(tp, records[0].offset)  # not handled this round: read it again
                         continue
                     try:
-                        await self._handle_partition(consumer, tp, records, handler)
+                        await self._handle_partition(consumer, tp, records, handler, positions)
                     except KafkaError:
                         raise  # the consumer itself is in trouble (a commit after a rebalance): restart it
                     except Exception as exc:
                         failed = exc  # sought back to the failed message: redelivered after a pause
+                _report_lag(consumer, group, positions)
                 if failed is None:
                     retry_in = 0.2
                     continue
@@ -230,11 +253,19 @@ class KafkaBus(Bus):
                 await self._pause(retry_in)
                 retry_in = min(retry_in * 2, self._max_backoff_s)
         finally:
+            for tp in positions:  # no longer this member's to report
+                with contextlib.suppress(KeyError):
+                    CONSUMER_LAG.remove(group, tp.topic, str(tp.partition))
             with contextlib.suppress(Exception):
                 await consumer.stop()  # leaves the group: its partitions move on at once
 
     async def _handle_partition(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Any], handler: MessageHandler
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        records: list[Any],
+        handler: MessageHandler,
+        positions: dict[TopicPartition, int],
     ) -> None:
         done = None
         try:
@@ -258,7 +289,24 @@ class KafkaBus(Bus):
             # Not handled: read it again from here (after what was done is committed).
             failed_at = records[0].offset if done is None else done + 1
             consumer.seek(tp, failed_at)
+            positions[tp] = failed_at
             raise
         finally:
             if done is not None:
                 await consumer.commit({tp: done + 1})
+                positions[tp] = done + 1
+
+
+def _report_lag(consumer: AIOKafkaConsumer, group: str, positions: dict[TopicPartition, int]) -> None:
+    """Set the lag of each partition this member holds and has handled from (the broker's high
+    watermark as of the last fetch, less the next offset to handle); forget partitions it lost."""
+    assigned = consumer.assignment()
+    for tp in list(positions):
+        if tp not in assigned:
+            del positions[tp]
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(group, tp.topic, str(tp.partition))
+            continue
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(max(0, highwater - positions[tp]))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from shared.bus.base import Bus, IncomingMessage, MessageHandler, OutgoingMessage
+from shared.bus.base import CONSUMER_LAG, Bus, IncomingMessage, MessageHandler, OutgoingMessage
 
 log = structlog.get_logger(__name__)
 
@@ -71,6 +71,9 @@ class MemoryBus(Bus):
     async def ping(self) -> None:
         return None
 
+    async def depth(self, topic: str) -> int:
+        return len(self._logs.get(topic, ()))
+
     def caught_up(self) -> bool:
         """Every subscribed group has handled everything published to its topics so far."""
         return all(
@@ -94,6 +97,7 @@ class MemoryBus(Bus):
 
     async def _consume(self, group: str, topic: str, handler: MessageHandler) -> None:
         cursor = (group, topic)
+        lag = CONSUMER_LAG.labels(group, topic, "0")
         while self._running:
             async with self._changed:
                 await self._changed.wait_for(
@@ -102,6 +106,7 @@ class MemoryBus(Bus):
             if not self._running:
                 return
             offset = self._offsets[cursor]
+            lag.set(len(self._logs[topic]) - offset)
             message = self._logs[topic][offset]
             incoming = IncomingMessage(
                 topic=topic,
@@ -121,3 +126,4 @@ class MemoryBus(Bus):
                     await asyncio.sleep(self._redelivery_delay_s)
                 continue
             self._offsets[cursor] = offset + 1
+            lag.set(len(self._logs[topic]) - offset - 1)

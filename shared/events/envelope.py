@@ -48,9 +48,15 @@ class CloudEvent(BaseModel):
 
     @classmethod
     def wrap(
-        cls, payload: EventPayload, *, source: str, district_id: str, subject: str | None = None
+        cls,
+        payload: EventPayload,
+        *,
+        source: str,
+        district_id: str,
+        subject: str | None = None,
+        extensions: Mapping[str, str] | None = None,
     ) -> CloudEvent:
-        """Put a typed payload into a new envelope."""
+        """Put a typed payload into a new envelope (with extension attributes, e.g. `traceparent`)."""
         return cls(
             source=source,
             type=payload.event_type(),
@@ -58,6 +64,7 @@ class CloudEvent(BaseModel):
             districtid=district_id,
             dataschema=f"urn:edtech:events:{payload.event_type()}",
             data=payload.model_dump(mode="json"),
+            **(extensions or {}),
         )
 
     def to_bytes(self) -> bytes:

@@ -1,0 +1,134 @@
+"""Traces: one trace id links a request in catalog, its outbox relay and pilots' handling of the event
+(exported over OTLP to a real receiver on loopback, through the real broker); off, nothing is set up."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from services.catalog.db import outbox as catalog_outbox
+from shared.events.topics import CATALOG_TOOLS
+from shared.service import ServiceRuntime
+from tests.catalog.helpers import register
+from tests.fixtures.auth import TokenFactory
+from tests.fixtures.services import AppFactory
+from tests.shared.otlp import ReceivedSpan, otlp_receiver
+
+SERVER, PRODUCER, CONSUMER = 2, 4, 5
+"""OTLP span kinds."""
+
+
+def kafka(bootstrap: str, **more: Any) -> dict[str, Any]:
+    """Settings of a service with its workers on the real broker."""
+    return {
+        "workers_enabled": True,
+        "bus_backend": "kafka",
+        "kafka_bootstrap_servers": bootstrap,
+        "kafka_enable_idempotence": False,
+        "outbox_poll_interval_s": 0.1,
+        **more,
+    }
+
+
+async def envelope_of(app: FastAPI, tool_id: str) -> dict[str, Any]:
+    """The tool-registered envelope in catalog's outbox row."""
+    runtime: ServiceRuntime = app.state.runtime
+    async with runtime.db.transaction() as session:
+        payloads = (
+            await session.scalars(select(catalog_outbox.c.payload).where(catalog_outbox.c.key == tool_id))
+        ).all()
+    envelopes = [orjson.loads(p) for p in payloads]
+    return next(e for e in envelopes if e["type"].endswith("tool.registered.v1"))
+
+
+async def test_one_trace_from_the_request_through_the_relay_to_the_consumer(
+    service_app: AppFactory, kafka_bootstrap: str, auth: TokenFactory
+) -> None:
+    with otlp_receiver() as receiver:
+        settings = kafka(kafka_bootstrap, otlp_endpoint=receiver.url)
+        async with (
+            service_app("pilots", **settings) as (_, pilots),
+            service_app("catalog", **settings) as (catalog_app, catalog),
+        ):
+            tool = await register(catalog, auth)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                copies = (await pilots.get("/api/pilots/tools", headers=auth("edtech"))).json()["items"]
+                if any(c["id"] == tool["id"] for c in copies):
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("pilots never heard of the tool")
+            envelope = await envelope_of(catalog_app, tool["id"])
+        # Both services have stopped: their providers exported everything on the way out.
+        spans = list(receiver.spans)
+
+    request = one(spans, service="catalog", kind=SERVER, name="POST /api/catalog/tools")
+    trace_id = request.trace_id
+    in_trace = [s for s in spans if s.trace_id == trace_id]
+    by_id = {s.span_id: s for s in in_trace}
+
+    # The outbox row carries the request's context (the CloudEvents distributed-tracing extension).
+    assert envelope["traceparent"].split("-")[1] == trace_id
+    written_in = by_id[envelope["traceparent"].split("-")[2]]
+    assert written_in.service == "catalog" and descends(written_in, request, by_id)
+
+    # The relay's send is a child of that context, in catalog.
+    send = one(in_trace, service="catalog", kind=PRODUCER, name=f"send {CATALOG_TOOLS}")
+    assert send.parent_id == written_in.span_id
+    assert send.attributes["messaging.system"] == "kafka"
+    assert send.attributes["messaging.destination.name"] == CATALOG_TOOLS
+    assert send.attributes["messaging.kafka.message.key"] == tool["id"]
+    assert send.attributes["cloudevents.event_id"] == envelope["id"]
+
+    # Pilots' handling is a child of the send (the record's traceparent header), in pilots.
+    process = one(in_trace, service="pilots", kind=CONSUMER, name=f"process {CATALOG_TOOLS}")
+    assert process.parent_id == send.span_id
+    assert process.attributes["messaging.consumer.group.name"] == "pilots"
+    assert process.attributes["cloudevents.event_id"] == envelope["id"]
+    # ... and the handler's statements are its children: the tool copy written in pilots' schema.
+    statements = [s for s in in_trace if s.service == "pilots" and s.parent_id == process.span_id]
+    assert any("pilots" in str(s.attributes.get("db.statement", "")) for s in statements), statements
+    assert any(s.name.startswith("INSERT") for s in statements), [s.name for s in statements]
+
+    # Database statements run by the services' polls (relay, jobs) are no traces of their own.
+    roots = [s for s in spans if not s.parent_id]
+    assert roots and all(s.kind != 3 for s in roots), {s.name for s in roots if s.kind == 3}
+
+
+def one(spans: list[ReceivedSpan], **match: Any) -> ReceivedSpan:
+    """The one span matching every field given."""
+    found = [s for s in spans if all(getattr(s, k) == v for k, v in match.items())]
+    assert len(found) == 1, (match, [(s.service, s.name, s.kind) for s in spans])
+    return found[0]
+
+
+def descends(span: ReceivedSpan, ancestor: ReceivedSpan, by_id: dict[str, ReceivedSpan]) -> bool:
+    """Whether `span` is `ancestor` or below it."""
+    while True:
+        if span.span_id == ancestor.span_id:
+            return True
+        parent = by_id.get(span.parent_id)
+        if parent is None:
+            return False
+        span = parent
+
+
+async def test_off_by_default_nothing_is_set_up(
+    service_app: AppFactory, auth: TokenFactory, monkeypatch: Any
+) -> None:
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    async with service_app("catalog") as (app, catalog):
+        runtime: ServiceRuntime = app.state.runtime
+        assert not runtime.tracing.enabled and runtime.tracing.provider is None
+        assert not getattr(app, "_is_instrumented_by_opentelemetry", False)
+        assert runtime.relay.tracing.enabled is False and runtime.consumer.tracing.enabled is False
+        tool = await register(catalog, auth)
+        envelope = await envelope_of(app, tool["id"])
+    assert "traceparent" not in envelope and "tracestate" not in envelope
