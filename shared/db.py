@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from shared.clock import Clock
+from shared.time_zones import local_date
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -40,6 +41,15 @@ def make_metadata(schema: str) -> MetaData:
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware UTC."""
     return dt.datetime.now(dt.UTC)
+
+
+def local_day(moment: str | dt.datetime | None, time_zone: str | None) -> str | None:
+    """The date (`YYYY-MM-DD`) of a UTC moment in an IANA time zone (UTC when none is given): the SQL
+    function `local_day(ts, tz)` of SQLite connections, as PostgreSQL's `(ts AT TIME ZONE tz)::date`."""
+    if moment is None:
+        return None
+    at = dt.datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return local_date(at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at, time_zone).isoformat()
 
 
 def new_id() -> uuid.UUID:
@@ -126,6 +136,7 @@ class Database:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            dbapi_conn.create_function("local_day", 2, local_day, deterministic=True)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:

@@ -9,12 +9,12 @@ copies hold for another district changes nothing (`shared.ownership`).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.db import outbox as outbox_table
+from services.analytics.district.service import district_time_zone
 from services.analytics.pilots.service import record_decision, register_cohort
 from services.analytics.tools.service import count_error, remember_tool
 from shared.events import (
@@ -26,6 +26,7 @@ from shared.events import (
     ToolStatusChanged,
 )
 from shared.outbox import Outbox
+from shared.time_zones import local_date
 
 outbox = Outbox(outbox_table, source="/edtech/analytics")
 
@@ -78,7 +79,7 @@ async def on_error_logged(event: CloudEvent, payload: ErrorLogged, session: Asyn
         session,
         district_id=event.districtid,
         tool_id=str(payload.tool_id),
-        day=payload.occurred_at.astimezone(dt.UTC).date(),
+        day=local_date(payload.occurred_at, await district_time_zone(session, event.districtid)),
         severity=payload.severity,
         event_id=event.id,
         event_type=event.type,

@@ -40,6 +40,8 @@ class DistrictSetting(Base):
     tam_agree_min: Mapped[float | None] = mapped_column(Float)
     dormant_share_threshold: Mapped[float | None] = mapped_column(Float)
     retention_school_years: Mapped[int | None] = mapped_column(Integer)
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    """IANA name (`America/Los_Angeles`); null: UTC. Days, weeks, months and terms are the district's."""
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

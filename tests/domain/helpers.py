@@ -8,9 +8,8 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import func, or_, select
 
-from services.analytics.models import CountingState, UsagePending
+from services.analytics.counting.service import freshness
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.platform import Platform
 
@@ -80,26 +79,13 @@ def pilot_plan(tool_id: str, **overrides: Any) -> dict[str, Any]:
 
 
 async def counted(platform: Platform, district: str, timeout_s: float = 15.0) -> None:
-    """Wait until analytics' counting workers have counted every event of the district, regroups done."""
+    """Wait until analytics' counting workers have counted every event of the district, regroups and
+    recounts done (its dashboards' `freshness`)."""
     deadline = time.monotonic() + timeout_s
     while True:
         async with platform.runtime("analytics").db.transaction() as session:
-            pending = await session.scalar(
-                select(func.count()).select_from(UsagePending).where(UsagePending.district_id == district)
-            )
-            regrouping = await session.scalar(
-                select(func.count())
-                .select_from(CountingState)
-                .where(
-                    CountingState.district_id == district,
-                    CountingState.regroup_requested_at.is_not(None),
-                    or_(
-                        CountingState.regrouped_at.is_(None),
-                        CountingState.regrouped_at < CountingState.regroup_requested_at,
-                    ),
-                )
-            )
-        if not pending and not regrouping:
+            fresh = await freshness(session, district)
+        if fresh.pending_events == 0 and fresh.groups_current:
             return
-        assert time.monotonic() < deadline, f"{pending} events still to count after {timeout_s}s"
+        assert time.monotonic() < deadline, f"not counted after {timeout_s}s: {fresh}"
         await asyncio.sleep(0.05)

@@ -22,7 +22,7 @@ PERIODS = "SELECT 'week' AS period UNION ALL SELECT 'month'"
 
 DIALECTS: dict[str, dict[str, str]] = {
     "postgresql": {
-        "day": "(occurred_at AT TIME ZONE 'UTC')::date",
+        "day": "analytics.local_day(occurred_at, district_id)",
         "week": "date_trunc('week', day::timestamp)::date",
         "month": "date_trunc('month', day::timestamp)::date",
         "dom": "extract(day FROM day)::int",
@@ -32,7 +32,10 @@ DIALECTS: dict[str, dict[str, str]] = {
         "periods": PERIODS,
     },
     "sqlite": {
-        "day": "date(occurred_at)",
+        "day": (
+            "local_day(occurred_at, (SELECT s.time_zone FROM analytics.district_setting s"
+            " WHERE s.district_id = usage_event.district_id))"
+        ),
         "week": "date(day, '-6 days', 'weekday 1')",
         "month": "date(day, 'start of month')",
         "dom": "CAST(strftime('%d', day) AS INTEGER)",

@@ -31,6 +31,7 @@ from shared.api import SessionDep
 from shared.auth import Principal
 from shared.clock import clock_of
 from shared.errors import Unprocessable
+from shared.time_zones import local_date
 from shared.validation import DATE_RANGE, MAX_DATE, MIN_DATE, Day
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"])
@@ -134,7 +135,7 @@ async def teacher_utilization(
     """Teacher utilization per tool in a term (default: the current term), adoption and TAM buy-in."""
     settings = await effective_settings(session, district_id=principal.district_id, defaults=defaults)
     if start is None and end is None:
-        today = clock_of(session).today()
+        today = local_date(clock_of(session).now(), settings.time_zone)
         term = await term_containing(session, district_id=principal.district_id, settings=settings, day=today)
         start, end = term.start, term.end
     return await service.teachers(session, make_scope(principal, start, end, tool_id, school_id), settings)

@@ -6,8 +6,9 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.time_zones import is_time_zone
 from shared.validation import Day, Int32, Moment
 
 Seats = Annotated[Int32, Field(ge=0)]
@@ -27,6 +28,19 @@ class DistrictSettingsUpdate(BaseModel):
     retention_school_years: int | None = Field(
         default=None, ge=1, le=20, description="School years of usage kept, this one included."
     )
+    time_zone: str | None = Field(
+        default=None,
+        max_length=64,
+        examples=["America/Los_Angeles"],
+        description="The district's IANA time zone: its days, weeks, months and terms (null: UTC).",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and not is_time_zone(value):
+            raise ValueError(f"{value!r} is not an IANA time zone (like America/Los_Angeles)")
+        return value
 
 
 class DistrictSettingsRead(BaseModel):
@@ -39,6 +53,7 @@ class DistrictSettingsRead(BaseModel):
     tam_agree_min: float
     dormant_share_threshold: float
     retention_school_years: int
+    time_zone: str = Field(default="UTC", description="Days, weeks, months and terms are cut in it.")
 
 
 class LicenseUpdate(BaseModel):

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.config import Settings
+from services.analytics.counting.service import request_rebuild
 from services.analytics.district.repository import DistrictRepository
 from services.analytics.district.schemas import (
     BaselineUpdate,
@@ -21,7 +22,8 @@ from services.analytics.tools.service import check_tool
 from shared.db import utcnow
 from shared.ownership import check_owned
 
-FIELDS = tuple(DistrictSettingsRead.model_fields)
+FIELDS = tuple(f for f in DistrictSettingsRead.model_fields if f != "time_zone")
+"""The settings whose default is the service's (`ANALYTICS_*`); a district without a time zone is UTC."""
 
 
 async def effective_settings(
@@ -31,22 +33,33 @@ async def effective_settings(
     row = await DistrictRepository(session).settings(district_id)
     values = {f: (getattr(row, f, None) if row is not None else None) for f in FIELDS}
     return DistrictSettingsRead(
-        **{f: v if v is not None else getattr(defaults, f) for f, v in values.items()}
+        **{f: v if v is not None else getattr(defaults, f) for f, v in values.items()},
+        time_zone=(row.time_zone if row is not None else None) or "UTC",
     )
+
+
+async def district_time_zone(session: AsyncSession, district_id: str) -> str:
+    """The district's time zone (UTC unless it set one)."""
+    row = await DistrictRepository(session).settings(district_id)
+    return (row.time_zone if row is not None else None) or "UTC"
 
 
 async def update_settings(
     session: AsyncSession, *, district_id: str, data: DistrictSettingsUpdate, defaults: Settings
 ) -> DistrictSettingsRead:
-    """Store the district's overrides (fields sent; null resets to the default)."""
+    """Store the district's overrides (fields sent; null resets to the default). A new time zone recounts
+    the district's usage from its events, each in its new day (until then: `groups_current` false)."""
     repo = DistrictRepository(session)
     row = await repo.settings(district_id)
     if row is None:
         row = DistrictSetting(district_id=district_id)
         await repo.add(row)
+    zone_before = row.time_zone or "UTC"
     for field, value in data.model_dump(exclude_unset=True).items():
         setattr(row, field, value)
     await session.flush()
+    if (row.time_zone or "UTC") != zone_before:
+        await request_rebuild(session, district_id)
     return await effective_settings(session, district_id=district_id, defaults=defaults)
 
 

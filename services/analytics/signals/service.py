@@ -32,6 +32,8 @@ from services.analytics.signals.repository import SignalRepository
 from services.analytics.signals.schemas import EvaluationRead, SignalRead
 from shared.clock import clock_of
 from shared.events import EventPayload, LicenseDormant, UtilizationDropped
+from shared.metrics import job_run
+from shared.time_zones import local_date
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -87,7 +89,7 @@ async def _publish(
 async def evaluate(session: AsyncSession, *, district_id: str, defaults: Settings) -> EvaluationRead:
     """Judge the last window completed by the clock's today and publish the signals not yet published."""
     settings = await effective_settings(session, district_id=district_id, defaults=defaults)
-    as_of = clock_of(session).today()
+    as_of = local_date(clock_of(session).now(), settings.time_zone)
     term = await last_completed_term(session, district_id=district_id, settings=settings, as_of=as_of)
     if term is None:
         return EvaluationRead(window_start=None, window_end=None, published=[])
@@ -168,13 +170,14 @@ async def signals_job(runtime: ServiceRuntime) -> None:
     while True:
         await asyncio.sleep(settings.signals_interval_s)
         try:
-            async with runtime.db.transaction() as session:
-                districts = await SignalRepository(session).districts()
-            for district_id in districts:
+            async with job_run(runtime.name, "signals"):
                 async with runtime.db.transaction() as session:
-                    result = await evaluate(session, district_id=district_id, defaults=settings)
-                if result.published:
-                    log.info("signals_published", district_id=district_id, count=len(result.published))
+                    districts = await SignalRepository(session).districts()
+                for district_id in districts:
+                    async with runtime.db.transaction() as session:
+                        result = await evaluate(session, district_id=district_id, defaults=settings)
+                    if result.published:
+                        log.info("signals_published", district_id=district_id, count=len(result.published))
         except asyncio.CancelledError:
             raise
         except Exception as exc:

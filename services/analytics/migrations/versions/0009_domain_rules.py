@@ -1,4 +1,4 @@
-"""the domain's rules end to end: the adoption day of the tool copy
+"""the domain's rules end to end: the adoption day of the tool copy, each district's time zone
 
 Revision ID: 0009_analytics
 Revises: 0008_analytics
@@ -29,6 +29,23 @@ def upgrade() -> None:
     )
     op.execute(tool_info.update().where(tool_info.c.status == "adopted").values(adopted_on=day))
 
+    op.add_column(
+        "district_setting", sa.Column("time_zone", sa.String(length=64), nullable=True), schema="analytics"
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        # The day of a moment in its district's time zone (UTC without one): counting's one definition of
+        # a usage event's day; SQLite connections get a Python `local_day(ts, tz)` (shared.db).
+        op.execute(
+            """CREATE FUNCTION analytics.local_day(ts timestamptz, district text) RETURNS date
+            LANGUAGE sql STABLE PARALLEL SAFE AS $$
+              SELECT (ts AT TIME ZONE coalesce(
+                (SELECT time_zone FROM analytics.district_setting WHERE district_id = district), 'UTC'))::date
+            $$"""
+        )
+
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION analytics.local_day(timestamptz, text)")
+    op.drop_column("district_setting", "time_zone", schema="analytics")
     op.drop_column("tool_info", "adopted_on", schema="analytics")
