@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.analytics.config import Settings
-from services.analytics.counting.service import CountingWorker
+from services.analytics.counting.service import CountingWorker, sample_backlog
 from services.analytics.dashboards.router import reports as reports_router
 from services.analytics.dashboards.router import router as dashboards_router
 from services.analytics.db import Base
@@ -61,6 +62,7 @@ def create_app(
         verifier=verifier,
         jobs=[counting.run, signals_job, purge_deliveries_job, retention_job, roster_imports.run],
     )
+    runtime.samplers.add("counting", functools.partial(sample_backlog, runtime.db))
     app = create_service_app(
         runtime,
         title="Analytics",

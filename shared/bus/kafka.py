@@ -224,12 +224,15 @@ class KafkaBus(Bus):
             **self._security_options,
             **self._consumer_options,
         )
-        positions: dict[TopicPartition, int] = {}  # the next offset to handle, per partition handled
+        positions: dict[TopicPartition, int] = {}  # the next offset to handle, per partition fetched
         try:
             await consumer.start()
             retry_in = 0.2
             while self._running:
                 batches = await consumer.getmany(timeout_ms=200)
+                for tp, records in batches.items():
+                    positions[tp] = records[0].offset  # in hand: lag until handled
+                _report_lag(consumer, group, positions)
                 failed: Exception | None = None
                 for tp, records in batches.items():
                     if not self._running:

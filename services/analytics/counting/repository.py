@@ -257,6 +257,12 @@ class CountingRepository:
         ).one()
         return int(row[0]), row[1]
 
+    async def backlog(self) -> tuple[int, dt.datetime | None]:
+        """(events waiting to be counted, the oldest one's receipt time) over every district."""
+        p = UsagePending
+        row = (await self.session.execute(select(func.count(), func.min(p.received_at)))).one()
+        return int(row[0]), row[1]
+
     async def regroup_requested_at(self, district_id: str) -> dt.datetime | None:
         """When a roster import last asked for the district to be regrouped."""
         return await self.session.scalar(

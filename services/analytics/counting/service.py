@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.counting import rules
 from services.analytics.counting.repository import CountingRepository, aggregates_lock
 from services.analytics.counting.schemas import Freshness
 from shared.db import Database, advisory_lock, try_advisory_lock, utcnow
+from shared.metrics import job_run
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -38,6 +39,11 @@ LAG = Histogram(
     "analytics_counting_lag_seconds",
     "Time from an event's receipt to its counting (the oldest event of each counted batch)",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+PENDING = Gauge("analytics_counting_pending_events", "Usage events stored but not yet counted")
+PENDING_AGE = Gauge(
+    "analytics_counting_oldest_pending_age_seconds",
+    "How far the dashboards trail: the age of the oldest event not yet counted (0 when none waits)",
 )
 REGROUPS = Counter(
     "analytics_regroups_total",
@@ -198,6 +204,15 @@ async def regroup_due(db: Database) -> int:
     return done
 
 
+async def sample_backlog(db: Database) -> None:
+    """Set the counting backlog gauges (read at each scrape of /metrics): what freshness says of
+    one district, over them all."""
+    async with db.transaction() as session:
+        waiting, oldest = await CountingRepository(session).backlog()
+    PENDING.set(waiting)
+    PENDING_AGE.set(max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0)
+
+
 async def freshness(session: AsyncSession, district_id: str) -> Freshness:
     """Up to when the district's figures are complete; read it before the figures."""
     repo = CountingRepository(session)
@@ -235,8 +250,9 @@ class CountingWorker:
         while True:
             self._wake.clear()
             try:
-                counted = await count_pending(runtime.db, max_events=self.max_events)
-                await regroup_due(runtime.db)
+                async with job_run(runtime.name, "counting"):
+                    counted = await count_pending(runtime.db, max_events=self.max_events)
+                    await regroup_due(runtime.db)
                 backoff = self.poll_interval_s
             except asyncio.CancelledError:
                 raise

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import jwt
 import orjson
+from prometheus_client import Counter
 
 from services.analytics.config import Settings
 from services.analytics.ingest import service, signing, xapi
@@ -42,6 +43,20 @@ from shared.validation import first_bad_parameter
 
 Format = Literal["events", "caliper", "xapi", "canvas"]
 _SIGNED = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+INGESTED = Counter(
+    "analytics_events_ingested_total",
+    "Usage events the webhooks received, by format (platform, xapi, caliper, canvas) and outcome "
+    "(accepted: new; duplicate: an event id already stored; replayed: in a delivery already applied; "
+    "rejected: malformed or refused)",
+    ["format", "outcome"],
+)
+_FORMAT_LABELS = {"events": "platform", "caliper": "caliper", "xapi": "xapi", "canvas": "canvas"}
+
+
+def _count(fmt: str, outcome: str, events: int) -> None:
+    if events:
+        INGESTED.labels(_FORMAT_LABELS.get(fmt, fmt), outcome).inc(events)
 
 
 @dataclass(slots=True)
@@ -254,7 +269,11 @@ async def _dispatch(state: Any, req: Inbound) -> Answer:
         raise Unprocessable(f"at most {settings.webhook_max_batch_events} events per delivery", field="body")
     if integration.tool_id is None:
         items = await _refuse_foreign_tools(state, integration, items)
-    events, rejected = service.split_items(items, is_batch=is_batch)
+    try:
+        events, rejected = service.split_items(items, is_batch=is_batch)
+    except ProblemError:
+        _count(req.fmt, "rejected", len(items))
+        raise
     result = await _submit(state, integration, webhook_id, req.fmt, events, rejected)
     return Answer(207 if result.rejected else 200, orjson.dumps(result.model_dump()))
 
@@ -292,7 +311,14 @@ async def _submit(
         events=events,
         rejected=rejected,
     )
-    return await batcher.submit(delivery)
+    result = await batcher.submit(delivery)
+    if result.replay:
+        _count(source, "replayed", len(events))
+    else:
+        _count(source, "accepted", result.accepted)
+        _count(source, "duplicate", result.duplicates)
+        _count(source, "rejected", len(rejected))
+    return result
 
 
 def _caliper_envelope(doc: Any) -> None:
@@ -353,6 +379,7 @@ async def _statements(
         for e in item
     ]
     if errors:
+        _count("xapi", "rejected", len(statements))
         raise BadRequest(
             f"statement {errors[0]['field']}: {errors[0]['message']} (nothing of this request was stored)",
             errors=errors,

@@ -29,6 +29,7 @@ from services.analytics.ingest.schemas import ErrorDetail, IngestResult, Normali
 from shared.db import utcnow
 from shared.errors import Unprocessable
 from shared.events import ErrorLogged
+from shared.metrics import job_run
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -143,7 +144,7 @@ async def purge_deliveries_job(runtime: ServiceRuntime) -> None:
     while True:
         await asyncio.sleep(min(3600.0, keep.total_seconds()))
         try:
-            async with runtime.db.transaction() as session:
+            async with job_run(runtime.name, "purge_deliveries"), runtime.db.transaction() as session:
                 purged = await IngestRepository(session).purge_deliveries(before=utcnow() - keep)
             log.info("webhook_deliveries_purged", count=purged)
         except asyncio.CancelledError:

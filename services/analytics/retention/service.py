@@ -22,6 +22,7 @@ from services.analytics.counting.service import trim
 from services.analytics.district.service import effective_settings
 from services.analytics.retention.repository import RetentionRepository, month_after
 from shared.db import Database, try_advisory_lock
+from shared.metrics import job_run
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -102,7 +103,8 @@ async def retention_job(runtime: ServiceRuntime) -> None:
     assert isinstance(settings, Settings)
     while True:
         try:
-            await apply_retention(runtime.db, settings, today=runtime.clock.today())
+            async with job_run(runtime.name, "retention"):
+                await apply_retention(runtime.db, settings, today=runtime.clock.today())
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -44,6 +44,7 @@ from services.analytics.rosters.staging import Pinned, pinned
 from services.analytics.rosters.upload import CHUNK_BYTES, LocalUpload, Upload
 from shared.db import Database, new_id, on_postgresql, utcnow
 from shared.errors import NotFound
+from shared.metrics import job_run
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -298,13 +299,14 @@ class RosterImports:
         while True:
             await asyncio.sleep(POLL_S)
             try:
-                async with self._turn:
-                    while await run_next(runtime.db, here=self._here):
-                        pass
-                if time.monotonic() - purged_at > 3600:
-                    async with runtime.db.transaction() as session:
-                        await ImportJobRepository(session).purge(utcnow() - KEEP_FINISHED)
-                    purged_at = time.monotonic()
+                async with job_run(runtime.name, "roster_imports"):
+                    async with self._turn:
+                        while await run_next(runtime.db, here=self._here):
+                            pass
+                    if time.monotonic() - purged_at > 3600:
+                        async with runtime.db.transaction() as session:
+                            await ImportJobRepository(session).purge(utcnow() - KEEP_FINISHED)
+                        purged_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -24,6 +24,7 @@ from services.catalog.models import Retirement, RetirementNotice, Tool
 from services.catalog.notices.mailer import Mailer
 from services.catalog.notices.repository import NoticeRepository
 from shared.clock import clock_of
+from shared.metrics import job_run
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -107,7 +108,7 @@ async def notice_job(runtime: ServiceRuntime) -> None:
     mailer = Mailer(settings)
     while True:
         try:
-            async with runtime.db.transaction() as session:
+            async with job_run(runtime.name, "notices"), runtime.db.transaction() as session:
                 sent = await send_pending(session, mailer=mailer, max_attempts=settings.notice_max_attempts)
             if sent:
                 log.info("notices_sent", count=sent)

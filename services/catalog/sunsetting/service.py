@@ -36,6 +36,7 @@ from shared.clock import clock_of
 from shared.db import try_advisory_lock
 from shared.errors import Conflict, NotFound
 from shared.events import ToolRetirementCancelled, ToolRetirementScheduled
+from shared.metrics import job_run
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -248,7 +249,7 @@ async def retirement_job(runtime: ServiceRuntime) -> None:
     interval = float(getattr(runtime.settings, "retirement_job_interval_s", 3600.0))
     while True:
         try:
-            async with runtime.db.transaction() as session:
+            async with job_run(runtime.name, "retirement"), runtime.db.transaction() as session:
                 # One replica at a time; the others find the work done at their next pass.
                 if await try_advisory_lock(session, "catalog:retirement-job"):
                     retired, _ = await retire_due(session, now=runtime.clock.now())
