@@ -221,8 +221,9 @@ async def seed(database_url: str, district: str, *, events: int, users: int) -> 
                         "district_id": district,
                         "tool_id": plan.tools[i % TOOLS],
                         "respondent_id": t,
-                        "perceived_usefulness": 3 + i % 5,
-                        "perceived_ease_of_use": 4 + i % 4,
+                        "answers": 10,
+                        "positive": 5 + i % 6,
+                        "buy_in_target": 0.85,
                         "responded_at": dt.datetime.combine(
                             plan.last - dt.timedelta(days=i % 90), dt.time(), dt.UTC
                         ),

@@ -82,10 +82,6 @@ class Settings(ServiceSettings):
     window_anchor: dt.date = Field(
         default=dt.date(2025, 8, 1), description="Default start of the first window."
     )
-    buy_in_target: float = Field(default=0.85, ge=0, le=1, description="Default TAM buy-in target.")
-    tam_agree_min: float = Field(
-        default=5.0, ge=1, le=7, description="Mean TAM score (1-7) counted as buy-in."
-    )
     dormant_share_threshold: float = Field(
         default=0.0, ge=0, le=1, description="license-dormant when dormant/seats exceeds this."
     )

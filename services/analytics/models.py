@@ -17,6 +17,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,8 +37,6 @@ class DistrictSetting(Base):
     utilization_threshold: Mapped[float | None] = mapped_column(Float)
     evaluation_window_days: Mapped[int | None] = mapped_column(Integer)
     window_anchor: Mapped[dt.date | None]
-    buy_in_target: Mapped[float | None] = mapped_column(Float)
-    tam_agree_min: Mapped[float | None] = mapped_column(Float)
     dormant_share_threshold: Mapped[float | None] = mapped_column(Float)
     retention_school_years: Mapped[int | None] = mapped_column(Integer)
     time_zone: Mapped[str | None] = mapped_column(String(64))
@@ -356,17 +355,24 @@ class SubmissionBaseline(Base):
 
 
 class TamResponse(Base):
-    """One Technology Acceptance Model answer of a teacher about a tool (1-7 Likert means)."""
+    """One teacher's answer to the district's TAM survey about a tool (pilots' instrument and scale, from
+    `tam-answered`): how many item answers, how many positive, and the buy-in target then in force."""
 
     __tablename__ = "tam_response"
-    __table_args__ = (Index(None, "district_id", "tool_id", "responded_at"),)
+    __table_args__ = (
+        Index(None, "district_id", "tool_id", "responded_at"),
+        UniqueConstraint("district_id", "pilot_id", "respondent_id", "phase"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     district_id: Mapped[str] = mapped_column(String(64))
     tool_id: Mapped[str] = mapped_column(String(64))
     respondent_id: Mapped[str] = mapped_column(ID)
-    perceived_usefulness: Mapped[float] = mapped_column(Float)
-    perceived_ease_of_use: Mapped[float] = mapped_column(Float)
+    pilot_id: Mapped[uuid.UUID | None]
+    phase: Mapped[str | None] = mapped_column(String(16))
+    answers: Mapped[int] = mapped_column(Integer)
+    positive: Mapped[int] = mapped_column(Integer)
+    buy_in_target: Mapped[float | None] = mapped_column(Float)
     responded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 

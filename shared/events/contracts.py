@@ -206,6 +206,37 @@ class TimeOnTaskFell(_ToolKeyed):
         return f"pilots/{self.pilot_id}"
 
 
+class TamCount(BaseModel):
+    """TAM answers and how many of them are positive (at or above the instrument's threshold)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    answers: int = Field(ge=0)
+    positive: int = Field(ge=0)
+
+
+class TamAnswered(_ToolKeyed):
+    """A teacher answered the district's TAM survey about a tool. The one TAM instrument and scale are
+    pilots'; buy-in anywhere is the share of positive answers (DOMAIN.md §2: 85% staff buy-in, TAM)."""
+
+    name = "pilot.tam_answered"
+    topic = topics.PILOTS_LIFECYCLE
+
+    pilot_id: uuid.UUID
+    teacher_id: str
+    phase: str
+    overall: TamCount
+    dimensions: dict[str, TamCount] = Field(default_factory=dict)
+    scale_min: int
+    scale_max: int
+    threshold: int = Field(description="An answer at or above it is positive.")
+    buy_in_target: float = Field(gt=0, le=1, description="The district's buy-in target (pilots' setting).")
+    answered_at: UTCTimestamp
+
+    def subject(self) -> str:
+        return f"pilots/{self.pilot_id}"
+
+
 class ErrorLogged(_ToolKeyed):
     """A technical failure during classroom use (from a pilot or an LMS report)."""
 
@@ -281,6 +312,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         PilotCompleted,
         PilotCancelled,
         TimeOnTaskFell,
+        TamAnswered,
         ErrorLogged,
         UtilizationDropped,
         LicenseDormant,

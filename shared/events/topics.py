@@ -4,8 +4,8 @@ CATALOG_TOOLS = "edtech.catalog.tools.v1"
 """tool-registered, tool-status-changed, tool-retirement-scheduled and -cancelled; keyed by tool id."""
 
 PILOTS_LIFECYCLE = "edtech.pilots.lifecycle.v1"
-"""pilot-started, pilot-completed, pilot-cancelled, time-on-task-fell; keyed by tool id so a tool's
-pilots stay in order."""
+"""pilot-started, -completed, -cancelled, time-on-task-fell, tam-answered; keyed by tool id so a
+tool's pilots stay in order."""
 
 PILOTS_ERRORS = "edtech.pilots.errors.v1"
 """error-logged; keyed by tool id."""

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from shared.events import ErrorLogged, PilotStarted
+from shared.events import ErrorLogged, PilotStarted, TamAnswered, TamCount
 from tests.analytics.dataset import Dataset, build, deliver
 from tests.fixtures.auth import TokenFactory
 
@@ -180,26 +180,38 @@ async def test_license_utilization_and_dormant_cost(
     )
 
 
+def tam_answer(tool_id: str, teacher: str, phase: str, positive: int, when: str) -> TamAnswered:
+    """A teacher's answer to pilots' TAM survey (10 items on 1-5, positive at 4 or more)."""
+    return TamAnswered(
+        tool_id=uuid.UUID(tool_id),
+        pilot_id=PILOT,
+        teacher_id=teacher,
+        phase=phase,
+        overall=TamCount(answers=10, positive=positive),
+        scale_min=1,
+        scale_max=5,
+        threshold=4,
+        buy_in_target=0.85,
+        answered_at=dt.datetime.fromisoformat(f"{when}T12:00:00+00:00"),
+    )
+
+
+PILOT = uuid.uuid4()
+
+
 async def test_teacher_utilization_adoption_and_buy_in(
-    analytics: httpx.AsyncClient, auth: TokenFactory, data: Dataset
+    analytics_app: tuple[FastAPI, httpx.AsyncClient], auth: TokenFactory, data: Dataset, district: str
 ) -> None:
-    for teacher, pu, peou, when in (
-        ("t1", 6, 6, "2026-03-05"),
-        ("t2", 5, 6, "2026-03-06"),
-        ("t2", 4, 5, "2026-03-20"),
+    app, analytics = analytics_app
+    for teacher, phase, positive, when in (
+        ("t1", "pre", 10, "2026-03-05"),
+        ("t2", "pre", 9, "2026-03-06"),
+        ("t2", "post", 5, "2026-03-20"),  # t2's latest answer counts
     ):
-        r = await analytics.post(
-            "/api/analytics/tam-responses",
-            headers=auth("edtech"),
-            json={
-                "tool_id": data.tool_a,
-                "respondent_id": teacher,
-                "perceived_usefulness": pu,
-                "perceived_ease_of_use": peou,
-                "responded_at": f"{when}T12:00:00Z",
-            },
+        message = await deliver(
+            app.state.runtime, tam_answer(data.tool_a, teacher, phase, positive, when), district
         )
-        assert r.status_code == 201, r.text
+    await app.state.runtime.consumer.handle_message(message)  # redelivered: once
     r = await analytics.get("/api/analytics/dashboards/teachers", params=MARCH, headers=auth("admin"))
     tools = {t["tool_id"]: t for t in r.json()["tools"]}
     a, b = tools[data.tool_a], tools[data.tool_b]
@@ -214,10 +226,24 @@ async def test_teacher_utilization_adoption_and_buy_in(
     ) == (2, "rostered", 1, 0.5, False, 2, 1.0)
     assert a["tam"] == {
         "respondents": 2,
-        "bought_in": 1,
-        "buy_in": 0.5,
+        "answers": 20,
+        "positive": 15,
+        "buy_in": 0.75,
         "target": 0.85,
         "meets_target": False,
+        "quarters": [
+            {
+                "quarter": "2025-26 Q3",
+                "start": "2026-01-01",
+                "end": "2026-03-31",
+                "respondents": 2,
+                "answers": 20,
+                "positive": 15,
+                "buy_in": 0.75,
+                "target": 0.85,
+                "meets_target": False,
+            }
+        ],
     }
     assert (
         b["teachers"],

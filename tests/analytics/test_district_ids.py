@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.analytics.models import ErrorDaily, PilotCohort, TamResponse, ToolInfo, UsageEvent
-from shared.events import ErrorLogged, PilotStarted, ToolRegistered, ToolStatusChanged
+from shared.events import ErrorLogged, PilotStarted, TamAnswered, TamCount, ToolRegistered, ToolStatusChanged
 from tests.analytics.conftest import sign_request
 from tests.analytics.dataset import deliver
 from tests.fixtures.auth import TokenFactory
@@ -56,10 +56,6 @@ async def rows(app: FastAPI, model: Any, *where: Any) -> list[Any]:
         return list((await session.scalars(select(model).where(*where))).all())
 
 
-def tam(tool_id: str) -> dict[str, Any]:
-    return {"tool_id": tool_id, "respondent_id": "t-1", "perceived_usefulness": 6, "perceived_ease_of_use": 5}
-
-
 async def test_writes_naming_another_districts_tool_are_refused_and_store_nothing(
     analytics_app: tuple[FastAPI, httpx.AsyncClient], auth: TokenFactory, district: str, other: str
 ) -> None:
@@ -71,12 +67,9 @@ async def test_writes_naming_another_districts_tool_are_refused_and_store_nothin
     refused_naming(r, "tool_id", theirs)
     r = await client.put(f"{API}/licenses/{theirs}", json={"seats_purchased": 5}, headers=mine)
     refused_naming(r, "tool_id", theirs)
-    r = await client.post(f"{API}/tam-responses", json=tam(theirs), headers=mine)
-    refused_naming(r, "tool_id", theirs)
 
     assert (await client.get(f"{API}/integrations", headers=mine)).json()["total"] == 0
     assert (await client.get(f"{API}/licenses", headers=mine)).json()["total"] == 0
-    assert await rows(app, TamResponse, TamResponse.district_id == district) == []
 
     # the tool's own district may name it; reading stays per district
     owner = auth("edtech", district_id=other)
@@ -84,8 +77,6 @@ async def test_writes_naming_another_districts_tool_are_refused_and_store_nothin
     assert r.status_code == 201, r.text
     r = await client.put(f"{API}/licenses/{theirs}", json={"seats_purchased": 5}, headers=owner)
     assert r.status_code == 200, r.text
-    r = await client.post(f"{API}/tam-responses", json=tam(theirs), headers=owner)
-    assert r.status_code == 201, r.text
     assert [i["tool_id"] for i in (await client.get(f"{API}/licenses", headers=owner)).json()["items"]] == [
         theirs
     ]
@@ -231,6 +222,25 @@ async def test_events_naming_another_districts_ids_change_nothing(
     await deliver(runtime, error(), other)  # the owner's own event still counts
     counted = await rows(app, ErrorDaily, ErrorDaily.tool_id == theirs)
     assert [(e.district_id, e.errors) for e in counted] == [(other, 1)]
+
+    def tam(teacher: str) -> TamAnswered:
+        return TamAnswered(
+            tool_id=tool,
+            pilot_id=uuid.uuid4(),
+            teacher_id=teacher,
+            phase="post",
+            overall=TamCount(answers=10, positive=9),
+            scale_min=1,
+            scale_max=5,
+            threshold=4,
+            buy_in_target=0.85,
+            answered_at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC),
+        )
+
+    await deliver(runtime, tam("t-1"), district)
+    assert await rows(app, TamResponse, TamResponse.tool_id == theirs) == []
+    await deliver(runtime, tam("t-2"), other)
+    assert [r.district_id for r in await rows(app, TamResponse, TamResponse.tool_id == theirs)] == [other]
 
     def started(pilot_id: uuid.UUID, tool_id: uuid.UUID) -> PilotStarted:
         return PilotStarted(

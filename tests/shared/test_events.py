@@ -19,6 +19,8 @@ from shared.events import (
     PilotCancelled,
     PilotCompleted,
     PilotStarted,
+    TamAnswered,
+    TamCount,
     TimeOnTaskFell,
     ToolRegistered,
     ToolRetirementCancelled,
@@ -104,6 +106,24 @@ EXAMPLES: list[tuple[EventPayload, str, str, str]] = [
         "org.edtech.tool.retirement_cancelled.v1",
         topics.CATALOG_TOOLS,
         f"tools/{TOOL}",
+    ),
+    (
+        TamAnswered(
+            tool_id=TOOL,
+            pilot_id=PILOT,
+            teacher_id="t-1001",
+            phase="post",
+            overall=TamCount(answers=10, positive=9),
+            dimensions={"ease_of_use": TamCount(answers=4, positive=4)},
+            scale_min=1,
+            scale_max=5,
+            threshold=4,
+            buy_in_target=0.85,
+            answered_at=NOW,
+        ),
+        "org.edtech.pilot.tam_answered.v1",
+        topics.PILOTS_LIFECYCLE,
+        f"pilots/{PILOT}",
     ),
     (
         TimeOnTaskFell(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.analytics.counting.schemas import Freshness
 
@@ -104,14 +104,32 @@ class LicenseReport(BaseModel):
     dormant_cost: float
 
 
+class QuarterBuyIn(BaseModel):
+    """TAM buy-in in one quarter of the school year, against the district's target."""
+
+    quarter: str = Field(examples=["2026-27 Q1"], description="School year and quarter.")
+    start: dt.date
+    end: dt.date
+    respondents: int
+    answers: int
+    positive: int
+    buy_in: float | None
+    target: float | None
+    meets_target: bool | None
+
+
 class BuyIn(BaseModel):
-    """TAM buy-in: share of respondents whose mean score reaches the agreement level."""
+    """TAM buy-in (DOMAIN.md §2: 85% staff buy-in, measured quarterly): the share of positive answers to
+    the district's TAM survey (pilots' instrument, scale and threshold), each teacher's latest answer
+    in the range; and the same per quarter of the school year the range touches."""
 
     respondents: int
-    bought_in: int
+    answers: int
+    positive: int
     buy_in: float | None
-    target: float
+    target: float | None = Field(description="The district's target (pilots' setting), when known.")
     meets_target: bool | None
+    quarters: list[QuarterBuyIn] = Field(default_factory=list)
 
 
 class TeacherRow(BaseModel):

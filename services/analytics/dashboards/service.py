@@ -27,6 +27,7 @@ from services.analytics.dashboards.schemas import (
     LoginReport,
     LoginRow,
     MonthlyReport,
+    QuarterBuyIn,
     SubmissionReport,
     SubmissionRow,
     TeacherReport,
@@ -35,6 +36,7 @@ from services.analytics.dashboards.schemas import (
 from services.analytics.district.repository import DistrictRepository
 from services.analytics.district.schemas import DistrictSettingsRead
 from services.analytics.models import TamResponse
+from shared.time_zones import local_date
 
 ACTIVE_STATUSES = frozenset({"piloting", "adopted", "sunsetting"})
 
@@ -253,23 +255,61 @@ async def licenses(session: AsyncSession, scope: Scope, fresh: Freshness | None 
     )
 
 
+def _share(responses: list[TamResponse]) -> tuple[int, int, int, float | None, float | None]:
+    """(respondents, answers, positive, share, target) of each respondent's latest answer (oldest first)."""
+    latest = {r.respondent_id: r for r in responses}
+    answers = sum(r.answers for r in latest.values())
+    positive = sum(r.positive for r in latest.values())
+    target = responses[-1].buy_in_target if responses else None
+    return len(latest), answers, positive, _ratio(positive, answers), target
+
+
+def _meets(share: float | None, target: float | None) -> bool | None:
+    return None if share is None or target is None else share >= target
+
+
+def school_quarter(day: dt.date, start_month: int) -> tuple[str, dt.date, dt.date]:
+    """The quarter of the school year (starting in `start_month`) a day falls in: label, first, last day."""
+    months = (day.year * 12 + day.month - 1) - (start_month - 1)
+    year, index = divmod(months, 12)
+    first_month = year * 12 + (start_month - 1) + (index // 3) * 3
+    first = dt.date(first_month // 12, first_month % 12 + 1, 1)
+    after = first_month + 3
+    last = dt.date(after // 12, after % 12 + 1, 1) - dt.timedelta(days=1)
+    return f"{year}-{(year + 1) % 100:02d} Q{index // 3 + 1}", first, last
+
+
 def buy_in(responses: list[TamResponse], settings: DistrictSettingsRead) -> BuyIn:
-    """Buy-in from each respondent's latest TAM answer (mean of the two scales >= the agreement level)."""
-    latest: dict[str, TamResponse] = {}
+    """TAM buy-in over the responses (oldest first) and per school-year quarter (in the district's days)."""
+    respondents, answers, positive, share, target = _share(responses)
+    by_quarter: dict[tuple[str, dt.date, dt.date], list[TamResponse]] = {}
     for r in responses:
-        latest[r.respondent_id] = r
-    agreed = sum(
-        1
-        for r in latest.values()
-        if (r.perceived_usefulness + r.perceived_ease_of_use) / 2 >= settings.tam_agree_min
-    )
-    share = _ratio(agreed, len(latest))
+        day = local_date(r.responded_at, settings.time_zone)
+        by_quarter.setdefault(school_quarter(day, settings.school_year_start_month), []).append(r)
+    quarters = []
+    for (label, first, last), rows in sorted(by_quarter.items(), key=lambda kv: kv[0][1]):
+        q_respondents, q_answers, q_positive, q_share, q_target = _share(rows)
+        quarters.append(
+            QuarterBuyIn(
+                quarter=label,
+                start=first,
+                end=last,
+                respondents=q_respondents,
+                answers=q_answers,
+                positive=q_positive,
+                buy_in=q_share,
+                target=q_target,
+                meets_target=_meets(q_share, q_target),
+            )
+        )
     return BuyIn(
-        respondents=len(latest),
-        bought_in=agreed,
+        respondents=respondents,
+        answers=answers,
+        positive=positive,
         buy_in=share,
-        target=settings.buy_in_target,
-        meets_target=None if share is None else share >= settings.buy_in_target,
+        target=target,
+        meets_target=_meets(share, target),
+        quarters=quarters,
     )
 
 

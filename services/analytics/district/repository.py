@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.models import DistrictSetting, License, SubmissionBaseline, TamResponse
+from shared.db import insert_ignoring_conflicts
 
 
 class DistrictRepository:
@@ -61,7 +63,18 @@ class DistrictRepository:
             stmt = stmt.where(TamResponse.tool_id == tool_id)
         return (await self.session.scalars(stmt.order_by(TamResponse.responded_at))).all()
 
-    async def add(self, row: DistrictSetting | License | SubmissionBaseline | TamResponse) -> None:
+    async def add_tam_answer(self, values: dict[str, Any]) -> None:
+        """Insert a TAM answer unless this pilot's teacher already answered that phase (a replay)."""
+        await self.session.execute(
+            insert_ignoring_conflicts(
+                self.session,
+                TamResponse.__table__,  # type: ignore[arg-type]
+                [values],
+                index_elements=["district_id", "pilot_id", "respondent_id", "phase"],
+            )
+        )
+
+    async def add(self, row: DistrictSetting | License | SubmissionBaseline) -> None:
         """Stage a new row."""
         self.session.add(row)
         await self.session.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path
 
 from services.analytics.deps import Manager, SettingsDep
 from services.analytics.district import service
@@ -17,8 +17,6 @@ from services.analytics.district.schemas import (
     DistrictSettingsUpdate,
     LicenseRead,
     LicenseUpdate,
-    TamResponseCreate,
-    TamResponseRead,
 )
 from shared.api import Page, PageDep, SessionDep
 
@@ -92,12 +90,3 @@ async def list_baselines(session: SessionDep, principal: Manager, page: PageDep)
         limit=page.limit,
         offset=page.offset,
     )
-
-
-@router.post("/tam-responses", status_code=status.HTTP_201_CREATED, response_model=TamResponseRead)
-async def add_tam_response(
-    body: TamResponseCreate, session: SessionDep, principal: Manager
-) -> TamResponseRead:
-    """Record a teacher's TAM answer about a tool (buy-in is measured from these)."""
-    row = await service.add_tam_response(session, district_id=principal.district_id, data=body)
-    return TamResponseRead.model_validate(row)

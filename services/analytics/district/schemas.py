@@ -1,4 +1,4 @@
-"""Schemas of what a district enters: settings, licenses, paper baselines, TAM responses."""
+"""Schemas of what a district enters: settings, licenses, paper baselines."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.time_zones import is_time_zone
-from shared.validation import Day, Int32, Moment
+from shared.validation import Day, Int32
 
 Seats = Annotated[Int32, Field(ge=0)]
 
@@ -22,8 +22,6 @@ class DistrictSettingsUpdate(BaseModel):
     utilization_threshold: float | None = Field(default=None, ge=0, le=1)
     evaluation_window_days: int | None = Field(default=None, ge=7, le=730)
     window_anchor: Day | None = None
-    buy_in_target: float | None = Field(default=None, ge=0, le=1)
-    tam_agree_min: float | None = Field(default=None, ge=1, le=7)
     dormant_share_threshold: float | None = Field(default=None, ge=0, le=1)
     retention_school_years: int | None = Field(
         default=None, ge=1, le=20, description="School years of usage kept, this one included."
@@ -49,11 +47,12 @@ class DistrictSettingsRead(BaseModel):
     utilization_threshold: float
     evaluation_window_days: int
     window_anchor: dt.date
-    buy_in_target: float
-    tam_agree_min: float
     dormant_share_threshold: float
     retention_school_years: int
     time_zone: str = Field(default="UTC", description="Days, weeks, months and terms are cut in it.")
+    school_year_start_month: int = Field(
+        default=7, description="The month school years (and their quarters) start (ANALYTICS_*)."
+    )
 
 
 class LicenseUpdate(BaseModel):
@@ -106,28 +105,3 @@ class BaselineRead(BaselineUpdate):
 
     subject: str
     updated_at: dt.datetime
-
-
-class TamResponseCreate(BaseModel):
-    """One teacher's TAM answer about a tool: means of the 1-7 Likert items."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tool_id: uuid.UUID
-    respondent_id: str = Field(min_length=1, max_length=255)
-    perceived_usefulness: float = Field(ge=1, le=7)
-    perceived_ease_of_use: float = Field(ge=1, le=7)
-    responded_at: Moment | None = None
-
-
-class TamResponseRead(BaseModel):
-    """A stored TAM answer."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    tool_id: str
-    respondent_id: str
-    perceived_usefulness: float
-    perceived_ease_of_use: float
-    responded_at: dt.datetime

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,11 +14,11 @@ from services.analytics.district.schemas import (
     DistrictSettingsRead,
     DistrictSettingsUpdate,
     LicenseUpdate,
-    TamResponseCreate,
 )
-from services.analytics.models import DistrictSetting, License, SubmissionBaseline, TamResponse
-from services.analytics.tools.service import check_tool
-from shared.db import utcnow
+from services.analytics.models import DistrictSetting, License, SubmissionBaseline
+from services.analytics.tools.service import check_tool, tool_of_another_district
+from shared.db import new_id, utcnow
+from shared.events import TamAnswered
 from shared.ownership import check_owned
 
 FIELDS = tuple(f for f in DistrictSettingsRead.model_fields if f != "time_zone")
@@ -108,18 +107,24 @@ async def put_baseline(
     return row
 
 
-async def add_tam_response(
-    session: AsyncSession, *, district_id: str, data: TamResponseCreate
-) -> TamResponse:
-    """Record one TAM answer (about a tool of no other district)."""
-    await check_tool(session, district_id=district_id, tool_id=data.tool_id)
-    row = TamResponse(
-        district_id=district_id,
-        tool_id=str(data.tool_id),
-        respondent_id=data.respondent_id,
-        perceived_usefulness=data.perceived_usefulness,
-        perceived_ease_of_use=data.perceived_ease_of_use,
-        responded_at=(data.responded_at or utcnow()).astimezone(dt.UTC),
+async def record_tam_answer(session: AsyncSession, *, district_id: str, payload: TamAnswered) -> None:
+    """Keep a teacher's TAM answer from pilots (once per pilot, teacher and phase; not for a tool of
+    another district)."""
+    if await tool_of_another_district(
+        session, district_id=district_id, tool_id=str(payload.tool_id), pilot_id=str(payload.pilot_id)
+    ):
+        return
+    await DistrictRepository(session).add_tam_answer(
+        {
+            "id": new_id(),
+            "district_id": district_id,
+            "tool_id": str(payload.tool_id),
+            "respondent_id": payload.teacher_id,
+            "pilot_id": payload.pilot_id,
+            "phase": payload.phase,
+            "answers": payload.overall.answers,
+            "positive": payload.overall.positive,
+            "buy_in_target": payload.buy_in_target,
+            "responded_at": payload.answered_at,
+        }
     )
-    await DistrictRepository(session).add(row)
-    return row

@@ -91,13 +91,20 @@ async def replace_instrument(
     response_model=SurveyResponseRead,
 )
 async def submit_response(
-    pilot_id: uuid.UUID, code: str, body: SurveyResponseCreate, session: SessionDep, principal: Respondent
+    pilot_id: uuid.UUID,
+    code: str,
+    body: SurveyResponseCreate,
+    session: SessionDep,
+    principal: Respondent,
+    rules: RulesDep,
 ) -> SurveyResponseRead:
-    """Answer one of your own surveys of a pilot you take part in (e.g. TTIS `pre`)."""
+    """Answer one of your own surveys of a pilot you take part in (e.g. TTIS `pre`); a TAM answer is
+    published (`tam-answered`) for the district's buy-in figures."""
     pilot = await get_pilot(session, principal=principal, pilot_id=pilot_id)
     response, instrument = await service.submit_response(
         session,
         principal=principal,
+        rules=rules,
         pilot=pilot,
         teacher_ids=await teacher_ids_of(session, pilot=pilot),
         code=code,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pilots.district_settings.schemas import PilotSettingsRead
+from services.pilots.events import outbox
 from services.pilots.models import Instrument, InstrumentItem, Pilot, SurveyResponse
 from services.pilots.surveys.repository import SurveyRepository
 from services.pilots.surveys.schemas import (
@@ -26,8 +27,10 @@ from services.pilots.surveys.schemas import (
 )
 from services.pilots.surveys.standard import STANDARD_INSTRUMENTS, TAM, TTIS
 from shared.auth import Principal
+from shared.clock import clock_of
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, NotFound, Unprocessable
+from shared.events import TamAnswered, TamCount
 
 OPEN_STATUSES = ("planned", "active", "evaluating")
 
@@ -169,6 +172,7 @@ async def submit_response(
     session: AsyncSession,
     *,
     principal: Principal,
+    rules: PilotSettingsRead,
     pilot: Pilot,
     teacher_ids: Sequence[str],
     code: str,
@@ -218,8 +222,30 @@ async def submit_response(
             answers=data.answers,
             score=total,
             dimension_scores=dimensions,
+            submitted_at=clock_of(session).now(),
         )
     )
+    if instrument.code == TAM:
+        counts = tam_counts(instrument, items, data.answers, threshold=rules.tam_positive_threshold)
+        await outbox.add(
+            session,
+            TamAnswered(
+                tool_id=pilot.tool_id,
+                pilot_id=pilot.id,
+                teacher_id=principal.subject,
+                phase=data.phase,
+                overall=TamCount(
+                    answers=sum(n for n, _ in counts.values()), positive=sum(p for _, p in counts.values())
+                ),
+                dimensions={d: TamCount(answers=n, positive=p) for d, (n, p) in sorted(counts.items())},
+                scale_min=instrument.scale_min,
+                scale_max=instrument.scale_max,
+                threshold=rules.tam_positive_threshold,
+                buy_in_target=rules.buy_in_target,
+                answered_at=response.submitted_at,
+            ),
+            district_id=principal.district_id,
+        )
     return response, instrument
 
 
@@ -267,6 +293,24 @@ def _share(answers: int, positive: int) -> TamDimension:
     )
 
 
+def tam_counts(
+    instrument: Instrument, items: Sequence[InstrumentItem], answers: dict[str, int], *, threshold: int
+) -> dict[str, list[int]]:
+    """One response's TAM answers per dimension: [answers, positive] (reverse-scored items flipped); the
+    one rule of buy-in, here and in analytics (which gets these counts by `tam-answered`)."""
+    dimension_of = {i.code: i.dimension for i in items}
+    reverse = {i.code for i in items if i.reverse_scored}
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for code, value in answers.items():
+        if code not in dimension_of:
+            continue
+        if code in reverse:
+            value = instrument.scale_min + instrument.scale_max - value
+        counts[dimension_of[code]][0] += 1
+        counts[dimension_of[code]][1] += int(value >= threshold)
+    return counts
+
+
 def tam_results(
     instrument: Instrument,
     items: Sequence[InstrumentItem],
@@ -274,8 +318,6 @@ def tam_results(
     rules: PilotSettingsRead,
 ) -> list[TamResult]:
     """Per phase: the share of TAM answers at or above the district's threshold, per dimension and overall."""
-    dimension_of = {i.code: i.dimension for i in items}
-    reverse = {i.code for i in items if i.reverse_scored}
     results = []
     for phase in instrument.phases:
         in_phase = [r for r in responses if r.phase == phase]
@@ -283,13 +325,11 @@ def tam_results(
             continue
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for r in in_phase:
-            for code, value in r.answers.items():
-                if code not in dimension_of:
-                    continue
-                if code in reverse:
-                    value = instrument.scale_min + instrument.scale_max - value
-                counts[dimension_of[code]][0] += 1
-                counts[dimension_of[code]][1] += int(value >= rules.tam_positive_threshold)
+            for dimension, (n, p) in tam_counts(
+                instrument, items, r.answers, threshold=rules.tam_positive_threshold
+            ).items():
+                counts[dimension][0] += n
+                counts[dimension][1] += p
         answers = sum(n for n, _ in counts.values())
         positive = sum(p for _, p in counts.values())
         overall = _share(answers, positive)
