@@ -106,12 +106,17 @@ class Tracing:
         """Trace the engine's statements (SQLAlchemy's instrumentation), inside traced work only."""
         if self.provider is None:
             return
-        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+        from opentelemetry.instrumentation.sqlalchemy import __version__
+        from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+        from opentelemetry.metrics import NoOpMeter
 
-        # Its declared range stops below SQLAlchemy 2.1, whose engine events it uses are unchanged
-        # (tests/shared/test_tracing.py proves the statements are traced).
-        SQLAlchemyInstrumentor().instrument(
-            engine=engine.sync_engine, tracer_provider=self.provider, skip_dep_check=True
+        # The engine's own tracer, not SQLAlchemyInstrumentor().instrument(): that one is a process-wide
+        # singleton which also patches create_engine for every engine made later, so a second
+        # service in the process (the embedded default) would go untraced or report as the first.
+        EngineTracer(
+            self.provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__),
+            engine.sync_engine,
+            NoOpMeter("sqlalchemy").create_up_down_counter("db.client.connections.usage"),
         )
 
     @contextlib.contextmanager

@@ -73,6 +73,10 @@ async def test_one_trace_from_the_request_through_the_relay_to_the_consumer(
     in_trace = [s for s in spans if s.trace_id == trace_id]
     by_id = {s.span_id: s for s in in_trace}
 
+    # The request's statements are its descendants, in catalog: the tool and its outbox row inserted.
+    inserts = [s for s in in_trace if s.service == "catalog" and s.name.startswith("INSERT")]
+    assert inserts and all(descends(s, request, by_id) for s in inserts), [s.name for s in in_trace]
+
     # The outbox row carries the request's context (the CloudEvents distributed-tracing extension).
     assert envelope["traceparent"].split("-")[1] == trace_id
     written_in = by_id[envelope["traceparent"].split("-")[2]]
