@@ -1,12 +1,12 @@
 """What the analytics service publishes (through its outbox) and the events it consumes.
 
-Publishes: utilization-dropped, license-dormant (see `signals/service.py`), error-logged for the
-errors LMSs report (`ingest/service.py`).
+Publishes: utilization-dropped, license-dormant, license-seats-used (see `signals/service.py`), and
+error-logged for the errors LMSs report (`ingest/service.py`).
 Consumes (idempotently, through the shared consumer's inbox): tool-registered and
-tool-status-changed (tool names and statuses), pilot-started and pilot-completed (pilot
-cohorts), tam-answered (the TAM answers buy-in counts), error-logged (errors per tool and day). An
-event that names a tool or pilot the local copies hold for another district changes nothing
-(`shared.ownership`).
+tool-status-changed (tool names and statuses), license-recorded (the catalog's licenses),
+pilot-started and pilot-completed (pilot cohorts), tam-answered (the TAM answers buy-in counts),
+error-logged (errors per tool and day). An event that names a tool or pilot the local copies hold for
+another district changes nothing (`shared.ownership`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.db import outbox as outbox_table
-from services.analytics.district.service import district_time_zone, record_tam_answer
+from services.analytics.district.service import district_time_zone, record_license, record_tam_answer
 from services.analytics.pilots.service import record_decision, register_cohort
 from services.analytics.tools.service import count_error, remember_tool
 from shared.events import (
     CloudEvent,
     ErrorLogged,
+    LicenseRecorded,
     PilotCompleted,
     PilotStarted,
     TamAnswered,
@@ -76,6 +77,11 @@ async def on_pilot_completed(event: CloudEvent, payload: PilotCompleted, session
     await record_decision(session, district_id=event.districtid, payload=payload)
 
 
+async def on_license_recorded(event: CloudEvent, payload: LicenseRecorded, session: AsyncSession) -> None:
+    """Keep the catalog's license of a tool (the catalog owns licenses; analytics measures their use)."""
+    await record_license(session, district_id=event.districtid, payload=payload)
+
+
 async def on_tam_answered(event: CloudEvent, payload: TamAnswered, session: AsyncSession) -> None:
     """Keep a teacher's TAM answer (pilots' instrument): the buy-in figures count it."""
     await record_tam_answer(session, district_id=event.districtid, payload=payload)
@@ -100,5 +106,6 @@ HANDLERS: dict[Any, Any] = {
     PilotStarted: on_pilot_started,
     PilotCompleted: on_pilot_completed,
     TamAnswered: on_tam_answered,
+    LicenseRecorded: on_license_recorded,
     ErrorLogged: on_error_logged,
 }

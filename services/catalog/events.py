@@ -18,6 +18,7 @@ Consumed (each applied once per event id by the shared consumer; handlers also t
 * `time-on-task-fell`: observed time-on-task fell in a pilot class; the tool is flagged for immediate
   review, the flag carrying the evidence (both weeks' samples and the observations).
 * `error-logged`: counts toward the tool's reliability note.
+* `license-seats-used`: the seats analytics counted used in a window, kept on the license.
 
 Events about a tool the district does not have are ignored, and a `license-dormant` naming a license
 that is not that tool's in the district keeps the flag without the license id: the catalog owns
@@ -39,6 +40,7 @@ from shared.events import (
     ErrorLogged,
     EventPayload,
     LicenseDormant,
+    LicenseSeatsUsed,
     OutcomeEvidenceAttached,
     PilotCancelled,
     PilotCompleted,
@@ -236,6 +238,13 @@ async def on_time_on_task_fell(event: CloudEvent, payload: TimeOnTaskFell, sessi
     )
 
 
+async def on_license_seats_used(event: CloudEvent, payload: LicenseSeatsUsed, session: AsyncSession) -> None:
+    """Analytics counted a license's seats used in a window: the license shows it."""
+    from services.catalog.licenses.service import record_seats_used
+
+    await record_seats_used(session, district_id=event.districtid, payload=payload)
+
+
 async def on_outcome_evidence_attached(
     event: CloudEvent, payload: OutcomeEvidenceAttached, session: AsyncSession
 ) -> None:
@@ -275,6 +284,7 @@ HANDLERS: dict[type[EventPayload], Handler] = {
     PilotCancelled: on_pilot_cancelled,
     UtilizationDropped: on_utilization_dropped,
     LicenseDormant: on_license_dormant,
+    LicenseSeatsUsed: on_license_seats_used,
     ErrorLogged: on_error_logged,
     OutcomeEvidenceAttached: on_outcome_evidence_attached,
     TimeOnTaskFell: on_time_on_task_fell,

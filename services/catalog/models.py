@@ -164,6 +164,7 @@ class License(Base):
     district_id: Mapped[str] = mapped_column(String(64), index=True)
     tool_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tool.id", ondelete="CASCADE"), index=True)
     seats: Mapped[int] = mapped_column(Integer)
+    teacher_seats: Mapped[int | None] = mapped_column(Integer)
     students_covered: Mapped[int | None] = mapped_column(Integer)
     price_total: Mapped[Decimal] = mapped_column(Money)
     term_start: Mapped[dt.date] = mapped_column(Date)
@@ -171,6 +172,11 @@ class License(Base):
     renewal_date: Mapped[dt.date | None] = mapped_column(Date)
     allocations: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
     notes: Mapped[str | None] = mapped_column(Text)
+    seats_used: Mapped[int | None] = mapped_column(Integer)
+    """Seats used in the last window analytics measured (`license-seats-used`)."""
+    seats_used_from: Mapped[dt.date | None] = mapped_column(Date)
+    seats_used_to: Mapped[dt.date | None] = mapped_column(Date)
+    teachers_active: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -125,6 +125,21 @@ class ToolRetirementCancelled(_ToolKeyed):
     cancelled_at: UTCTimestamp
 
 
+class LicenseRecorded(_ToolKeyed):
+    """A license of a tool as the catalog, its owner, now records it (sent on every change)."""
+
+    name = "license.recorded"
+    topic = topics.CATALOG_TOOLS
+
+    license_id: uuid.UUID
+    seats: int = Field(ge=1)
+    teacher_seats: int | None = Field(default=None, ge=0, description="Teachers licensed, if it says.")
+    price_total: float = Field(ge=0)
+    term_start: dt.date
+    term_end: dt.date
+    recorded_at: UTCTimestamp
+
+
 class PilotStarted(_ToolKeyed):
     """A classroom pilot of a tool began, with its teachers and dates."""
 
@@ -284,6 +299,20 @@ class LicenseDormant(_ToolKeyed):
     dormant_cost: float | None = Field(default=None, ge=0)
 
 
+class LicenseSeatsUsed(_ToolKeyed):
+    """How many seats of a tool's license were used in a window (analytics' count, back to the catalog)."""
+
+    name = "license.seats_used"
+    topic = topics.ANALYTICS_SIGNALS
+
+    license_id: uuid.UUID | None = None
+    window_start: dt.date
+    window_end: dt.date
+    seats_purchased: int = Field(ge=0)
+    seats_used: int = Field(ge=0)
+    teachers_active: int = Field(ge=0)
+
+
 class OutcomeEvidenceAttached(_ToolKeyed):
     """An edtech offered an outcome analysis of the tool as the evidence of its ESSA checklist point.
 
@@ -308,6 +337,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ToolStatusChanged,
         ToolRetirementScheduled,
         ToolRetirementCancelled,
+        LicenseRecorded,
         PilotStarted,
         PilotCompleted,
         PilotCancelled,
@@ -316,6 +346,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ErrorLogged,
         UtilizationDropped,
         LicenseDormant,
+        LicenseSeatsUsed,
         OutcomeEvidenceAttached,
     )
 }

@@ -1,7 +1,8 @@
 """Kafka topic names, in one place. Keys keep one tool's (or pilot's) events in order."""
 
 CATALOG_TOOLS = "edtech.catalog.tools.v1"
-"""tool-registered, tool-status-changed, tool-retirement-scheduled and -cancelled; keyed by tool id."""
+"""tool-registered, tool-status-changed, tool-retirement-scheduled and -cancelled, license-recorded;
+keyed by tool id."""
 
 PILOTS_LIFECYCLE = "edtech.pilots.lifecycle.v1"
 """pilot-started, -completed, -cancelled, time-on-task-fell, tam-answered; keyed by tool id so a
@@ -11,7 +12,7 @@ PILOTS_ERRORS = "edtech.pilots.errors.v1"
 """error-logged; keyed by tool id."""
 
 ANALYTICS_SIGNALS = "edtech.analytics.signals.v1"
-"""utilization-dropped, license-dormant; keyed by tool id."""
+"""utilization-dropped, license-dormant, license-seats-used, outcome-evidence-attached; keyed by tool id."""
 
 ALL_TOPICS = (CATALOG_TOOLS, PILOTS_LIFECYCLE, PILOTS_ERRORS, ANALYTICS_SIGNALS)
 

@@ -21,7 +21,7 @@ from services.analytics.counting.service import count_all, regroup_due
 from services.analytics.ingest.signing import signed_headers
 from services.analytics.models import UsageEvent
 from shared.bus import IncomingMessage
-from shared.events import CloudEvent, EventPayload, ToolRegistered, ToolStatusChanged
+from shared.events import CloudEvent, EventPayload, LicenseRecorded, ToolRegistered, ToolStatusChanged
 from tests.analytics.roster_data import upload
 from tests.fixtures.auth import TokenFactory
 
@@ -149,6 +149,35 @@ async def adopt(runtime: Any, tool_id: str, district: str, *, on: dt.date, name:
     )
 
 
+async def licensed(
+    runtime: Any,
+    tool_id: str,
+    district: str,
+    *,
+    seats: int,
+    cost_per_seat: float = 0.0,
+    teacher_seats: int | None = None,
+    starts_on: dt.date = dt.date(2025, 7, 1),
+    ends_on: dt.date = dt.date(2027, 6, 30),
+    license_id: uuid.UUID | None = None,
+) -> IncomingMessage:
+    """The catalog's word that the district licensed the tool (a `license-recorded` event)."""
+    return await deliver(
+        runtime,
+        LicenseRecorded(
+            tool_id=uuid.UUID(tool_id),
+            license_id=license_id or uuid.uuid4(),
+            seats=seats,
+            teacher_seats=teacher_seats,
+            price_total=cost_per_seat * seats,
+            term_start=starts_on,
+            term_end=ends_on,
+            recorded_at=dt.datetime.now(dt.UTC),
+        ),
+        district,
+    )
+
+
 def noon(day: dt.date) -> dt.datetime:
     """Noon (UTC) of `day`: where tests set a service clock."""
     return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
@@ -163,18 +192,8 @@ async def build(client: httpx.AsyncClient, runtime: Any, auth: TokenFactory, dis
             "/api/analytics/integrations", headers=auth("edtech"), json={"name": "LMS", "tool_id": tool}
         )
         await post_events(client, r.json(), events, runtime)
-    r = await client.put(
-        f"/api/analytics/licenses/{tool_a}",
-        headers=auth("admin"),
-        json={"seats_purchased": 10, "cost_per_seat": 20.0},
-    )
-    assert r.status_code == 200, r.text
-    r = await client.put(
-        f"/api/analytics/licenses/{tool_b}",
-        headers=auth("admin"),
-        json={"seats_purchased": 5, "cost_per_seat": 10.0, "teacher_seats": 4},
-    )
-    assert r.status_code == 200, r.text
+    await licensed(runtime, tool_a, district, seats=10, cost_per_seat=20.0)
+    await licensed(runtime, tool_b, district, seats=5, cost_per_seat=10.0, teacher_seats=4)
     await deliver(
         runtime, ToolRegistered(tool_id=uuid.UUID(tool_a), tool_name="Desmos", status="adopted"), district
     )

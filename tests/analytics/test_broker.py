@@ -15,7 +15,7 @@ from shared.bus import OutgoingMessage
 from shared.bus.kafka import KafkaBus
 from shared.events import CloudEvent, PilotStarted
 from shared.events.topics import ANALYTICS_SIGNALS
-from tests.analytics.dataset import adopt, ev, noon, post_events
+from tests.analytics.dataset import adopt, ev, licensed, noon, post_events
 from tests.analytics.roster_data import upload
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.services import AppFactory
@@ -105,11 +105,7 @@ async def test_consumes_from_and_publishes_to_kafka(
             )
         ).json()
         await post_events(client, integration, [ev("s1", "login", "2026-01-10")], app.state.runtime)
-        await client.put(
-            f"/api/analytics/licenses/{tool}",
-            headers=auth("admin"),
-            json={"seats_purchased": 3, "teacher_seats": 2},
-        )
+        await licensed(app.state.runtime, str(tool), district, seats=3, teacher_seats=2)
         await adopt(app.state.runtime, str(tool), district, on=dt.date(2025, 12, 15))
         app.state.runtime.clock.set(noon(dt.date(2026, 2, 1)))
         for _ in range(2):
@@ -118,6 +114,7 @@ async def test_consumes_from_and_publishes_to_kafka(
         published = await records_with_key(kafka_bootstrap, ANALYTICS_SIGNALS, str(tool))
     assert sorted(e.type for e in published) == [
         "org.edtech.license.dormant.v1",
+        "org.edtech.license.seats_used.v1",
         "org.edtech.utilization.dropped.v1",
     ]
     assert all(e.districtid == district for e in published)

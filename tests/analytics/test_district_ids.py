@@ -22,7 +22,7 @@ from sqlalchemy import select
 from services.analytics.models import ErrorDaily, PilotCohort, TamResponse, ToolInfo, UsageEvent
 from shared.events import ErrorLogged, PilotStarted, TamAnswered, TamCount, ToolRegistered, ToolStatusChanged
 from tests.analytics.conftest import sign_request
-from tests.analytics.dataset import deliver
+from tests.analytics.dataset import deliver, licensed
 from tests.fixtures.auth import TokenFactory
 
 API = "/api/analytics"
@@ -65,8 +65,7 @@ async def test_writes_naming_another_districts_tool_are_refused_and_store_nothin
 
     r = await client.post(f"{API}/integrations", json={"name": "LMS", "tool_id": theirs}, headers=mine)
     refused_naming(r, "tool_id", theirs)
-    r = await client.put(f"{API}/licenses/{theirs}", json={"seats_purchased": 5}, headers=mine)
-    refused_naming(r, "tool_id", theirs)
+    await licensed(app.state.runtime, theirs, district, seats=5)  # an event naming their tool: nothing
 
     assert (await client.get(f"{API}/integrations", headers=mine)).json()["total"] == 0
     assert (await client.get(f"{API}/licenses", headers=mine)).json()["total"] == 0
@@ -75,8 +74,7 @@ async def test_writes_naming_another_districts_tool_are_refused_and_store_nothin
     owner = auth("edtech", district_id=other)
     r = await client.post(f"{API}/integrations", json={"name": "LMS", "tool_id": theirs}, headers=owner)
     assert r.status_code == 201, r.text
-    r = await client.put(f"{API}/licenses/{theirs}", json={"seats_purchased": 5}, headers=owner)
-    assert r.status_code == 200, r.text
+    await licensed(app.state.runtime, theirs, other, seats=5)
     assert [i["tool_id"] for i in (await client.get(f"{API}/licenses", headers=owner)).json()["items"]] == [
         theirs
     ]
@@ -88,53 +86,18 @@ async def test_a_tool_not_known_here_yet_is_accepted_and_later_stays_the_callers
 ) -> None:
     app, client = analytics_app
     early = str(uuid.uuid4())  # registered in the catalog; its event has not reached analytics yet
-    r = await client.put(f"{API}/licenses/{early}", json={"seats_purchased": 3}, headers=auth("edtech"))
-    assert r.status_code == 200, r.text
+    body = {"name": "LMS", "tool_id": early}
+    r = await client.post(f"{API}/integrations", json=body, headers=auth("edtech"))
+    assert r.status_code == 201, r.text
     await deliver(
         app.state.runtime,
         ToolRegistered(tool_id=uuid.UUID(early), tool_name="Padlet", status="adopted"),
         district,
     )
-    r = await client.put(f"{API}/licenses/{early}", json={"seats_purchased": 4}, headers=auth("edtech"))
-    assert r.status_code == 200, r.text
-    r = await client.put(
-        f"{API}/licenses/{early}", json={"seats_purchased": 4}, headers=auth("edtech", district_id=other)
-    )
+    r = await client.post(f"{API}/integrations", json=body, headers=auth("edtech"))
+    assert r.status_code == 201, r.text
+    r = await client.post(f"{API}/integrations", json=body, headers=auth("edtech", district_id=other))
     refused_naming(r, "tool_id", early)
-
-
-async def test_a_catalog_license_id_another_district_names_is_refused(
-    analytics_app: tuple[FastAPI, httpx.AsyncClient], auth: TokenFactory, district: str, other: str
-) -> None:
-    app, client = analytics_app
-    theirs, mine = await registered_tool(app, other), await registered_tool(app, district)
-    license_id = str(uuid.uuid4())
-    owner = auth("admin", district_id=other)
-    r = await client.put(
-        f"{API}/licenses/{theirs}", json={"seats_purchased": 9, "license_id": license_id}, headers=owner
-    )
-    assert r.status_code == 200, r.text
-
-    r = await client.put(
-        f"{API}/licenses/{mine}",
-        json={"seats_purchased": 9, "license_id": license_id},
-        headers=auth("admin"),
-    )
-    refused_naming(r, "license_id", license_id, "license")
-    assert (await client.get(f"{API}/licenses", headers=auth("admin"))).json()["total"] == 0
-    kept = (await client.get(f"{API}/licenses", headers=owner)).json()["items"]
-    assert [(i["tool_id"], i["license_id"], i["seats_purchased"]) for i in kept] == [(theirs, license_id, 9)]
-
-    # its own district may enter it again (replacing the row), and a fresh id is anyone's
-    r = await client.put(
-        f"{API}/licenses/{theirs}", json={"seats_purchased": 8, "license_id": license_id}, headers=owner
-    )
-    assert r.status_code == 200, r.text
-    fresh = str(uuid.uuid4())
-    r = await client.put(
-        f"{API}/licenses/{mine}", json={"seats_purchased": 9, "license_id": fresh}, headers=auth("admin")
-    )
-    assert r.status_code == 200, r.text
 
 
 async def test_platform_events_naming_another_districts_tool_are_rejected(

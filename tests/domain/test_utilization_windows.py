@@ -59,17 +59,19 @@ async def test_a_tool_is_judged_only_over_whole_windows_after_its_adoption_and_l
                 f"{CATALOG}/tools/{tool['id']}/transitions", json={"to_status": status}, headers=edtech
             )
         )
-    await ok(
-        await platform.analytics.put(
-            f"{ANALYTICS}/licenses/{tool['id']}",
+    license_ = await ok(
+        await platform.catalog.post(
+            f"{CATALOG}/tools/{tool['id']}/licenses",
             json={
-                "seats_purchased": 30,
+                "seats": 30,
                 "teacher_seats": 4,
-                "starts_on": "2026-04-10",
-                "ends_on": "2026-12-31",
+                "price_total": "60.00",
+                "term_start": "2026-04-10",
+                "term_end": "2026-12-31",
             },
             headers=edtech,
-        )
+        ),
+        201,
     )
     await platform.settle()
 
@@ -91,24 +93,28 @@ async def test_a_tool_is_judged_only_over_whole_windows_after_its_adoption_and_l
     platform.travel_to(dt.date(2026, 4, 28))  # Mar 30 - Apr 26 ended, but the license started on Apr 10
     assert await job_signals(platform, auth) == []
 
-    await ok(
-        await platform.analytics.put(
-            f"{ANALYTICS}/licenses/{tool['id']}",
-            json={
-                "seats_purchased": 30,
-                "teacher_seats": 4,
-                "starts_on": "2026-03-01",
-                "ends_on": "2026-12-31",
-            },
-            headers=edtech,
+    await ok(  # the catalog owns the license: its new start reaches analytics by license-recorded
+        await platform.catalog.patch(
+            f"{CATALOG}/licenses/{license_['id']}", json={"term_start": "2026-03-01"}, headers=edtech
         )
     )
     signals = await job_signals(platform, auth)
     assert sorted((s["signal"], s["window_start"], s["window_end"], s["value"]) for s in signals) == [
         ("license_dormant", "2026-03-30", "2026-04-26", 28.0),  # 2 of 30 seats used
+        ("seats_used", "2026-03-30", "2026-04-26", 2.0),
         ("utilization_dropped", "2026-03-30", "2026-04-26", 0.25),  # 1 of 4 licensed teachers
     ]
     candidates = (await ok(await platform.catalog.get(f"{CATALOG}/sunsetting/candidates", headers=edtech)))[
         "items"
     ]
     assert [(c["tool_id"], c["data"]["teacher_ids"]) for c in candidates] == [(tool["id"], ["t1"])]
+    used = (await ok(await platform.catalog.get(f"{CATALOG}/licenses/{license_['id']}", headers=edtech)))[
+        "seats_used"
+    ]
+    assert used == {
+        "window_start": "2026-03-30",
+        "window_end": "2026-04-26",
+        "seats": 2,
+        "share": 0.0667,
+        "teachers_active": 1,
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,12 +26,6 @@ class DistrictRepository:
     async def license(self, district_id: str, tool_id: str) -> License | None:
         """A tool's license."""
         return await self.session.get(License, (district_id, tool_id))
-
-    async def license_districts(self, license_id: uuid.UUID) -> set[str]:
-        """The districts whose licenses name the catalog license `license_id` (for `shared.ownership`)."""
-        return set(
-            await self.session.scalars(select(License.district_id).where(License.license_id == license_id))
-        )
 
     async def licenses(self, district_id: str, tool_id: str | None = None) -> Sequence[License]:
         """The district's licenses, by tool."""

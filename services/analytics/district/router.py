@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -16,7 +15,6 @@ from services.analytics.district.schemas import (
     DistrictSettingsRead,
     DistrictSettingsUpdate,
     LicenseRead,
-    LicenseUpdate,
 )
 from shared.api import Page, PageDep, SessionDep
 
@@ -43,19 +41,10 @@ async def put_settings(
     )
 
 
-@router.put("/licenses/{tool_id}", response_model=LicenseRead)
-async def put_license(
-    tool_id: uuid.UUID, body: LicenseUpdate, session: SessionDep, principal: Manager
-) -> LicenseRead:
-    """Enter (or replace) the seats bought for a tool and their cost."""
-    return LicenseRead.model_validate(
-        await service.put_license(session, district_id=principal.district_id, tool_id=tool_id, data=body)
-    )
-
-
 @router.get("/licenses", response_model=Page[LicenseRead])
 async def list_licenses(session: SessionDep, principal: Manager, page: PageDep) -> Page[LicenseRead]:
-    """The district's licenses, by tool (one per tool, so the page is cut in memory)."""
+    """The district's licenses as analytics knows them from the catalog (which owns them: enter and change
+    them there), the current one per tool; one per tool, so the page is cut in memory."""
     rows = [
         LicenseRead.model_validate(r)
         for r in await DistrictRepository(session).licenses(principal.district_id)

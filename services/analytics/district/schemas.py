@@ -1,4 +1,4 @@
-"""Schemas of what a district enters: settings, licenses, paper baselines."""
+"""Schemas of what a district enters (settings, paper baselines) and of the licenses it knows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.time_zones import is_time_zone
 from shared.validation import Day, Int32
@@ -55,27 +55,8 @@ class DistrictSettingsRead(BaseModel):
     )
 
 
-class LicenseUpdate(BaseModel):
-    """Seats bought for a tool."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    seats_purchased: Seats
-    cost_per_seat: float = Field(default=0.0, ge=0, le=1_000_000, description="USD.")
-    teacher_seats: Seats | None = Field(default=None, description="Teachers licensed (utilization base).")
-    starts_on: Day | None = None
-    ends_on: Day | None = None
-    license_id: uuid.UUID | None = Field(default=None, description="The catalog's license id, if any.")
-
-    @model_validator(mode="after")
-    def _dates(self) -> LicenseUpdate:
-        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
-            raise ValueError("ends_on is before starts_on")
-        return self
-
-
 class LicenseRead(BaseModel):
-    """A tool's license as analytics knows it."""
+    """A tool's current license as analytics knows it from the catalog's `license-recorded`."""
 
     model_config = ConfigDict(from_attributes=True)
 

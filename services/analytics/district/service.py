@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.config import Settings
@@ -13,13 +11,11 @@ from services.analytics.district.schemas import (
     BaselineUpdate,
     DistrictSettingsRead,
     DistrictSettingsUpdate,
-    LicenseUpdate,
 )
 from services.analytics.models import DistrictSetting, License, SubmissionBaseline
-from services.analytics.tools.service import check_tool, tool_of_another_district
+from services.analytics.tools.service import tool_of_another_district
 from shared.db import new_id, utcnow
-from shared.events import TamAnswered
-from shared.ownership import check_owned
+from shared.events import LicenseRecorded, TamAnswered
 
 FIELDS = tuple(f for f in DistrictSettingsRead.model_fields if f != "time_zone")
 """The settings whose default is the service's (`ANALYTICS_*`); a district without a time zone is UTC."""
@@ -62,34 +58,32 @@ async def update_settings(
     return await effective_settings(session, district_id=district_id, defaults=defaults)
 
 
-async def put_license(
-    session: AsyncSession, *, district_id: str, tool_id: uuid.UUID, data: LicenseUpdate
-) -> License:
-    """Create or replace a tool's license (of a tool, and a catalog license, of no other district).
-
-    Analytics receives no catalog license events, so the only copy of a catalog `license_id` here is
-    the licenses districts entered: an id another district's license already names is refused.
-    """
+async def record_license(session: AsyncSession, *, district_id: str, payload: LicenseRecorded) -> None:
+    """Keep a catalog license as the tool's current one (the license whose term ends last, as the catalog
+    prices a tool); not for a tool of another district."""
+    if await tool_of_another_district(
+        session, district_id=district_id, tool_id=str(payload.tool_id), license_id=str(payload.license_id)
+    ):
+        return
     repo = DistrictRepository(session)
-    await check_tool(session, district_id=district_id, tool_id=tool_id)
-    if data.license_id is not None:
-        check_owned(
-            await repo.license_districts(data.license_id),
-            district_id=district_id,
-            value=data.license_id,
-            field="license_id",
-            label="license",
-        )
-    row = await repo.license(district_id, str(tool_id))
+    row = await repo.license(district_id, str(payload.tool_id))
+    values = {
+        "license_id": payload.license_id,
+        "seats_purchased": payload.seats,
+        "cost_per_seat": round(payload.price_total / payload.seats, 4),
+        "teacher_seats": payload.teacher_seats,
+        "starts_on": payload.term_start,
+        "ends_on": payload.term_end,
+    }
     if row is None:
-        row = License(district_id=district_id, tool_id=str(tool_id), **data.model_dump())
-        await repo.add(row)
-    else:
-        for field, value in data.model_dump().items():
-            setattr(row, field, value)
-        row.updated_at = utcnow()
-        await session.flush()
-    return row
+        await repo.add(License(district_id=district_id, tool_id=str(payload.tool_id), **values))
+        return
+    if row.license_id != payload.license_id and row.ends_on is not None and row.ends_on > payload.term_end:
+        return  # another license of the tool runs longer: it stays the current one
+    for field, value in values.items():
+        setattr(row, field, value)
+    row.updated_at = utcnow()
+    await session.flush()
 
 
 async def put_baseline(

@@ -1,4 +1,4 @@
-"""Signal rules: utilization-dropped and license-dormant, each once per tool and window.
+"""Signal rules: utilization-dropped, license-dormant and license-seats-used, each once per tool and window.
 
 Windows are the district's terms (`rosters.terms`: its imported term/semester sessions, else
 `evaluation_window_days` long windows anchored at its `window_anchor`); an evaluation judges the
@@ -9,6 +9,8 @@ endpoint alike; no caller chooses the day). A tool is judged only over a whole w
   `adopted` in the catalog, whose adoption day is on or before the window's first day, and whose
   license (if it has one) had started by then. `teacher_ids` are the teachers who used it in the window.
 * license-dormant: a licensed tool, not retired or rejected, whose license covers the whole window.
+* license-seats-used: for the same licenses, every window: the seats used, back to the catalog that
+  owns the license (it shows them on the license).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from services.analytics.rosters.terms import last_completed_term
 from services.analytics.signals.repository import SignalRepository
 from services.analytics.signals.schemas import EvaluationRead, SignalRead
 from shared.clock import clock_of
-from shared.events import EventPayload, LicenseDormant, UtilizationDropped
+from shared.events import EventPayload, LicenseDormant, LicenseSeatsUsed, UtilizationDropped
 from shared.metrics import job_run
 from shared.time_zones import local_date
 
@@ -138,6 +140,25 @@ async def evaluate(session: AsyncSession, *, district_id: str, defaults: Setting
                 published.append(sent)
         if lic is not None and lic.seats_purchased > 0:
             used = len(users.get(tool, ()))
+            sent = await _publish(
+                session,
+                district_id=district_id,
+                signal="seats_used",
+                tool_id=tool,
+                window=window,
+                value=min(used, lic.seats_purchased),
+                payload=LicenseSeatsUsed(
+                    tool_id=tool_uuid,
+                    license_id=lic.license_id,
+                    window_start=window[0],
+                    window_end=window[1],
+                    seats_purchased=lic.seats_purchased,
+                    seats_used=min(used, lic.seats_purchased),
+                    teachers_active=len(active),
+                ),
+            )
+            if sent:
+                published.append(sent)
             dormant = max(0, lic.seats_purchased - used)
             if dormant and dormant / lic.seats_purchased > settings.dormant_share_threshold:
                 sent = await _publish(

@@ -23,6 +23,9 @@ class LicenseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seats: int = Field(ge=1, le=10_000_000)
+    teacher_seats: int | None = Field(
+        default=None, ge=0, le=10_000_000, description="Teachers licensed (teacher utilization's base)."
+    )
     students_covered: int | None = Field(default=None, ge=1, le=10_000_000)
     price_total: Decimal = Field(
         ge=0, le=MAX_PRICE, max_digits=12, decimal_places=2, description="USD for the whole term."
@@ -42,6 +45,7 @@ class LicenseUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seats: int | None = Field(default=None, ge=1, le=10_000_000)
+    teacher_seats: int | None = Field(default=None, ge=0, le=10_000_000)
     students_covered: int | None = Field(default=None, ge=1, le=10_000_000)
     price_total: Decimal | None = Field(default=None, ge=0, le=MAX_PRICE, max_digits=12, decimal_places=2)
     term_start: Day | None = None
@@ -51,6 +55,16 @@ class LicenseUpdate(BaseModel):
     notes: str | None = Field(default=None, max_length=5000)
 
 
+class SeatsUsed(BaseModel):
+    """What analytics counted of a license's use in a window (it owns the usage; the catalog the license)."""
+
+    window_start: dt.date
+    window_end: dt.date
+    seats: int
+    share: float = Field(description="Seats used / seats bought.")
+    teachers_active: int | None
+
+
 class LicenseRead(BaseModel):
     """A license with its computed costs."""
 
@@ -58,6 +72,7 @@ class LicenseRead(BaseModel):
     tool_id: uuid.UUID
     tool_name: str | None = None
     seats: int
+    teacher_seats: int | None = None
     students_covered: int | None
     price_total: float
     term_start: dt.date
@@ -70,5 +85,8 @@ class LicenseRead(BaseModel):
     cost_per_student: float
     cost_per_student_per_year: float
     days_to_renewal: int | None = None
+    seats_used: SeatsUsed | None = Field(
+        default=None, description="Seats used in the last window analytics measured; null until it has."
+    )
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -1,4 +1,8 @@
-"""Rules for licenses: coherent terms and allocations; the tool's cost point follows its license."""
+"""Rules for licenses: coherent terms and allocations; the tool's cost point follows its license.
+
+The catalog owns licenses: every change is published (`license-recorded`) for analytics' copy, which
+measures their use and sends back the seats used per window (`license-seats-used`), shown here.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,15 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.checklist.service import recompute_cost_point
+from services.catalog.events import outbox
 from services.catalog.licenses.costs import cost_per_seat, cost_per_student, cost_per_student_per_year
 from services.catalog.licenses.repository import LicenseRepository
-from services.catalog.licenses.schemas import LicenseCreate, LicenseRead, LicenseUpdate
+from services.catalog.licenses.schemas import LicenseCreate, LicenseRead, LicenseUpdate, SeatsUsed
 from services.catalog.models import License
 from services.catalog.tools.service import get_tool
+from shared.clock import clock_of
 from shared.errors import NotFound, Unprocessable
+from shared.events import LicenseRecorded, LicenseSeatsUsed
 
 
 def _check(seats: int, term_start: dt.date, term_end: dt.date, allocations: dict[str, int]) -> None:
@@ -33,6 +40,7 @@ def to_read(license_: License, *, tool_name: str | None = None, today: dt.date |
         tool_id=license_.tool_id,
         tool_name=tool_name,
         seats=license_.seats,
+        teacher_seats=license_.teacher_seats,
         students_covered=license_.students_covered,
         price_total=float(license_.price_total),
         term_start=license_.term_start,
@@ -51,6 +59,15 @@ def to_read(license_: License, *, tool_name: str | None = None, today: dt.date |
             license_.term_end,
         ),
         days_to_renewal=(license_.renewal_date - today).days if today and license_.renewal_date else None,
+        seats_used=None
+        if license_.seats_used is None or license_.seats_used_from is None or license_.seats_used_to is None
+        else SeatsUsed(
+            window_start=license_.seats_used_from,
+            window_end=license_.seats_used_to,
+            seats=license_.seats_used,
+            share=round(license_.seats_used / license_.seats, 4),
+            teachers_active=license_.teachers_active,
+        ),
         created_at=license_.created_at,
         updated_at=license_.updated_at,
     )
@@ -66,7 +83,39 @@ async def create_license(
         License(district_id=district_id, tool_id=tool.id, **data.model_dump())
     )
     await recompute_cost_point(session, tool=tool, limit=cost_limit)
+    await _publish(session, license_)
     return license_
+
+
+async def _publish(session: AsyncSession, license_: License) -> None:
+    await outbox.add(
+        session,
+        LicenseRecorded(
+            tool_id=license_.tool_id,
+            license_id=license_.id,
+            seats=license_.seats,
+            teacher_seats=license_.teacher_seats,
+            price_total=float(license_.price_total),
+            term_start=license_.term_start,
+            term_end=license_.term_end,
+            recorded_at=clock_of(session).now(),
+        ),
+        district_id=license_.district_id,
+    )
+
+
+async def record_seats_used(session: AsyncSession, *, district_id: str, payload: LicenseSeatsUsed) -> None:
+    """Keep the seats analytics counted used on a license of the district (its latest window wins)."""
+    if payload.license_id is None:
+        return
+    license_ = await LicenseRepository(session).get(district_id=district_id, license_id=payload.license_id)
+    if license_ is None or license_.tool_id != payload.tool_id:
+        return  # not this district's license of that tool: nothing to record
+    if license_.seats_used_to is not None and license_.seats_used_to > payload.window_end:
+        return
+    license_.seats_used, license_.teachers_active = payload.seats_used, payload.teachers_active
+    license_.seats_used_from, license_.seats_used_to = payload.window_start, payload.window_end
+    await session.flush()
 
 
 async def get_license(
@@ -99,4 +148,5 @@ async def update_license(
     await session.flush()
     tool = await get_tool(session, district_id=district_id, tool_id=license_.tool_id)
     await recompute_cost_point(session, tool=tool, limit=cost_limit)
+    await _publish(session, license_)
     return license_

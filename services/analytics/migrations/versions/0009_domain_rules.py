@@ -44,7 +44,6 @@ def upgrade() -> None:
             $$"""
         )
 
-
     # TAM answers are pilots' (one instrument, scale and threshold): answers and positive answers. The
     # answers staff entered here (1-7 means of two scales) count as two answers, positive at 5 or more.
     with op.batch_alter_table("tam_response", schema="analytics") as batch:
@@ -83,7 +82,9 @@ def downgrade() -> None:
         batch.add_column(sa.Column("buy_in_target", sa.Float(), nullable=True))
     op.execute("DELETE FROM analytics.tam_response WHERE pilot_id IS NOT NULL")
     with op.batch_alter_table("tam_response", schema="analytics") as batch:
-        batch.drop_constraint(op.f("uq_tam_response_district_id_pilot_id_respondent_id_phase"), type_="unique")
+        batch.drop_constraint(
+            op.f("uq_tam_response_district_id_pilot_id_respondent_id_phase"), type_="unique"
+        )
         batch.add_column(sa.Column("perceived_usefulness", sa.Float(), server_default="1", nullable=False))
         batch.add_column(sa.Column("perceived_ease_of_use", sa.Float(), server_default="1", nullable=False))
         batch.drop_column("buy_in_target")

@@ -1,5 +1,5 @@
 """the domain's rules end to end: pilot decisions, rollout checklist overrides, retirement notices,
-pilots in schools (tool fatigue)
+pilots in schools (tool fatigue), licenses' teacher seats and the seats analytics saw used
 
 Revision ID: 0002_catalog
 Revises: 0001_catalog
@@ -148,8 +148,21 @@ def upgrade() -> None:
         op.f("ix_school_pilot_tool_id"), "school_pilot", ["tool_id"], unique=False, schema="catalog"
     )
 
+    with op.batch_alter_table("license", schema="catalog") as batch:
+        batch.add_column(sa.Column("teacher_seats", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("seats_used", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("seats_used_from", sa.Date(), nullable=True))
+        batch.add_column(sa.Column("seats_used_to", sa.Date(), nullable=True))
+        batch.add_column(sa.Column("teachers_active", sa.Integer(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("license", schema="catalog") as batch:
+        batch.drop_column("teachers_active")
+        batch.drop_column("seats_used_to")
+        batch.drop_column("seats_used_from")
+        batch.drop_column("seats_used")
+        batch.drop_column("teacher_seats")
     op.drop_table("school_pilot", schema="catalog")
     op.drop_table("retirement_notice", schema="catalog")
     with op.batch_alter_table("retirement", schema="catalog") as batch:
