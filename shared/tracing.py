@@ -72,13 +72,11 @@ def _context_of(headers: Mapping[str, str]) -> Context | None:
 
 def _event_attributes(headers: Mapping[str, str]) -> dict[str, str]:
     """The CloudEvents semantic-convention attributes of a binary-mode record's `ce_` headers."""
-    names = {
-        "id": "cloudevents.event_id",
-        "type": "cloudevents.event_type",
-        "source": "cloudevents.event_source",
+    out = {
+        f"cloudevents.event_{name}": headers[CE_PREFIX + name]
+        for name in ("id", "type", "source", "subject")
+        if CE_PREFIX + name in headers
     }
-    names["subject"] = "cloudevents.event_subject"
-    out = {attr: headers[CE_PREFIX + name] for name, attr in names.items() if CE_PREFIX + name in headers}
     if "cloudevents.event_id" in out:
         out["messaging.message.id"] = out["cloudevents.event_id"]
     return out
