@@ -9,8 +9,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.bus.security import KafkaSecurity, SaslMechanism, SecurityProtocol
 
-Role = Literal["edtech", "specialist", "teacher", "admin"]
-ROLES: tuple[Role, ...] = ("edtech", "specialist", "teacher", "admin")
+Role = Literal["edtech", "specialist", "teacher", "admin", "vendor"]
+ROLES: tuple[Role, ...] = ("edtech", "specialist", "teacher", "admin", "vendor")
+DISTRICT_ROLES: tuple[Role, ...] = ("edtech", "specialist", "teacher", "admin")
+"""The district's own people; a `vendor` is an outsider a district invited (the catalog's vendor portal)."""
 
 
 class IssuerConfig(BaseModel):

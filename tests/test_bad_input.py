@@ -27,7 +27,7 @@ from tests.fixtures.services import AppFactory, running_app
 from tests.fixtures.sweep import Sweep, is_problem, judge, names
 from tests.pilots.conftest import catalog_tool
 
-ROLES = ("edtech", "specialist", "teacher", "admin")
+ROLES = ("edtech", "specialist", "teacher", "admin", "vendor")  # every operation, the vendor portal too
 HINTS = {
     "teacher_ids": ["teacher-a", "teacher-b", "teacher-c"],
     "StandardAlignmentCreate.framework": "CCSS",

@@ -9,6 +9,7 @@ from services.catalog.checklist.router import router as checklist_router
 from services.catalog.config import Settings
 from services.catalog.db import Base
 from services.catalog.district_settings.router import router as district_settings_router
+from services.catalog.documents.router import router as documents_router
 from services.catalog.events import HANDLERS
 from services.catalog.fatigue.router import router as fatigue_router
 from services.catalog.licenses.router import router as licenses_router
@@ -21,6 +22,7 @@ from services.catalog.standards.router import router as standards_router
 from services.catalog.sunsetting.router import router as sunsetting_router
 from services.catalog.sunsetting.service import retirement_job
 from services.catalog.tools.router import router as tools_router
+from services.catalog.vendor_portal.router import router as vendor_portal_router
 from services.catalog.vendors.router import router as vendors_router
 from shared.auth import TokenVerifier
 from shared.bus import Bus
@@ -70,6 +72,8 @@ def create_app(
             requests_router,
             reliability_router,
             district_settings_router,
+            documents_router,
+            vendor_portal_router,
         ],
     )
     app.state.analytics_http = runtime.peer(

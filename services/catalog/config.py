@@ -47,6 +47,9 @@ class Settings(ServiceSettings):
     smtp_username: str | None = Field(default=None, description="SMTP login, when the server wants one.")
     smtp_password: SecretStr | None = Field(default=None, description="Its password.")
     smtp_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one SMTP conversation.")
+    document_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest tool document (privacy policy, DPA...) (413)."
+    )
     notice_job_interval_s: float = Field(
         default=30.0, gt=0, description="How often pending notices are sent."
     )

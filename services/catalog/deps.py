@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from services.catalog.config import Settings
 from shared.api import require_roles
 from shared.auth import Principal
+from shared.config import DISTRICT_ROLES
 
 
 def get_settings(request: Request) -> Settings:
@@ -28,6 +29,15 @@ def get_analytics_http(request: Request) -> httpx.AsyncClient | None:
 
 
 AnalyticsHttpDep = Annotated[httpx.AsyncClient | None, Depends(get_analytics_http)]
+
+Member = Annotated[Principal, Depends(require_roles(*DISTRICT_ROLES))]
+"""The district's own people (any role but `vendor`: a vendor sees only its portal)."""
+
+VendorActor = Annotated[Principal, Depends(require_roles("vendor"))]
+"""A person acting for a vendor (the vendor portal; `vendors.service.vendor_of` says which vendor)."""
+
+Staff = Annotated[Principal, Depends(require_roles("edtech", "specialist", "admin"))]
+"""The district's staff (reads vendors' documents)."""
 
 CanChangeCatalog = Annotated[Principal, Depends(require_roles("edtech"))]
 """The district's technologists own the catalog: they change it. The administrator is read-mostly

@@ -8,14 +8,14 @@ from fastapi import APIRouter
 
 from services.catalog.checklist import service
 from services.catalog.checklist.schemas import ChecklistPointUpdate, ChecklistRead, Point
-from services.catalog.deps import CanRecordEvidence
-from shared.api import PrincipalDep, SessionDep
+from services.catalog.deps import CanRecordEvidence, Member
+from shared.api import SessionDep
 
 router = APIRouter(prefix="/tools/{tool_id}/checklist", tags=["checklist"])
 
 
 @router.get("", response_model=ChecklistRead)
-async def read_checklist(tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> ChecklistRead:
+async def read_checklist(tool_id: uuid.UUID, session: SessionDep, principal: Member) -> ChecklistRead:
     """All six points of the tool with result, evidence, reviewer and time."""
     return await service.read_checklist(session, district_id=principal.district_id, tool_id=tool_id)
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.catalog.deps import CanSetPolicy, SettingsDep
+from services.catalog.deps import CanSetPolicy, Member, SettingsDep
 from services.catalog.district_settings import service
 from services.catalog.district_settings.schemas import DistrictSettingsRead, DistrictSettingsUpdate
-from shared.api import PrincipalDep, SessionDep
+from shared.api import SessionDep
 
 router = APIRouter(prefix="/district-settings", tags=["district settings"])
 
 
 @router.get("", response_model=DistrictSettingsRead)
 async def read_settings(
-    session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    session: SessionDep, principal: Member, settings: SettingsDep
 ) -> DistrictSettingsRead:
     """The catalog values in force for the caller's district."""
     return await service.effective_settings(session, district_id=principal.district_id, defaults=settings)

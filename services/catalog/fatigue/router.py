@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from services.catalog.deps import CanChangeCatalog, SettingsDep
+from services.catalog.deps import CanChangeCatalog, Member, SettingsDep
 from services.catalog.district_settings.service import effective_settings
 from services.catalog.fatigue import service
 from services.catalog.fatigue.repository import RolloutRepository
@@ -18,7 +18,7 @@ from services.catalog.fatigue.schemas import (
     RolloutRead,
     Scope,
 )
-from shared.api import Page, PageDep, PrincipalDep, SessionDep
+from shared.api import Page, PageDep, SessionDep
 
 router = APIRouter(prefix="/rollouts", tags=["tool fatigue"])
 
@@ -39,7 +39,7 @@ async def plan_rollout(
 @router.get("", response_model=Page[RolloutRead])
 async def list_rollouts(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: Member,
     page: PageDep,
     settings: SettingsDep,
     scope: Scope | None = None,

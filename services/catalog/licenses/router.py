@@ -8,13 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from services.catalog.deps import CanChangeCatalog, SettingsDep
+from services.catalog.deps import CanChangeCatalog, Member, SettingsDep
 from services.catalog.district_settings.service import effective_settings
 from services.catalog.licenses import service
 from services.catalog.licenses.repository import LicenseRepository
 from services.catalog.licenses.schemas import LicenseCreate, LicenseRead, LicenseUpdate
 from services.catalog.tools.service import get_tool
-from shared.api import Page, PageDep, PrincipalDep, SessionDep
+from shared.api import Page, PageDep, SessionDep
 from shared.db import utcnow
 
 router = APIRouter(tags=["licenses"])
@@ -42,7 +42,7 @@ async def create_license(
 
 @router.get("/licenses", response_model=Page[LicenseRead])
 async def list_licenses(
-    session: SessionDep, principal: PrincipalDep, page: PageDep, tool_id: uuid.UUID | None = None
+    session: SessionDep, principal: Member, page: PageDep, tool_id: uuid.UUID | None = None
 ) -> Page[LicenseRead]:
     """List the district's licenses (of one tool with `tool_id`), latest term first."""
     if tool_id is not None:
@@ -56,7 +56,7 @@ async def list_licenses(
 @router.get("/licenses/renewals", response_model=Page[LicenseRead])
 async def upcoming_renewals(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: Member,
     page: PageDep,
     settings: SettingsDep,
     within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
@@ -83,7 +83,7 @@ async def upcoming_renewals(
 
 
 @router.get("/licenses/{license_id}", response_model=LicenseRead)
-async def get_license(license_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> LicenseRead:
+async def get_license(license_id: uuid.UUID, session: SessionDep, principal: Member) -> LicenseRead:
     """One license of the district."""
     return service.to_read(
         await service.get_license(session, district_id=principal.district_id, license_id=license_id)

@@ -6,9 +6,10 @@ import uuid
 
 from fastapi import APIRouter
 
+from services.catalog.deps import Member
 from services.catalog.notices.repository import NoticeRepository
 from services.catalog.notices.schemas import NoticeRead
-from shared.api import Page, PageDep, PrincipalDep, SessionDep
+from shared.api import Page, PageDep, SessionDep
 
 router = APIRouter(prefix="/notices", tags=["sunsetting"])
 
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/notices", tags=["sunsetting"])
 @router.get("", response_model=Page[NoticeRead])
 async def list_notices(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: Member,
     page: PageDep,
     teacher_id: str | None = None,
     tool_id: uuid.UUID | None = None,

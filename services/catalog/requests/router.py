@@ -6,12 +6,13 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from services.catalog.deps import Member
 from services.catalog.models import Tool, ToolRequest
 from services.catalog.requests import service
 from services.catalog.requests.repository import ToolRequestRepository
 from services.catalog.requests.schemas import ToolRequestCreate, ToolRequestRead
 from services.catalog.tools.schemas import ToolRead
-from shared.api import Page, PageDep, PrincipalDep, SessionDep
+from shared.api import Page, PageDep, SessionDep
 from shared.auth import Principal
 from shared.errors import NotFound
 
@@ -35,9 +36,7 @@ def _only_own(principal: Principal) -> str | None:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ToolRequestRead)
-async def request_tool(
-    body: ToolRequestCreate, session: SessionDep, principal: PrincipalDep
-) -> ToolRequestRead:
+async def request_tool(body: ToolRequestCreate, session: SessionDep, principal: Member) -> ToolRequestRead:
     """Request a tool; it enters the catalog as `proposed`."""
     request, tool = await service.request_tool(
         session, district_id=principal.district_id, actor=principal.subject, data=body
@@ -46,7 +45,7 @@ async def request_tool(
 
 
 @router.get("", response_model=Page[ToolRequestRead])
-async def list_requests(session: SessionDep, principal: PrincipalDep, page: PageDep) -> Page[ToolRequestRead]:
+async def list_requests(session: SessionDep, principal: Member, page: PageDep) -> Page[ToolRequestRead]:
     """List tool requests, newest first (a teacher sees their own)."""
     rows, total = await ToolRequestRepository(session).list(
         district_id=principal.district_id,
@@ -58,7 +57,7 @@ async def list_requests(session: SessionDep, principal: PrincipalDep, page: Page
 
 
 @router.get("/{request_id}", response_model=ToolRequestRead)
-async def get_request(request_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> ToolRequestRead:
+async def get_request(request_id: uuid.UUID, session: SessionDep, principal: Member) -> ToolRequestRead:
     """One tool request (a teacher sees only their own)."""
     row = await ToolRequestRepository(session).get(
         district_id=principal.district_id, request_id=request_id, requested_by=_only_own(principal)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from services.catalog.deps import CanChangeCatalog
+from services.catalog.deps import CanChangeCatalog, Member
 from services.catalog.rubrics import service
 from services.catalog.rubrics.repository import RubricRepository
 from services.catalog.rubrics.schemas import (
@@ -19,7 +19,7 @@ from services.catalog.rubrics.schemas import (
     RubricRead,
 )
 from services.catalog.tools.service import get_tool
-from shared.api import Page, PageDep, PrincipalDep, SessionDep
+from shared.api import Page, PageDep, SessionDep
 
 router = APIRouter(tags=["rubrics"])
 
@@ -35,7 +35,7 @@ async def create_rubric(body: RubricCreate, session: SessionDep, principal: CanC
 
 
 @router.get("/rubrics", response_model=Page[RubricRead])
-async def list_rubrics(session: SessionDep, principal: PrincipalDep, page: PageDep) -> Page[RubricRead]:
+async def list_rubrics(session: SessionDep, principal: Member, page: PageDep) -> Page[RubricRead]:
     """List the district's rubrics."""
     rows, total = await RubricRepository(session).list(
         district_id=principal.district_id, limit=page.limit, offset=page.offset
@@ -46,7 +46,7 @@ async def list_rubrics(session: SessionDep, principal: PrincipalDep, page: PageD
 
 
 @router.get("/rubrics/{rubric_id}", response_model=RubricRead)
-async def get_rubric(rubric_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> RubricRead:
+async def get_rubric(rubric_id: uuid.UUID, session: SessionDep, principal: Member) -> RubricRead:
     """One rubric of the district."""
     return RubricRead.model_validate(
         await service.get_rubric(session, district_id=principal.district_id, rubric_id=rubric_id)
@@ -57,7 +57,7 @@ async def get_rubric(rubric_id: uuid.UUID, session: SessionDep, principal: Princ
 async def compare(
     rubric_id: uuid.UUID,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: Member,
     tool_id: Annotated[list[uuid.UUID] | None, Query()] = None,
 ) -> Comparison:
     """Evaluations against the rubric side by side (only of the given `tool_id`s, if any)."""
@@ -91,7 +91,7 @@ async def evaluate_tool(
 
 @router.get("/tools/{tool_id}/evaluations", response_model=Page[EvaluationRead])
 async def list_evaluations(
-    tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, page: PageDep
+    tool_id: uuid.UUID, session: SessionDep, principal: Member, page: PageDep
 ) -> Page[EvaluationRead]:
     """The tool's evaluations, newest first."""
     tool = await get_tool(session, district_id=principal.district_id, tool_id=tool_id)

@@ -6,12 +6,12 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from services.catalog.deps import CanChangeCatalog
+from services.catalog.deps import CanChangeCatalog, Member
 from services.catalog.standards import service
 from services.catalog.standards.repository import StandardRepository
 from services.catalog.standards.schemas import StandardAlignmentCreate, StandardAlignmentRead
 from services.catalog.tools.service import get_tool
-from shared.api import Page, PageDep, PrincipalDep, SessionDep
+from shared.api import Page, PageDep, SessionDep
 
 router = APIRouter(prefix="/tools/{tool_id}/standards", tags=["standards"])
 
@@ -29,7 +29,7 @@ async def add_alignment(
 
 @router.get("", response_model=Page[StandardAlignmentRead])
 async def list_alignments(
-    tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, page: PageDep
+    tool_id: uuid.UUID, session: SessionDep, principal: Member, page: PageDep
 ) -> Page[StandardAlignmentRead]:
     """The standards the tool is aligned to."""
     tool = await get_tool(session, district_id=principal.district_id, tool_id=tool_id)

@@ -7,7 +7,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from services.catalog.deps import AnalyticsHttpDep, CanChangeCatalog, SettingsDep
+from services.catalog.deps import AnalyticsHttpDep, CanChangeCatalog, Member, SettingsDep
 from services.catalog.district_settings.service import effective_settings
 from services.catalog.sunsetting import service
 from services.catalog.sunsetting.repository import SunsettingRepository
@@ -21,7 +21,7 @@ from services.catalog.sunsetting.schemas import (
 )
 from services.catalog.sunsetting.usage import teachers_using
 from services.catalog.tools.service import get_tool
-from shared.api import Page, PageDep, PrincipalDep, SessionDep
+from shared.api import Page, PageDep, SessionDep
 from shared.clock import clock_of
 from shared.errors import ServiceUnavailable
 
@@ -48,7 +48,7 @@ async def flag_tool(
 
 @router.get("/tools/{tool_id}/flags", response_model=Page[FlagRead])
 async def list_flags(
-    tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, page: PageDep
+    tool_id: uuid.UUID, session: SessionDep, principal: Member, page: PageDep
 ) -> Page[FlagRead]:
     """The tool's flags (from events or by hand), newest first."""
     tool = await get_tool(session, district_id=principal.district_id, tool_id=tool_id)
@@ -73,7 +73,7 @@ async def resolve_flag(
 
 
 @router.get("/sunsetting/candidates", response_model=Page[FlagRead])
-async def removal_candidates(session: SessionDep, principal: PrincipalDep, page: PageDep) -> Page[FlagRead]:
+async def removal_candidates(session: SessionDep, principal: Member, page: PageDep) -> Page[FlagRead]:
     """Open removal-candidate flags of the district, newest first."""
     rows, total = await SunsettingRepository(session).open_flags(
         district_id=principal.district_id, kind="removal_candidate", limit=page.limit, offset=page.offset
@@ -140,7 +140,7 @@ async def cancel_retirement(
 
 
 @router.get("/tools/{tool_id}/retirement", response_model=RetirementRead)
-async def read_retirement(tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> RetirementRead:
+async def read_retirement(tool_id: uuid.UUID, session: SessionDep, principal: Member) -> RetirementRead:
     """The tool's latest retirement (404 if none was scheduled)."""
     return RetirementRead.model_validate(
         await service.latest_retirement(session, district_id=principal.district_id, tool_id=tool_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from services.catalog.deps import CanChangeCatalog, CanProposeTools, SettingsDep
+from services.catalog.deps import CanChangeCatalog, CanProposeTools, Member, SettingsDep
 from services.catalog.district_settings.service import effective_settings
 from services.catalog.tools import service
 from services.catalog.tools.repository import ToolRepository
@@ -19,7 +19,7 @@ from services.catalog.tools.schemas import (
     ToolUpdate,
     TransitionRequest,
 )
-from shared.api import Page, PageDep, PrincipalDep, SessionDep
+from shared.api import Page, PageDep, SessionDep
 
 router = APIRouter(prefix="/tools", tags=["tools"])
 
@@ -35,7 +35,7 @@ async def register_tool(body: ToolCreate, session: SessionDep, principal: CanPro
 
 @router.get("", response_model=Page[ToolRead])
 async def list_tools(
-    session: SessionDep, principal: PrincipalDep, page: PageDep, filters: Annotated[ToolFilters, Query()]
+    session: SessionDep, principal: Member, page: PageDep, filters: Annotated[ToolFilters, Query()]
 ) -> Page[ToolRead]:
     """List the district's tools, newest first; every filter is optional, `q` searches the text."""
     rows, total = await ToolRepository(session).list(
@@ -47,7 +47,7 @@ async def list_tools(
 
 
 @router.get("/{tool_id}", response_model=ToolRead)
-async def get_tool(tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> ToolRead:
+async def get_tool(tool_id: uuid.UUID, session: SessionDep, principal: Member) -> ToolRead:
     """One tool of the district."""
     return ToolRead.model_validate(
         await service.get_tool(session, district_id=principal.district_id, tool_id=tool_id)
@@ -93,7 +93,7 @@ async def transition_tool(
 
 @router.get("/{tool_id}/history", response_model=list[ToolTransitionRead])
 async def tool_history(
-    tool_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+    tool_id: uuid.UUID, session: SessionDep, principal: Member
 ) -> list[ToolTransitionRead]:
     """The tool's lifecycle history, oldest first."""
     tool = await service.get_tool(session, district_id=principal.district_id, tool_id=tool_id)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.models import Vendor
+from services.catalog.models import Vendor, VendorMember
 
 
 class VendorRepository:
@@ -45,6 +45,34 @@ class VendorRepository:
             select(Vendor).where(*where).order_by(Vendor.name, Vendor.id).limit(limit).offset(offset)
         )
         return rows.all(), int(total or 0)
+
+    async def member(self, *, district_id: str, subject: str) -> VendorMember | None:
+        """The invitation of a person (by IdP subject) in a district, or None."""
+        return (
+            await self.session.execute(
+                select(VendorMember).where(
+                    VendorMember.district_id == district_id, VendorMember.subject == subject
+                )
+            )
+        ).scalar_one_or_none()
+
+    async def members(self, *, vendor_id: uuid.UUID) -> Sequence[VendorMember]:
+        """A vendor's invited people, oldest first."""
+        rows = await self.session.scalars(
+            select(VendorMember).where(VendorMember.vendor_id == vendor_id).order_by(VendorMember.invited_at)
+        )
+        return rows.all()
+
+    async def add_member(self, member: VendorMember) -> VendorMember:
+        """Stage an invitation."""
+        self.session.add(member)
+        await self.session.flush()
+        return member
+
+    async def remove_member(self, member: VendorMember) -> None:
+        """Withdraw an invitation."""
+        await self.session.delete(member)
+        await self.session.flush()
 
     async def add(self, vendor: Vendor) -> Vendor:
         """Stage a new vendor."""

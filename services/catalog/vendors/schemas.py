@@ -34,6 +34,28 @@ class VendorUpdate(BaseModel):
     dpa_signed: bool | None = None
 
 
+class VendorMemberCreate(BaseModel):
+    """Invite a person to act for the vendor: its own tools' standards and documents, nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(
+        min_length=1, max_length=200, description="Their subject at the district's identity provider."
+    )
+
+
+class VendorMemberRead(BaseModel):
+    """An invited person of a vendor."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    vendor_id: uuid.UUID
+    subject: str
+    invited_by: str
+    invited_at: dt.datetime
+
+
 class VendorRead(BaseModel):
     """A vendor as stored."""
 

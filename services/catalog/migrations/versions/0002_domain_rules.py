@@ -1,5 +1,6 @@
 """the domain's rules end to end: pilot decisions, rollout checklist overrides, retirement notices,
-pilots in schools (tool fatigue), licenses' teacher seats and the seats analytics saw used
+pilots in schools (tool fatigue), licenses' teacher seats and the seats analytics saw used, vendors'
+invited people and tool documents
 
 Revision ID: 0002_catalog
 Revises: 0001_catalog
@@ -155,8 +156,65 @@ def upgrade() -> None:
         batch.add_column(sa.Column("seats_used_to", sa.Date(), nullable=True))
         batch.add_column(sa.Column("teachers_active", sa.Integer(), nullable=True))
 
+    op.create_table(
+        "vendor_member",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("district_id", sa.String(length=64), nullable=False),
+        sa.Column("vendor_id", sa.Uuid(), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("invited_by", sa.String(length=200), nullable=False),
+        sa.Column("invited_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["vendor_id"],
+            ["catalog.vendor.id"],
+            name=op.f("fk_vendor_member_vendor_id_vendor"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vendor_member")),
+        sa.UniqueConstraint("district_id", "subject", name=op.f("uq_vendor_member_district_id_subject")),
+        schema="catalog",
+    )
+    op.create_index(
+        op.f("ix_vendor_member_vendor_id"), "vendor_member", ["vendor_id"], unique=False, schema="catalog"
+    )
+    op.create_table(
+        "tool_document",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("district_id", sa.String(length=64), nullable=False),
+        sa.Column("tool_id", sa.Uuid(), nullable=False),
+        sa.Column("vendor_id", sa.Uuid(), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=100), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("uploaded_by", sa.String(length=200), nullable=False),
+        sa.Column("uploaded_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tool_id"], ["catalog.tool.id"], name=op.f("fk_tool_document_tool_id_tool"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["vendor_id"],
+            ["catalog.vendor.id"],
+            name=op.f("fk_tool_document_vendor_id_vendor"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tool_document")),
+        schema="catalog",
+    )
+    op.create_index(
+        op.f("ix_tool_document_district_id_tool_id"),
+        "tool_document",
+        ["district_id", "tool_id"],
+        unique=False,
+        schema="catalog",
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("tool_document", schema="catalog")
+    op.drop_table("vendor_member", schema="catalog")
     with op.batch_alter_table("license", schema="catalog") as batch:
         batch.drop_column("teachers_active")
         batch.drop_column("seats_used_to")

@@ -1,0 +1,1 @@
+"""Documents about a tool (privacy policy, signed agreement, evidence, VPAT) for its checklist's reviewers."""
