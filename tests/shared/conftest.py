@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import MetaData, Table, text
 
 from shared.db import Database
+from shared.migrations import upgrade
+from shared.testing import broker_from_env, create_database, drop_database
+from tests.fixtures.infra import ADMIN_URL
 from tests.shared.support import schema_tables
 
 
@@ -47,3 +51,22 @@ async def test_schema(database_url: str) -> AsyncIterator[TestSchema]:
         async with db.engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
         await db.dispose()
+
+
+@pytest.fixture(scope="module")
+def own_broker() -> Iterator[str]:
+    """A broker of this module's own (KAFKA_BOOTSTRAP_SERVERS when set): the group `pilots` starts
+    with nothing to catch up on from the other tests' catalogs."""
+    with broker_from_env() as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture(scope="module")
+def own_database_url() -> Iterator[str]:
+    """A database of this module's own, catalog and pilots migrated: no other test's outbox in it."""
+    name = f"edtech_own_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    url = create_database(ADMIN_URL, name)
+    for service in ("catalog", "pilots"):
+        upgrade(service, url)
+    yield url
+    drop_database(ADMIN_URL, name)

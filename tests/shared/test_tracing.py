@@ -23,9 +23,10 @@ SERVER, PRODUCER, CONSUMER = 2, 4, 5
 """OTLP span kinds."""
 
 
-def kafka(bootstrap: str, **more: Any) -> dict[str, Any]:
-    """Settings of a service with its workers on the real broker."""
+def kafka(bootstrap: str, database_url: str, **more: Any) -> dict[str, Any]:
+    """Settings of a service with its workers on the real broker, on a database of this module's own."""
     return {
+        "database_url": database_url,
         "workers_enabled": True,
         "bus_backend": "kafka",
         "kafka_bootstrap_servers": bootstrap,
@@ -47,16 +48,16 @@ async def envelope_of(app: FastAPI, tool_id: str) -> dict[str, Any]:
 
 
 async def test_one_trace_from_the_request_through_the_relay_to_the_consumer(
-    service_app: AppFactory, kafka_bootstrap: str, auth: TokenFactory
+    service_app: AppFactory, own_broker: str, own_database_url: str, auth: TokenFactory
 ) -> None:
     with otlp_receiver() as receiver:
-        settings = kafka(kafka_bootstrap, otlp_endpoint=receiver.url)
+        settings = kafka(own_broker, own_database_url, otlp_endpoint=receiver.url)
         async with (
             service_app("pilots", **settings) as (_, pilots),
             service_app("catalog", **settings) as (catalog_app, catalog),
         ):
             tool = await register(catalog, auth)
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
                 copies = (await pilots.get("/api/pilots/tools", headers=auth("edtech"))).json()["items"]
                 if any(c["id"] == tool["id"] for c in copies):
