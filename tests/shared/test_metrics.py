@@ -149,11 +149,11 @@ async def test_dead_letters_counted_and_their_topic_depth(
         assert value(after, depth, consumer="pilots") == value(before, depth, consumer="pilots") + 1
 
 
-async def test_job_runs_and_failures(service_app: AppFactory) -> None:
+async def test_job_runs_and_failures(service_app: AppFactory, own_database_url: str) -> None:
     fast = {"workers_enabled": True, "retirement_job_interval_s": 0.05, "notice_job_interval_s": 0.05}
     runs = "job_runs_total"
 
-    async with service_app("catalog", **fast) as (_, catalog):
+    async with service_app("catalog", database_url=own_database_url, **fast) as (_, catalog):
         first = await scrape(catalog)
         later = await until(
             catalog,
