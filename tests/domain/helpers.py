@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Any
 
 import httpx
 
 from services.analytics.counting.service import freshness
-from tests.fixtures.auth import TokenFactory
+from tests.catalog.helpers import approved_tool
 from tests.fixtures.platform import Platform
+
+__all__ = ["ANALYTICS", "CATALOG", "PILOTS", "approved_tool", "counted", "ok", "pilot_plan"]
 
 CATALOG = "/api/catalog"
 PILOTS = "/api/pilots"
@@ -22,47 +23,6 @@ async def ok(response: httpx.Response, *expected: int) -> Any:
     """The JSON of a response whose status is one of `expected` (200 or 201 by default)."""
     assert response.status_code in (expected or (200, 201)), f"{response.status_code} {response.text}"
     return response.json()
-
-
-async def approved_tool(catalog: httpx.AsyncClient, auth: TokenFactory, **fields: Any) -> dict[str, Any]:
-    """A tool registered with its vendor (a signed DPA on record), mapped to a standard, its privacy point
-    passed, and moved through vetting to `approved_for_pilot`."""
-    edtech = auth("edtech")
-    vendor = await ok(
-        await catalog.post(
-            f"{CATALOG}/vendors",
-            json={"name": f"Vendor {uuid.uuid4().hex[:6]}", "dpa_signed": True},
-            headers=edtech,
-        )
-    )
-    tool = await ok(
-        await catalog.post(
-            f"{CATALOG}/tools",
-            json={"name": f"Tool {uuid.uuid4().hex[:6]}", "vendor_id": vendor["id"], **fields},
-            headers=edtech,
-        )
-    )
-    await ok(
-        await catalog.post(
-            f"{CATALOG}/tools/{tool['id']}/standards",
-            json={"framework": "CCSS", "code": "CCSS.MATH.CONTENT.6.RP.A.1"},
-            headers=edtech,
-        )
-    )
-    await ok(
-        await catalog.put(
-            f"{CATALOG}/tools/{tool['id']}/checklist/privacy",
-            json={"result": "pass", "evidence": "Signed DPA on file; FERPA/COPPA reviewed"},
-            headers=edtech,
-        )
-    )
-    for status in ("vetting", "approved_for_pilot"):
-        tool = await ok(
-            await catalog.post(
-                f"{CATALOG}/tools/{tool['id']}/transitions", json={"to_status": status}, headers=edtech
-            )
-        )
-    return tool
 
 
 def pilot_plan(tool_id: str, **overrides: Any) -> dict[str, Any]:

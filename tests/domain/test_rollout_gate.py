@@ -8,16 +8,10 @@ from typing import Any
 
 import httpx
 
+from tests.catalog.helpers import PASSES
 from tests.domain.helpers import CATALOG, PILOTS, approved_tool, ok, pilot_plan
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.platform import Platform
-
-PASSES: dict[str, dict[str, Any]] = {
-    "sso": {"result": "pass", "evidence": "Clever SSO tested"},
-    "cost": {"result": "pass", "evidence": "$3.10 per student per year"},
-    "evidence": {"result": "pass", "evidence": "quasi-experimental study", "essa_tier": 2},
-    "mobile": {"result": "pass", "evidence": "works on phones"},
-}
 
 
 def rollout(tool_id: str, school: str, **extra: Any) -> dict[str, Any]:

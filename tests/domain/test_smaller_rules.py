@@ -7,8 +7,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from tests.catalog.helpers import PASSES
 from tests.domain.helpers import CATALOG, PILOTS, approved_tool, ok, pilot_plan
-from tests.domain.test_rollout_gate import PASSES, adopted_by_pilot, record, rollout
+from tests.domain.test_rollout_gate import adopted_by_pilot, record, rollout
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.platform import Platform
 
@@ -127,9 +128,6 @@ async def test_a_pilot_counts_toward_its_schools_tool_fatigue_limit(
     rolled = await approved_tool(platform.catalog, auth)
     for point, body in PASSES.items():
         await record(platform.catalog, auth, rolled["id"], point, body)
-    await record(
-        platform.catalog, auth, rolled["id"], "accessibility", {"result": "pass", "evidence": "VPAT"}
-    )
     await platform.settle()
     await adopted_by_pilot(platform, auth, rolled)  # a pilot in no particular school
 
