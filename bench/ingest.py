@@ -227,7 +227,7 @@ async def edge_share(edge: str, direct: str, path: str, *, secret: str, rounds: 
             totals[name][1] += result["seconds"]
     rates = {name: events / seconds if seconds else 0.0 for name, (events, seconds) in totals.items()}
     ratio = rates["edge"] / rates["direct"] if rates["direct"] else float("nan")
-    return {**rates, "ratio": ratio, "events": sum(events for events, _ in totals.values())}
+    return {**rates, "ratio": ratio, "events": int(sum(events for events, _ in totals.values()))}
 
 
 async def bench_integration(cluster: LocalCluster) -> tuple[str, dict[str, Any]]:
