@@ -226,7 +226,7 @@ def create_service_app(
     """A FastAPI app for a service: routers under `prefix`, problem+json, health, metrics, logs.
 
     `front` wraps the whole middleware stack with an ASGI app serving some requests before FastAPI
-    (analytics' webhooks); traces, when on, wrap both.
+    (analytics' webhooks), which traces them itself (`runtime.tracing.asgi`).
     """
 
     @asynccontextmanager
@@ -261,6 +261,7 @@ def create_service_app(
         assets_url=f"{prefix}/docs-assets",
     )
     app.add_middleware(RequestContextMiddleware, service=runtime.name)
+    runtime.tracing.instrument_app(app)  # FastAPI's own stack (its instrumentation wants it bare)
     if front is not None:
         build_stack = app.build_middleware_stack
 
@@ -268,5 +269,4 @@ def create_service_app(
             return front(build_stack())
 
         app.build_middleware_stack = build_with_front  # type: ignore[method-assign]
-    runtime.tracing.instrument_app(app)
     return app

@@ -83,7 +83,9 @@ def create_app(
         ],
         # The webhook hot path is served in front of the whole FastAPI stack (same answers, a
         # fraction of the cost); its successful requests are logged one in N, errors always.
-        front=lambda stack: WebhookReceiver(stack, prefix=PREFIX, service=runtime.name),
+        front=lambda stack: WebhookReceiver(
+            stack, prefix=PREFIX, service=runtime.name, traced=runtime.tracing.asgi
+        ),
     )
     sample_request_logs(WebhookReceiver.route_template(PREFIX), every=WEBHOOK_LOG_SAMPLE_EVERY)
     app.state.integration_cache = IntegrationCache(settings.integration_cache_ttl_s)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from typing import Any
 
 import orjson
@@ -14,6 +15,8 @@ from sqlalchemy import select
 from services.catalog.db import outbox as catalog_outbox
 from shared.events.topics import CATALOG_TOOLS
 from shared.service import ServiceRuntime
+from tests.analytics.conftest import sign_request
+from tests.analytics.dataset import ev
 from tests.catalog.helpers import register
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.services import AppFactory
@@ -137,3 +140,38 @@ async def test_off_by_default_nothing_is_set_up(
         tool = await register(catalog, auth)
         envelope = await envelope_of(app, tool["id"])
     assert "traceparent" not in envelope and "tracestate" not in envelope
+
+
+async def test_the_webhooks_served_in_front_of_fastapi_are_traced(
+    service_app: AppFactory, auth: TokenFactory
+) -> None:
+    with otlp_receiver() as receiver:
+        async with service_app("analytics", otlp_endpoint=receiver.url) as (_, analytics):
+            r = await analytics.post(
+                "/api/analytics/integrations",
+                headers=auth("edtech"),
+                json={"name": "LMS", "tool_id": str(uuid.uuid4())},
+            )
+            assert r.status_code == 201, r.text
+            integration = r.json()
+            for day in ("2026-03-02", "2026-03-03"):
+                body = orjson.dumps([ev("s1", "login", day)])
+                r = await analytics.post(
+                    f"/api/analytics/webhooks/{integration['id']}/events",
+                    content=body,
+                    headers={**sign_request(integration["secret"], body), "content-type": "application/json"},
+                )
+                assert r.status_code == 200, r.text
+        spans = list(receiver.spans)
+    route = "/api/analytics/webhooks/{integration_id}/{fmt}"
+    webhooks = [s for s in spans if s.kind == SERVER and s.name == f"POST {route}"]
+    assert len(webhooks) == 2 and webhooks[0].trace_id != webhooks[1].trace_id
+    assert all(w.attributes["http.route"] == route for w in webhooks)
+    # The routes FastAPI serves are traced by its own instrumentation, in the same app.
+    one(spans, service="analytics", kind=SERVER, name="POST /api/analytics/integrations")
+    below = [[s.name for s in spans if s.parent_id == webhook.span_id] for webhook in webhooks]
+    # Each request's own statements: one looks its integration up (the other finds it
+    # cached). The batched write of many deliveries in one transaction belongs to no one request,
+    # nor to the first, which happened to start the flush workers.
+    assert any("SELECT" in names for names in below), below
+    assert all(name in ("SELECT", "SET") for names in below for name in names), below

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Callable
 
 import structlog
@@ -46,7 +47,11 @@ class IngestBatcher:
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._tasks = [
-                asyncio.create_task(self._work(self._queue), name=f"ingest-flush-{n}")
+                # A context of their own: started by the first request, they must not carry its
+                # correlation id or trace into every later flush.
+                asyncio.create_task(
+                    self._work(self._queue), name=f"ingest-flush-{n}", context=contextvars.Context()
+                )
                 for n in range(self.workers)
             ]
         return self._queue

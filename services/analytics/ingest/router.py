@@ -19,6 +19,7 @@ not JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, get_args
 
 import structlog
@@ -218,11 +219,20 @@ class WebhookReceiver:
     id, metrics, the request log, sampled for successes) around the webhook handling only.
     """
 
-    def __init__(self, app: ASGIApp, *, prefix: str, service: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        prefix: str,
+        service: str,
+        traced: Callable[[ASGIApp], ASGIApp] | None = None,
+    ) -> None:
         self.app = app
         self.base = f"{prefix}{router.prefix}/"
         self.label = RouteLabel(self.route_template(prefix))
-        self.handle = RequestContextMiddleware(self._handle, service=service)
+        handle: ASGIApp = RequestContextMiddleware(self._handle, service=service)
+        # Traces (when on) as FastAPI's instrumentation would: these requests never reach it.
+        self.handle = traced(handle) if traced is not None else handle
 
     @staticmethod
     def route_template(prefix: str) -> str:
