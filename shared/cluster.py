@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 
+from services.edge.__main__ import run_command as edge_command
 from services.edge.routes import EDGE_HEALTH
 from shared.migrations import SERVICES_WITH_DATABASE, upgrade
 from shared.testing import TansuBroker, create_database, drop_database, ensure_database, free_port
@@ -142,17 +143,15 @@ class LocalCluster:
             port = str(self.ports[instance])
             serve = ("-m", "shared.serve", service_of(instance), "--port", port)
             return [sys.executable, *serve, "--graceful-timeout", "5"]
-        upstreams = [
-            f"{service}=" + ",".join(f"127.0.0.1:{self.ports[i]}" for i in self.instances(service))
-            for service in (*SERVICES_WITH_DATABASE, "gateway")
-        ]
-        return [
-            sys.executable,
-            *("-m", "services.edge", "run", "--listen", f"127.0.0.1:{self.ports['edge']}"),
-            *(arg for upstream in upstreams for arg in ("--upstream", upstream)),
-            *("--runtime-dir", str(Path(self.runtime_dir).resolve()), "--workers", "1"),
-            *("--access-log", str((Path(self.log_dir) / "edge-access.log").resolve())),
-        ]
+        return edge_command(
+            listen=f"127.0.0.1:{self.ports['edge']}",
+            upstreams={
+                service: [f"127.0.0.1:{self.ports[i]}" for i in self.instances(service)]
+                for service in (*SERVICES_WITH_DATABASE, "gateway")
+            },
+            runtime_dir=Path(self.runtime_dir),
+            access_log=Path(self.log_dir) / "edge-access.log",
+        )
 
     def start(self, *services: str) -> None:
         """Start every instance of the given services (all by default; `edge` is nginx)."""

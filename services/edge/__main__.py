@@ -16,12 +16,35 @@ import pwd
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from services.edge import routes
 from services.edge.nginx import Layout, render
 from services.gateway.config import Settings
+
+
+def run_command(
+    *,
+    listen: str,
+    upstreams: Mapping[str, Sequence[str]],
+    runtime_dir: Path,
+    access_log: Path,
+    error_log: str = "stderr",
+    workers: str = "1",
+) -> list[str]:
+    """The command line that runs the edge on this machine (`make up`, the tests)."""
+    return [
+        sys.executable,
+        *("-m", "services.edge", "run", "--listen", listen, "--workers", workers),
+        *(
+            arg
+            for name, servers in upstreams.items()
+            for arg in ("--upstream", f"{name}={','.join(servers)}")
+        ),
+        *("--runtime-dir", str(runtime_dir.resolve()), "--access-log", str(access_log.resolve())),
+        *("--error-log", error_log),
+    ]
 
 
 def nginx_binary() -> str:

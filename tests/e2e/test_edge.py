@@ -16,7 +16,6 @@ import re
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,6 +29,7 @@ from hypothesis import strategies as st
 
 from services.demo import dev_headers
 from services.edge import routes
+from services.edge.__main__ import run_command
 from shared.cluster import LocalCluster
 from shared.testing import free_port, wait_for_port
 
@@ -44,19 +44,13 @@ def edge(
     port = free_port()
     runtime = workdir / f"edge-{port}"
     access = runtime / "access.log"
-    command = [
-        sys.executable,
-        *("-m", "services.edge", "run", "--listen", f"127.0.0.1:{port}", "--workers", "1"),
-        *(a for name, servers in upstreams.items() for a in ("--upstream", f"{name}={','.join(servers)}")),
-        *(
-            "--runtime-dir",
-            str(runtime),
-            "--access-log",
-            str(access),
-            "--error-log",
-            str(workdir / "error.log"),
-        ),
-    ]
+    command = run_command(
+        listen=f"127.0.0.1:{port}",
+        upstreams=upstreams,
+        runtime_dir=runtime,
+        access_log=access,
+        error_log=str(workdir / "error.log"),
+    )
     process = subprocess.Popen(command, env={**os.environ, **(env or {})}, start_new_session=True)
     try:
         wait_for_port("127.0.0.1", port)
