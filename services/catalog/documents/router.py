@@ -28,7 +28,6 @@ async def upload_document(
 ) -> DocumentRead:
     """Upload a document about the tool (413 over CATALOG_DOCUMENT_MAX_BYTES)."""
     tool = await get_tool(session, district_id=principal.district_id, tool_id=tool_id)
-    content = await file.read(settings.document_max_bytes + 1)
     return DocumentRead.model_validate(
         await service.upload(
             session,
@@ -37,9 +36,7 @@ async def upload_document(
             actor=principal.subject,
             kind=kind,
             title=title,
-            filename=file.filename or "document",
-            content_type=file.content_type or "application/octet-stream",
-            content=content,
+            file=file,
             max_bytes=settings.document_max_bytes,
         )
     )

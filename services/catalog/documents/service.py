@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Sequence
 
+from fastapi import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.documents.repository import DocumentRepository
@@ -38,12 +39,13 @@ async def upload(
     actor: str,
     kind: str,
     title: str,
-    filename: str,
-    content_type: str,
-    content: bytes,
+    file: UploadFile,
     max_bytes: int,
 ) -> ToolDocument:
-    """Store a document about a tool (413 over `max_bytes`)."""
+    """Store an uploaded document about a tool (413 over `max_bytes`: read no further than that)."""
+    content = await file.read(max_bytes + 1)
+    filename = file.filename or "document"
+    content_type = file.content_type or "application/octet-stream"
     if len(content) > max_bytes:
         raise PayloadTooLarge(f"a document holds at most {max_bytes} bytes", field="file")
     return await DocumentRepository(session).add(

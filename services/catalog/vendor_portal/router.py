@@ -58,7 +58,6 @@ async def upload_document(
     tool = await documents.tool_for(
         session, district_id=principal.district_id, tool_id=tool_id, vendor=vendor
     )
-    content = await file.read(settings.document_max_bytes + 1)
     return DocumentRead.model_validate(
         await documents.upload(
             session,
@@ -67,9 +66,7 @@ async def upload_document(
             actor=principal.subject,
             kind=kind,
             title=title,
-            filename=file.filename or "document",
-            content_type=file.content_type or "application/octet-stream",
-            content=content,
+            file=file,
             max_bytes=settings.document_max_bytes,
         )
     )
