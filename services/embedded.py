@@ -31,10 +31,20 @@ from services.gateway.config import Settings as GatewaySettings
 from services.pilots import app as pilots_app
 from services.pilots.config import Settings as PilotsSettings
 from shared.bus import MemoryBus
-from shared.migrations import SERVICES_WITH_DATABASE, upgrade
+from shared.migrations import SCHEMAS, SERVICES_WITH_DATABASE, upgrade
 from shared.observability import configure_logging
+from shared.service import build_verifier
 
 INTERNAL = {s: f"http://{s}.internal" for s in SERVICES_WITH_DATABASE}
+
+
+class _LateApp:
+    """An ASGI app that forwards to one set after it was handed out."""
+
+    target: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.target(scope, receive, send)
 
 
 @dataclass
@@ -54,45 +64,65 @@ async def embedded_platform(
     """Migrate the SQLite files, start every service on one in-process bus, and yield the apps."""
     data = Path(data_dir)
     await asyncio.to_thread(data.mkdir, parents=True, exist_ok=True)
-    issuer_url = f"http://{host}:{port}/auth/dev"
+    public_url = f"http://{host}:{port}"
     common: dict[str, Any] = {
         "environment": "development",
         "auth_dev_issuer": True,
         "auth_dev_key_file": str(data / "dev-issuer-key.pem"),
-        "auth_dev_issuer_url": issuer_url,
+        "auth_dev_issuer_url": f"{public_url}/auth/dev",
+        "auth_platform_issuer": f"{public_url}/auth",
         **overrides,
     }
-    urls = {s: f"sqlite+aiosqlite:///{data / f'{s}.db'}" for s in SERVICES_WITH_DATABASE}
+    urls = {s: f"sqlite+aiosqlite:///{data / f'{s}.db'}" for s in SCHEMAS}
     for service, url in urls.items():
         await asyncio.to_thread(upgrade, service, url)
 
     bus = MemoryBus()
     clients: list[httpx.AsyncClient] = []
+    # The services read the platform issuer's keys from the gateway's /auth/jwks.json, as in the
+    # distributed mode, but in process: the gateway is built last, so the transport is bound late.
+    gateway_late = _LateApp()
+    platform_keys = httpx.AsyncClient(mounts={public_url: httpx.ASGITransport(app=gateway_late)})
+    clients.append(platform_keys)
 
     def in_process(app: FastAPI, service: str) -> httpx.AsyncClient:
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=INTERNAL[service])
         clients.append(client)
         return client
 
-    analytics = analytics_app.create_app(AnalyticsSettings(database_url=urls["analytics"], **common), bus=bus)
+    analytics_settings = AnalyticsSettings(database_url=urls["analytics"], **common)
+    analytics = analytics_app.create_app(
+        analytics_settings, bus=bus, verifier=build_verifier(analytics_settings, http=platform_keys)
+    )
+    catalog_settings = CatalogSettings(database_url=urls["catalog"], **common)
     catalog = catalog_app.create_app(
-        CatalogSettings(database_url=urls["catalog"], **common),
+        catalog_settings,
         bus=bus,
+        verifier=build_verifier(catalog_settings, http=platform_keys),
         analytics_http=in_process(analytics, "analytics"),
     )
+    pilots_settings = PilotsSettings(database_url=urls["pilots"], **common)
     pilots = pilots_app.create_app(
-        PilotsSettings(database_url=urls["pilots"], **common),
+        pilots_settings,
         bus=bus,
+        verifier=build_verifier(pilots_settings, http=platform_keys),
         catalog_http=in_process(catalog, "catalog"),
         analytics_http=in_process(analytics, "analytics"),
     )
     services = {"catalog": catalog, "pilots": pilots, "analytics": analytics}
 
-    gateway_fields: dict[str, Any] = {**common, **{f"{s}_url": INTERNAL[s] for s in services}}
+    gateway_fields: dict[str, Any] = {
+        "database_url": urls["gateway"],
+        "public_url": public_url,
+        "secret_key_file": str(data / "gateway-secret.key"),
+        **common,
+        **{f"{s}_url": INTERNAL[s] for s in services},
+    }
     gateway_settings = GatewaySettings(**gateway_fields)
     gateway = gateway_app.create_app(
         gateway_settings, transports={s: httpx.ASGITransport(app=a) for s, a in services.items()}
     )
+    gateway_late.target = gateway
 
     async with contextlib.AsyncExitStack() as stack:
         for app in services.values():

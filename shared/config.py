@@ -53,6 +53,14 @@ class CommonSettings(BaseSettings):
         default="http://127.0.0.1:8000/auth/dev", description="`iss` of dev tokens (the gateway's URL)."
     )
     auth_dev_audience: str = Field(default="edtech-platform", description="`aud` of dev tokens.")
+    auth_platform_issuer: str | None = Field(
+        default="http://127.0.0.1:8000/auth",
+        description="`iss` of the tokens the gateway issues to signed-in people (see District sign-in).",
+    )
+    auth_platform_jwks_url: str | None = Field(
+        default=None, description="Where services read the platform issuer's keys (default: its /jwks.json)."
+    )
+    auth_platform_audience: str = Field(default="edtech-platform", description="`aud` of platform tokens.")
 
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_json: bool | None = Field(default=None, description="JSON logs; defaults to on in production.")
@@ -62,6 +70,19 @@ class CommonSettings(BaseSettings):
         if self.environment == "production" and self.auth_dev_issuer:
             raise ValueError("auth_dev_issuer must be off in production: trust the district's IdP")
         return self
+
+    @property
+    def platform_issuer(self) -> IssuerConfig | None:
+        """The platform's own issuer (the gateway's sign-in), as every service trusts it."""
+        if not self.auth_platform_issuer:
+            return None
+        issuer = self.auth_platform_issuer.rstrip("/")
+        return IssuerConfig(
+            issuer=issuer,
+            audience=self.auth_platform_audience,
+            jwks_url=self.auth_platform_jwks_url or f"{issuer}/jwks.json",
+            algorithms=["RS256"],
+        )
 
     @property
     def json_logs(self) -> bool:

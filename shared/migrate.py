@@ -11,22 +11,22 @@ import sys
 
 from alembic import command
 
-from shared.migrations import SERVICES_WITH_DATABASE, alembic_config, downgrade, service_database_url, upgrade
+from shared.migrations import SCHEMAS, alembic_config, downgrade, service_database_url, upgrade
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the migration command line."""
     parser = argparse.ArgumentParser(prog="python -m shared.migrate", description=__doc__)
     parser.add_argument("action", choices=["upgrade", "downgrade", "revision", "current"])
-    parser.add_argument("services", nargs="*", metavar="service", help=", ".join(SERVICES_WITH_DATABASE))
+    parser.add_argument("services", nargs="*", metavar="service", help=", ".join(SCHEMAS))
     parser.add_argument("-m", "--message", default="change")
     parser.add_argument("--revision", default=None, help="target revision (default head / base)")
     parser.add_argument("--autogenerate", action="store_true")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.services) - set(SERVICES_WITH_DATABASE))
+    unknown = sorted(set(args.services) - set(SCHEMAS))
     if unknown:
         parser.error(f"unknown service(s): {', '.join(unknown)}")
-    for service in args.services or SERVICES_WITH_DATABASE:
+    for service in args.services or SCHEMAS:
         url = service_database_url(service)
         print(f"[{service}] {args.action} ({url.split('@')[-1]})", flush=True)
         if args.action == "upgrade":

@@ -20,6 +20,9 @@ from sqlalchemy.engine import Connection
 from shared.db import Database
 
 SERVICES_WITH_DATABASE = ("catalog", "pilots", "analytics")
+"""The services behind the gateway, each with its schema, outbox and events."""
+SCHEMAS = (*SERVICES_WITH_DATABASE, "gateway")
+"""Every schema and its Alembic history: the services' and the gateway's (sign-in)."""
 
 
 def alembic_config(service: str, database_url: str) -> Config:

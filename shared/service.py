@@ -21,7 +21,7 @@ from starlette.types import ASGIApp
 from shared import VERSION
 from shared.apidocs import install_docs
 from shared.auth.dev_issuer import DevIssuer
-from shared.auth.tokens import TokenVerifier
+from shared.auth.tokens import LocalIssuer, TokenVerifier
 from shared.bus import Bus, bus_for
 from shared.clock import Clock
 from shared.config import CommonSettings, ServiceSettings
@@ -168,8 +168,15 @@ class ServiceRuntime:
         return checks
 
 
-def build_verifier(settings: CommonSettings) -> TokenVerifier:
-    """The token verifier the settings describe."""
+def build_verifier(
+    settings: CommonSettings,
+    *,
+    http: httpx.AsyncClient | None = None,
+    local_issuers: Sequence[LocalIssuer] = (),
+) -> TokenVerifier:
+    """The token verifier the settings describe: the platform's own issuer (its keys read from its
+    JWKS over `http`, unless this process holds them: `local_issuers`), the static `auth_issuers` and
+    the dev issuer when enabled."""
     dev = None
     if settings.auth_dev_issuer:
         dev = DevIssuer(
@@ -177,7 +184,9 @@ def build_verifier(settings: CommonSettings) -> TokenVerifier:
             audience=settings.auth_dev_audience,
             key_file=settings.auth_dev_key_file,
         )
-    return TokenVerifier(settings.auth_issuers, dev_issuer=dev)
+    platform = settings.platform_issuer
+    issuers = [*settings.auth_issuers, *([platform] if platform else [])]
+    return TokenVerifier(issuers, dev_issuer=dev, local_issuers=local_issuers, http=http)
 
 
 def install_health(

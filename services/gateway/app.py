@@ -17,7 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.edge.routes import SERVICES as UPSTREAMS
 from services.gateway.config import Settings
 from services.gateway.openapi import OpenAPIAggregator
+from services.gateway.pages import install_pages
 from services.gateway.proxy import ApiProxy
+from services.gateway.signin.providers.router import router as providers_router
+from services.gateway.signin.router import router as signin_router
+from services.gateway.signin.runtime import SignIn
 from shared.apidocs import install_docs
 from shared.auth import DevIssuer, TokenVerifier
 from shared.config import Role
@@ -86,12 +90,14 @@ def create_app(
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     verifier: TokenVerifier | None = None,
+    idp_http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """Build the gateway (uvicorn: `services.gateway.app:create_app --factory`).
 
     `transports` maps a service to an in-process transport (the embedded default); otherwise the
     services are reached over HTTP at their configured URLs (the OpenAPI documents and readiness in
-    the distributed mode, where nginx forwards `/api/`; or a gateway run on its own).
+    the distributed mode, where nginx forwards `/api/`; or a gateway run on its own). `idp_http`
+    reaches the districts' identity providers (a client of its own by default).
     """
     settings = settings or Settings()
     mounts = {f"{settings.upstream_url(s)}": t for s, t in (transports or {}).items()}
@@ -100,7 +106,8 @@ def create_app(
         limits=httpx.Limits(max_connections=settings.max_connections),
         timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
     )
-    verifier = verifier or build_verifier(settings)
+    signin = SignIn(settings, idp_http=idp_http)
+    verifier = verifier or build_verifier(settings, local_issuers=[signin.issuer])
     aggregator = OpenAPIAggregator(settings, client)
 
     @asynccontextmanager
@@ -111,6 +118,7 @@ def create_app(
         finally:
             await client.aclose()
             await verifier.aclose()
+            await signin.aclose()
 
     app = FastAPI(
         title="EdTech Platform",
@@ -124,6 +132,10 @@ def create_app(
         "for school districts' educational technologists.",
     )
     app.state.settings = settings
+    app.state.http = client
+    """Reaches every service (in process in the embedded default): the pages fetch their data with it."""
+    app.state.signin = signin
+    app.state.verifier = verifier
 
     async def upstreams_ready() -> dict[str, str]:
         async def probe(service: str) -> str:
@@ -138,6 +150,8 @@ def create_app(
 
     install_health(app, upstreams_ready)
 
+    app.include_router(signin_router)
+    app.include_router(providers_router)
     if settings.auth_dev_issuer and verifier.dev_issuer is not None:
         app.include_router(_dev_router(verifier.dev_issuer))
 
@@ -152,6 +166,7 @@ def create_app(
         return JSONResponse(await aggregator.document(base))
 
     install_docs(app, openapi_url="/openapi.json", title="EdTech Platform API")
+    install_pages(app)
     app.add_middleware(ApiProxy, settings=settings, client=client, verifier=verifier)
     install_problem_handlers(app)  # after the proxy: its unexpected errors are answered too
     app.add_middleware(RequestContextMiddleware, service="gateway")

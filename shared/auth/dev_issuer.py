@@ -95,7 +95,7 @@ class DevIssuer:
         jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}
 
-    def public_jwk(self, kid: str | None) -> Any:
+    async def public_key(self, kid: str | None) -> Any:
         """The verification key for `kid`."""
         if kid not in (None, self.kid):
             raise Unauthorized("token signed with a key the issuer does not publish")

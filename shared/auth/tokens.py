@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -43,6 +43,19 @@ class Principal:
     def has_any(self, *roles: Role) -> bool:
         """Whether the principal holds at least one of `roles`."""
         return bool(self.roles.intersection(roles))
+
+
+class LocalIssuer(Protocol):
+    """An issuer whose keys this process holds itself (the dev issuer; the gateway's own issuer)."""
+
+    @property
+    def config(self) -> IssuerConfig:
+        """How its tokens are checked."""
+        ...
+
+    async def public_key(self, kid: str | None) -> Any:
+        """The verification key of `kid` (Unauthorized when it publishes none)."""
+        ...
 
 
 class KeySet:
@@ -114,6 +127,7 @@ class TokenVerifier:
         issuers: list[IssuerConfig],
         *,
         dev_issuer: DevIssuer | None = None,
+        local_issuers: Sequence[LocalIssuer] = (),
         http: httpx.AsyncClient | None = None,
         leeway_s: int = 30,
         jwks_min_refresh_s: float = 30.0,
@@ -122,6 +136,9 @@ class TokenVerifier:
     ) -> None:
         self.issuers = {cfg.issuer: cfg for cfg in issuers}
         self.dev_issuer = dev_issuer
+        self.local: dict[str, LocalIssuer] = {i.config.issuer: i for i in local_issuers}
+        if dev_issuer is not None:
+            self.local[dev_issuer.issuer] = dev_issuer
         self.http = http or httpx.AsyncClient()
         self.leeway_s = leeway_s
         self._caches = {
@@ -146,9 +163,9 @@ class TokenVerifier:
         if alg not in ALLOWED_ALGORITHMS:
             raise Unauthorized(f"token algorithm {alg!r} is not accepted")
         issuer = unverified.get("iss")
-        if self.dev_issuer is not None and issuer == self.dev_issuer.issuer:
-            cfg = self.dev_issuer.config
-            key: Any = self.dev_issuer.public_jwk(header.get("kid"))
+        if isinstance(issuer, str) and issuer in self.local:
+            cfg = self.local[issuer].config
+            key: Any = await self.local[issuer].public_key(header.get("kid"))
         elif isinstance(issuer, str) and issuer in self.issuers:
             cfg = self.issuers[issuer]
             key = await self._caches[issuer].key(header.get("kid"))

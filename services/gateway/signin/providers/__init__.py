@@ -1,0 +1,1 @@
+"""The districts' identity providers, registered through the API (`/auth/providers`)."""
