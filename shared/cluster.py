@@ -37,7 +37,7 @@ from sqlalchemy.engine import make_url
 
 from services.edge.__main__ import run_command as edge_command
 from services.edge.routes import EDGE_HEALTH
-from shared.migrations import SERVICES_WITH_DATABASE, upgrade
+from shared.migrations import SCHEMAS, SERVICES_WITH_DATABASE, upgrade
 from shared.testing import TansuBroker, create_database, drop_database, ensure_database, free_port
 
 ALL_SERVICES = ("catalog", "pilots", "analytics", "gateway", "edge")
@@ -107,9 +107,17 @@ class LocalCluster:
             "AUTH_DEV_ISSUER": "true",
             "AUTH_DEV_KEY_FILE": str(Path(self.dev_key_file).resolve()),
             "AUTH_DEV_ISSUER_URL": f"{self.public_url}/auth/dev",
+            "AUTH_PLATFORM_ISSUER": f"{self.public_url}/auth",
         }
         if service == "gateway":
             own.update({f"{s.upper()}_URL": self.url(s) for s in SERVICES_WITH_DATABASE})
+            own.update(
+                {
+                    "DATABASE_URL": self.database_url,
+                    "PUBLIC_URL": self.public_url,
+                    "SECRET_KEY_FILE": str(Path(self.dev_key_file).resolve().parent / "gateway-secret.key"),
+                }
+            )
         else:
             own.update(
                 {
@@ -133,8 +141,8 @@ class LocalCluster:
         return env
 
     def migrate(self) -> None:
-        """Migrate every service's schema (each its own Alembic history)."""
-        for service in SERVICES_WITH_DATABASE:
+        """Migrate every schema, the services' and the gateway's (each its own Alembic history)."""
+        for service in SCHEMAS:
             upgrade(service, self.database_url)
 
     def command(self, instance: str) -> list[str]:
