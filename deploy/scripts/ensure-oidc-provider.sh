@@ -17,6 +17,10 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "ensure-oidc-provider: Node.js (20.19 or later) and npm are needed for the OpenID Provider tests" >&2
   exit 1
 fi
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "ensure-oidc-provider: oidc-provider 9 needs Node.js 20.19 or later, this is $(node --version)" >&2
+  exit 1
+fi
 echo "ensure-oidc-provider: npm ci in $dir" >&2
 cd "$dir"
 npm ci --no-audit --no-fund --loglevel=error >&2

@@ -112,6 +112,11 @@ function buildProvider(config, issuer, mountPath) {
         },
       },
     },
+    // A short page: a test's failure message shows the error, not a stylesheet.
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = page(out.error, `<p class="error">${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p>`);
+    },
     interactions: {
       url: (ctx, interaction) => `${mountPath}/interaction/${interaction.uid}`,
     },

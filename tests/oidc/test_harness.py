@@ -18,6 +18,7 @@ import pytest
 from tests.fixtures.oidc import (
     OidcProvider,
     ProviderLoginRefused,
+    asgi_browser,
     authorization_url,
     code_flow_tokens,
     pkce_pair,
@@ -136,27 +137,62 @@ async def test_rotated_keys_sign_new_tokens_and_are_published(provider: OidcProv
     assert kids == [newer]
 
 
-async def test_an_id_token_of_two_seconds_is_expired_after_three(
-    oidc_providers: Callable[..., OidcProvider],
-) -> None:
-    short = oidc_providers(issuer_path="/tenant-b/v2.0", id_token_ttl=2)
-    short.add_client("platform", "s3cret", [CALLBACK])
-    short.add_account("ana", sub="u-ana")
-    tokens = await code_flow_tokens(short, "platform", "s3cret", CALLBACK, "ana")
+@pytest.fixture(scope="module")
+def tenant_b(oidc_providers: Callable[..., OidcProvider], provider: OidcProvider) -> OidcProvider:
+    """Another tenant: its own issuer under a path, the same signing keys as `provider` (Entra's
+    /common keys), ID tokens of 2 s."""
+    other = oidc_providers(issuer_path="/tenant-b/v2.0", keys=provider.keys, id_token_ttl=2)
+    other.add_client("platform", "s3cret", [CALLBACK])
+    other.add_account("ana", sub="u-ana", tid="tenant-b")
+    return other
 
-    claims = verify(short, tokens["id_token"], "platform")
-    assert claims["iss"].endswith("/tenant-b/v2.0")
+
+async def test_another_tenant_signs_with_the_same_keys_under_its_own_issuer(
+    provider: OidcProvider, tenant_b: OidcProvider
+) -> None:
+    tokens = await code_flow_tokens(tenant_b, "platform", "s3cret", CALLBACK, "ana")
+
+    assert tenant_b.issuer == f"{tenant_b.origin}/tenant-b/v2.0"
+    assert jwt.get_unverified_header(tokens["id_token"])["kid"] == provider.signing_kid
+    claims = verify(tenant_b, tokens["id_token"], "platform")
+    assert claims["iss"] == tenant_b.issuer
+    assert claims["tid"] == "tenant-b"
+    with pytest.raises(jwt.InvalidIssuerError):
+        verify(provider, tokens["id_token"], "platform")  # its signature verifies with provider's keys
+
+
+async def test_an_id_token_of_two_seconds_is_expired_after_three(tenant_b: OidcProvider) -> None:
+    tokens = await code_flow_tokens(tenant_b, "platform", "s3cret", CALLBACK, "ana")
+
+    claims = verify(tenant_b, tokens["id_token"], "platform")
     assert claims["exp"] - claims["iat"] == 2
     await asyncio.sleep(3)
     with pytest.raises(jwt.ExpiredSignatureError):
-        verify(short, tokens["id_token"], "platform")
+        verify(tenant_b, tokens["id_token"], "platform")
+
+
+async def test_stop_is_clean_and_restart_keeps_the_issuer(
+    oidc_providers: Callable[..., OidcProvider],
+) -> None:
+    alone = oidc_providers(issuer_path="/restart")
+    issuer = alone.issuer
+
+    alone.restart()
+    assert alone.returncode == 0
+    assert alone.issuer == issuer
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(alone.discovery_url)).json()["issuer"] == issuer
+        alone.stop()
+        assert alone.returncode == 0
+        with pytest.raises(httpx.ConnectError):
+            await http.get(alone.discovery_url)
 
 
 class StandInRelyingParty:
     """A relying party on loopback: /login redirects to the provider, /callback and /signed-out answer
     200 with the query they got, /logout redirects to the provider's end-session endpoint."""
 
-    def __init__(self, provider: OidcProvider) -> None:
+    def __init__(self) -> None:
         self.redirects: dict[str, str] = {}
 
         rp = self
@@ -194,7 +230,7 @@ class StandInRelyingParty:
 @pytest.fixture(scope="module")
 def relying_party(provider: OidcProvider) -> Iterator[StandInRelyingParty]:
     """The stand-in relying party, registered at the provider as `portal`."""
-    rp = StandInRelyingParty(provider)
+    rp = StandInRelyingParty()
     provider.add_client(
         "portal",
         "portal-s3cret",
@@ -282,3 +318,36 @@ async def test_sign_out_at_provider_ends_the_session_and_comes_back(
             await sign_in_at_provider(
                 browser, start_sign_in(provider, relying_party, "st-6"), login="ana", password="wrong"
             )
+
+
+async def test_sign_in_through_a_relying_party_served_in_process(provider: OidcProvider) -> None:
+    provider.add_client("in-process", "s3cret", ["http://testserver/callback"])
+    _, challenge = pkce_pair()
+    start = authorization_url(
+        provider, "in-process", "http://testserver/callback", state="st-asgi", code_challenge=challenge
+    )
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        if scope["path"] == "/login":
+            await send(
+                {"type": "http.response.start", "status": 302, "headers": [(b"location", start.encode())]}
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = json.dumps(parse_qs(scope["query_string"].decode())).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async with asgi_browser(app) as browser:
+        answer = await sign_in_at_provider(browser, "http://testserver/login", login="ana")
+
+    assert str(answer.url).startswith("http://testserver/callback?")
+    assert answer.json()["state"] == ["st-asgi"]
+    assert "code" in answer.json()
