@@ -73,7 +73,7 @@ async def test_discovery_lists_the_endpoints_and_s256_only(provider: OidcProvide
     assert doc["token_endpoint"] == provider.token_endpoint
     assert doc["jwks_uri"] == provider.jwks_url
     assert doc["end_session_endpoint"] == provider.end_session_endpoint
-    assert doc["userinfo_endpoint"].startswith(provider.issuer)
+    assert doc["userinfo_endpoint"] == provider.userinfo_endpoint
     assert doc["code_challenge_methods_supported"] == ["S256"]
     assert {"district", "sourcedId", "groups"} <= set(doc["claims_supported"])
 
@@ -92,7 +92,7 @@ async def test_code_flow_with_pkce_gives_a_signed_id_token_with_the_extra_claims
     assert {name: claims[name] for name in EXTRA} == EXTRA
     async with httpx.AsyncClient() as http:
         info = await http.get(
-            f"{provider.issuer}/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+            provider.userinfo_endpoint, headers={"Authorization": f"Bearer {tokens['access_token']}"}
         )
     assert info.status_code == 200
     assert info.json()["sub"] == "u-ana"
@@ -159,6 +159,41 @@ async def test_another_tenant_signs_with_the_same_keys_under_its_own_issuer(
     assert claims["tid"] == "tenant-b"
     with pytest.raises(jwt.InvalidIssuerError):
         verify(provider, tokens["id_token"], "platform")  # its signature verifies with provider's keys
+
+
+async def test_mint_signs_any_claims_with_the_published_key(
+    provider: OidcProvider, tenant_b: OidcProvider
+) -> None:
+    forged = provider.mint({"iss": tenant_b.issuer, "aud": "platform", "sub": "u-ana", "exp": 2_000_000_000})
+
+    key = jwt.PyJWKClient(provider.jwks_url, cache_keys=False).get_signing_key_from_jwt(forged)
+    claims = jwt.decode(forged, key.key, algorithms=["RS256"], audience="platform", issuer=tenant_b.issuer)
+    assert claims["sub"] == "u-ana"
+    assert jwt.get_unverified_header(forged)["kid"] == provider.signing_kid
+
+
+async def test_a_claims_configuration_releases_extra_claims_by_scope(
+    oidc_providers: Callable[..., OidcProvider],
+) -> None:
+    scoped = oidc_providers(
+        claims={"openid": ["sub"], "email": ["email"], "district": ["district", "user_type"]}
+    )
+    scoped.add_client("platform", "s3cret", [CALLBACK])
+    scoped.add_account(
+        "ana", sub="u-ana", email="ana@d042.example.org", district="d-042", user_type="teacher"
+    )
+
+    plain = await code_flow_tokens(scoped, "platform", "s3cret", CALLBACK, "ana", scope="openid email")
+    with_district = await code_flow_tokens(
+        scoped, "platform", "s3cret", CALLBACK, "ana", scope="openid district"
+    )
+
+    plain_claims = verify(scoped, plain["id_token"], "platform")
+    assert plain_claims["email"] == "ana@d042.example.org"
+    assert "district" not in plain_claims
+    district_claims = verify(scoped, with_district["id_token"], "platform")
+    assert (district_claims["district"], district_claims["user_type"]) == ("d-042", "teacher")
+    assert "email" not in district_claims
 
 
 async def test_an_id_token_of_two_seconds_is_expired_after_three(tenant_b: OidcProvider) -> None:
