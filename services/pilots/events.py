@@ -1,7 +1,8 @@
 """What the pilots service publishes (through its outbox) and the events it consumes.
 
 Publishes: `pilot-started` and `pilot-completed` (plans), `error-logged` (error_logs).
-Consumes: `tool-registered` and `tool-status-changed` from the catalog, into the local tool copy.
+Consumes: `tool-registered` and `tool-status-changed` from the catalog, into the local tool copy;
+`district-time-zone-changed` from analytics (the time zone's owner), into the district's settings.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pilots.db import outbox as outbox_table
-from shared.events import CloudEvent, ToolRegistered, ToolStatusChanged
+from shared.events import CloudEvent, DistrictTimeZoneChanged, ToolRegistered, ToolStatusChanged
 from shared.outbox import Outbox
 
 outbox = Outbox(outbox_table, source="/edtech/pilots")
@@ -49,4 +50,19 @@ async def on_tool_status_changed(
     )
 
 
-HANDLERS: dict[Any, Any] = {ToolRegistered: on_tool_registered, ToolStatusChanged: on_tool_status_changed}
+async def on_district_time_zone_changed(
+    event: CloudEvent, payload: DistrictTimeZoneChanged, session: AsyncSession
+) -> None:
+    """The district's time zone changed in analytics: pilots' days are cut in it from now on."""
+    from services.pilots.district_settings.service import apply_time_zone
+
+    await apply_time_zone(
+        session, district_id=event.districtid, time_zone=payload.time_zone, changed_at=payload.changed_at
+    )
+
+
+HANDLERS: dict[Any, Any] = {
+    ToolRegistered: on_tool_registered,
+    ToolStatusChanged: on_tool_status_changed,
+    DistrictTimeZoneChanged: on_district_time_zone_changed,
+}

@@ -50,6 +50,9 @@ class DistrictSetting(Base):
     buy_in_target: Mapped[float | None] = mapped_column(Float)
     early_adopters: Mapped[int | None] = mapped_column(Integer)
     coaching_cycle_weeks: Mapped[int | None] = mapped_column(Integer)
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    """A copy of analytics' (its owner's), from `district-time-zone-changed`; null: UTC."""
+    time_zone_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -2,6 +2,7 @@
 
 from shared.events.contracts import (
     EVENT_TYPES,
+    DistrictTimeZoneChanged,
     ErrorLogged,
     EventPayload,
     LicenseDormant,
@@ -26,6 +27,7 @@ from shared.events.envelope import CloudEvent
 __all__ = [
     "EVENT_TYPES",
     "CloudEvent",
+    "DistrictTimeZoneChanged",
     "ErrorLogged",
     "EventPayload",
     "LicenseDormant",

@@ -330,6 +330,27 @@ class OutcomeEvidenceAttached(_ToolKeyed):
     attached_by: str = Field(max_length=255)
 
 
+class DistrictTimeZoneChanged(EventPayload):
+    """A district's time zone was set: its days, weeks, months and terms are cut in it from now on.
+
+    Analytics owns the time zone (its district settings); the other services keep a copy from this
+    event. Keyed by district so one district's changes stay in order.
+    """
+
+    name = "district.time_zone_changed"
+    topic = topics.ANALYTICS_DISTRICT
+
+    district_id: str = Field(min_length=1, max_length=64)
+    time_zone: str = Field(description="An IANA time zone (`UTC` when the district set none).")
+    changed_at: UTCTimestamp
+
+    def key(self) -> str:
+        return self.district_id
+
+    def subject(self) -> str:
+        return f"districts/{self.district_id}"
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     model.event_type(): model
     for model in (
@@ -348,5 +369,6 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         LicenseDormant,
         LicenseSeatsUsed,
         OutcomeEvidenceAttached,
+        DistrictTimeZoneChanged,
     )
 }

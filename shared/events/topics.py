@@ -14,7 +14,10 @@ PILOTS_ERRORS = "edtech.pilots.errors.v1"
 ANALYTICS_SIGNALS = "edtech.analytics.signals.v1"
 """utilization-dropped, license-dormant, license-seats-used, outcome-evidence-attached; keyed by tool id."""
 
-ALL_TOPICS = (CATALOG_TOOLS, PILOTS_LIFECYCLE, PILOTS_ERRORS, ANALYTICS_SIGNALS)
+ANALYTICS_DISTRICT = "edtech.analytics.district.v1"
+"""district.time_zone_changed; keyed by district id."""
+
+ALL_TOPICS = (CATALOG_TOOLS, PILOTS_LIFECYCLE, PILOTS_ERRORS, ANALYTICS_SIGNALS, ANALYTICS_DISTRICT)
 
 
 def dead_letter_topic(consumer_group: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 from shared.events import (
     EVENT_TYPES,
     CloudEvent,
+    DistrictTimeZoneChanged,
     ErrorLogged,
     EventPayload,
     LicenseDormant,
@@ -221,6 +222,12 @@ EXAMPLES: list[tuple[EventPayload, str, str, str]] = [
         topics.ANALYTICS_SIGNALS,
         f"tools/{TOOL}",
     ),
+    (
+        DistrictTimeZoneChanged(district_id="district-1", time_zone="America/Los_Angeles", changed_at=NOW),
+        "org.edtech.district.time_zone_changed.v1",
+        topics.ANALYTICS_DISTRICT,
+        "districts/district-1",
+    ),
 ]
 
 
@@ -234,7 +241,8 @@ def test_each_contract_has_its_type_topic_and_key(
     assert EVENT_TYPES[event_type] is type(payload)
     assert payload.topic == topic
     assert topic in topics.ALL_TOPICS
-    assert payload.key() == str(TOOL)  # keyed by tool: one tool's events stay in order
+    # keyed by tool: one tool's events stay in order; a district's settings by district
+    assert payload.key() == ("district-1" if topic == topics.ANALYTICS_DISTRICT else str(TOOL))
     assert payload.subject() == subject
 
 

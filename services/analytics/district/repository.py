@@ -6,11 +6,26 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.models import DistrictSetting, License, SubmissionBaseline, TamResponse
-from shared.db import insert_ignoring_conflicts
+from shared.db import insert_ignoring_conflicts, on_postgresql
+
+# A queued event's day was cut when it was appended; a new time zone cuts it again from the event's
+# moment, with counting's own definition of a day (`analytics.local_day` / SQLite's `local_day`).
+_REDATE_PENDING = {
+    "postgresql": text(
+        "UPDATE analytics.usage_pending p SET day = analytics.local_day(k.occurred_at, k.district_id) "
+        "FROM analytics.usage_event_key k "
+        "WHERE p.district_id = :d AND k.district_id = p.district_id AND k.event_id = p.event_id"
+    ),
+    "sqlite": text(
+        "UPDATE analytics.usage_pending SET day = (SELECT local_day(e.occurred_at, :tz) "
+        "FROM analytics.usage_event e WHERE e.district_id = usage_pending.district_id "
+        "AND e.event_id = usage_pending.event_id) WHERE district_id = :d"
+    ),
+}
 
 
 class DistrictRepository:
@@ -66,6 +81,14 @@ class DistrictRepository:
                 index_elements=["district_id", "pilot_id", "respondent_id", "phase"],
             )
         )
+
+    async def redate_pending(self, district_id: str, time_zone: str) -> int:
+        """Cut again the day of the district's events not yet counted, in `time_zone` (its zone now)."""
+        dialect = "postgresql" if on_postgresql(self.session) else "sqlite"
+        result: Any = await self.session.execute(
+            _REDATE_PENDING[dialect], {"d": district_id, "tz": time_zone}
+        )
+        return int(result.rowcount or 0)
 
     async def add(self, row: DistrictSetting | License | SubmissionBaseline) -> None:
         """Stage a new row."""

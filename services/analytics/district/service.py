@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.config import Settings
+from services.analytics.counting.repository import aggregates_lock
 from services.analytics.counting.service import request_rebuild
 from services.analytics.district.repository import DistrictRepository
 from services.analytics.district.schemas import (
@@ -14,8 +15,9 @@ from services.analytics.district.schemas import (
 )
 from services.analytics.models import DistrictSetting, License, SubmissionBaseline
 from services.analytics.tools.service import tool_of_another_district
-from shared.db import new_id, utcnow
-from shared.events import LicenseRecorded, TamAnswered
+from shared.clock import clock_of
+from shared.db import advisory_lock, new_id, utcnow
+from shared.events import DistrictTimeZoneChanged, LicenseRecorded, TamAnswered
 
 FIELDS = tuple(f for f in DistrictSettingsRead.model_fields if f != "time_zone")
 """The settings whose default is the service's (`ANALYTICS_*`); a district without a time zone is UTC."""
@@ -42,8 +44,12 @@ async def district_time_zone(session: AsyncSession, district_id: str) -> str:
 async def update_settings(
     session: AsyncSession, *, district_id: str, data: DistrictSettingsUpdate, defaults: Settings
 ) -> DistrictSettingsRead:
-    """Store the district's overrides (fields sent; null resets to the default). A new time zone recounts
-    the district's usage from its events, each in its new day (until then: `groups_current` false)."""
+    """Store the district's overrides (fields sent; null resets to the default).
+
+    Analytics owns the district's time zone. A new one re-dates the events still queued for counting,
+    recounts the district's usage from its events, each in its new day (until then: `groups_current`
+    false), and is published (`district-time-zone-changed`) for the services that keep a copy.
+    """
     repo = DistrictRepository(session)
     row = await repo.settings(district_id)
     if row is None:
@@ -53,8 +59,22 @@ async def update_settings(
     for field, value in data.model_dump(exclude_unset=True).items():
         setattr(row, field, value)
     await session.flush()
-    if (row.time_zone or "UTC") != zone_before:
+    zone = row.time_zone or "UTC"
+    if zone != zone_before:
+        # Held exclusively, as a rebuild holds it: no worker counts a queued event with its old day
+        # while this transaction cuts it again.
+        await advisory_lock(session, aggregates_lock(district_id))
+        await repo.redate_pending(district_id, zone)
         await request_rebuild(session, district_id)
+        from services.analytics.events import outbox  # events.py imports this module's handlers
+
+        await outbox.add(
+            session,
+            DistrictTimeZoneChanged(
+                district_id=district_id, time_zone=zone, changed_at=clock_of(session).now()
+            ),
+            district_id=district_id,
+        )
     return await effective_settings(session, district_id=district_id, defaults=defaults)
 
 

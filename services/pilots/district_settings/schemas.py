@@ -44,6 +44,12 @@ class PilotSettingsRead(BaseModel):
     buy_in_target: float = Field(description="Share of positive TAM answers a rollout phase needs.")
     early_adopters: int = Field(description="Teachers in rollout year 1.")
     coaching_cycle_weeks: int
+    time_zone: str = Field(
+        default="UTC",
+        description="The district's IANA time zone, in which pilots cut days (error-pattern days, the "
+        "observation schedule's today). Analytics owns it (`PUT /api/analytics/settings`); pilots keeps "
+        "a copy from `district-time-zone-changed`, so it is not set here.",
+    )
     overridden: list[str] = Field(default_factory=list, description="Fields this district set itself.")
 
 

@@ -1,6 +1,9 @@
-"""The numbers in force per district: service defaults with the district's overrides on top."""
+"""The numbers in force per district: service defaults with the district's overrides on top, and the
+district's time zone, a copy of analytics' (its one owner) kept from `district-time-zone-changed`."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +29,8 @@ def _effective(settings: Settings, row: DistrictSetting | None) -> PilotSettings
         if value is not None:
             values[name] = value
             overridden.append(name)
-    return PilotSettingsRead(**values, overridden=overridden)
+    time_zone = (row.time_zone if row is not None else None) or "UTC"
+    return PilotSettingsRead(**values, time_zone=time_zone, overridden=overridden)
 
 
 async def rules_for(session: AsyncSession, *, settings: Settings, district_id: str) -> PilotSettingsRead:
@@ -53,3 +57,18 @@ async def update_settings(
         )
     await session.flush()
     return result
+
+
+async def apply_time_zone(
+    session: AsyncSession, *, district_id: str, time_zone: str, changed_at: dt.datetime
+) -> None:
+    """Keep the district's time zone as analytics published it, unless a later change is already kept
+    (a replayed or late event changes nothing)."""
+    repo = DistrictSettingRepository(session)
+    row = await repo.get(district_id=district_id)
+    if row is None:
+        row = await repo.add(DistrictSetting(district_id=district_id))
+    if row.time_zone_changed_at is not None and row.time_zone_changed_at > changed_at:
+        return
+    row.time_zone, row.time_zone_changed_at = time_zone, changed_at
+    await session.flush()

@@ -27,20 +27,27 @@ from shared.auth import Principal
 from shared.clock import clock_of
 from shared.errors import Conflict, Unprocessable
 from shared.events import ErrorLogged
+from shared.time_zones import local_date
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
 
 
 def detect_patterns(
-    occurrences: Sequence[tuple[str, dt.datetime]], *, tool_id: uuid.UUID, min_days: int, window_days: int
+    occurrences: Sequence[tuple[str, dt.datetime]],
+    *,
+    tool_id: uuid.UUID,
+    min_days: int,
+    window_days: int,
+    time_zone: str,
 ) -> list[ErrorPattern]:
-    """Class periods in which the tool failed on `min_days` distinct (UTC) days within `window_days` days.
+    """Class periods in which the tool failed on `min_days` distinct days within `window_days` days; the
+    days are the district's (`time_zone`): two errors of one evening are one failing day.
 
     For each period the window with the most failing days is reported (the latest one on a tie).
     """
     by_period: dict[str, dict[dt.date, list[dt.datetime]]] = defaultdict(lambda: defaultdict(list))
     for period, at in occurrences:
-        by_period[period][at.astimezone(dt.UTC).date()].append(at)
+        by_period[period][local_date(at, time_zone)].append(at)
     patterns = []
     for period, by_day in sorted(by_period.items()):
         days = sorted(by_day)
@@ -81,6 +88,7 @@ async def patterns_for(
         tool_id=pilot.tool_id,
         min_days=rules.error_pattern_days,
         window_days=rules.error_pattern_window_days,
+        time_zone=rules.time_zone,
     )
 
 
@@ -193,7 +201,7 @@ async def _record(
     )
     pattern = None
     if period is not None:
-        day = log.occurred_at.astimezone(dt.UTC).date()
+        day = local_date(log.occurred_at, rules.time_zone)
         rows = await ErrorLogRepository(session).occurrences(
             district_id=principal.district_id,
             tool_id=tool_id,
@@ -205,6 +213,7 @@ async def _record(
             tool_id=tool_id,
             min_days=rules.error_pattern_days,
             window_days=rules.error_pattern_window_days,
+            time_zone=rules.time_zone,
         )
         pattern = next((p for p in found if day in p.days), None)
     return log, pattern

@@ -20,6 +20,7 @@ from services.pilots.observations.schemas import (
 from services.pilots.plans.service import get_pilot, teacher_ids_of, visible_teacher
 from shared.api import Page, PageDep, SessionDep
 from shared.clock import clock_of
+from shared.time_zones import local_date
 from shared.validation import Day
 
 router = APIRouter(prefix="/pilots/{pilot_id}", tags=["observations"])
@@ -30,14 +31,16 @@ async def observation_schedule(
     pilot_id: uuid.UUID,
     session: SessionDep,
     principal: Reader,
+    rules: RulesDep,
     page: PageDep,
     teacher_id: str | None = None,
     status: SlotStatus | None = None,
     as_of: Day | None = None,
 ) -> SchedulePage:
-    """The observation slots by date, each done, due or missed as of `as_of` (default today, UTC)."""
+    """The observation slots by date, each done, due or missed as of `as_of` (default: the district's
+    today, in its time zone)."""
     pilot = await get_pilot(session, principal=principal, pilot_id=pilot_id)
-    today = as_of or clock_of(session).today()
+    today = as_of or local_date(clock_of(session).now(), rules.time_zone)
     rows, counts = await ObservationRepository(session).slots(
         district_id=principal.district_id,
         pilot_id=pilot.id,

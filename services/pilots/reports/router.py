@@ -12,6 +12,7 @@ from services.pilots.reports import service
 from services.pilots.reports.schemas import PilotReport, RolloutPlan
 from shared.api import SessionDep
 from shared.clock import clock_of
+from shared.time_zones import local_date
 from shared.validation import Day
 
 router = APIRouter(prefix="/pilots/{pilot_id}", tags=["reports"])
@@ -34,7 +35,7 @@ async def pilot_report(
         rules=rules,
         pilot=pilot,
         analytics=analytics,
-        today=as_of or clock_of(session).today(),
+        today=as_of or local_date(clock_of(session).now(), rules.time_zone),
     )
 
 

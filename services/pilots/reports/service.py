@@ -23,6 +23,7 @@ from services.pilots.surveys.service import results_for
 from shared.auth import Principal
 from shared.clock import clock_of
 from shared.errors import Conflict
+from shared.time_zones import local_date
 
 log = structlog.get_logger(__name__)
 
@@ -122,7 +123,7 @@ async def rollout_plan(session: AsyncSession, *, rules: PilotSettingsRead, pilot
             f"{pilot.status}{' (' + pilot.decision + ')' if pilot.decision else ''}",
             current_status=pilot.status,
         )
-    start = (pilot.decided_at or clock_of(session).now()).date()
+    start = local_date(pilot.decided_at or clock_of(session).now(), rules.time_zone)
     phases = []
     for i, (name, audience) in enumerate(PHASES):
         starts_on = _add_years(start, i)
