@@ -18,7 +18,8 @@
 // Prints one line "ready ORIGIN ISSUER" when it listens. SIGHUP re-reads CONFIG.json and swaps in a
 // provider built from it (new keys, clients, accounts, claims, TTLs) on the same port and issuer, keeping
 // sessions and grants (oidc-provider's in-memory store is shared by the process), then prints
-// "reloaded". SIGTERM closes the listener and exits 0.
+// "reloaded". SIGTERM closes the listener and exits 0; so does the end of stdin when
+// OIDC_PROVIDER_WATCH_STDIN=1.
 //
 // The sign-in pages are this file's own (not devInteractions, which signs in any login name without a
 // password): a login form (fields login, password; a wrong password shows the form again with status
@@ -290,3 +291,10 @@ function stop() {
 }
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+// Started with a pipe on stdin (tests/fixtures/oidc.py does): its end means the test run is gone, even
+// killed without a chance to stop us, so we go too rather than keep the port.
+if (process.env.OIDC_PROVIDER_WATCH_STDIN === '1') {
+  process.stdin.on('end', stop);
+  process.stdin.on('error', stop);
+  process.stdin.resume();
+}
