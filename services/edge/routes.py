@@ -25,9 +25,10 @@ EDGE_HEALTH = "/health/edge"
 """Answered by the edge itself (200 while it runs): its liveness and readiness probe."""
 
 GATEWAY_EXACT = ("/openapi.json", "/docs", "/redoc")
-GATEWAY_PREFIXES = ("/docs-assets/", "/auth/", "/health/")
+GATEWAY_PREFIXES = ("/docs-assets/", "/auth/", "/health/", "/app/")
 """What the Python gateway serves behind the edge: the combined OpenAPI and its pages (their assets
-served by us, not a CDN), the development token issuer, its health. Nothing under `/api/`."""
+served by us, not a CDN), sign-in and the development token issuer, its health, and the people's
+pages under `/app/` (services.gateway.pages). Nothing under `/api/`."""
 
 
 class UnsafePath(ValueError):
