@@ -37,6 +37,7 @@ from services.analytics.ingest.repository import IngestRepository
 from services.analytics.ingest.schemas import Normalized
 from services.analytics.models import Base, UsageCount, UsageDaily, UsagePresence, UsageSeen
 from services.analytics.retention.repository import RetentionRepository
+from services.analytics.retention.service import local_midnight
 from services.analytics.rosters.repository import RosterRepository
 from shared.db import Database, utcnow
 
@@ -194,7 +195,7 @@ async def play(
         assert await snapshot(session, district) == want, "rebuild != recount"
     # retention: what happened before the cutoff leaves the events and every layer
     async with db.transaction() as session:
-        await RetentionRepository(session).delete_events(district, cutoff)
+        await RetentionRepository(session).delete_events(district, local_midnight(cutoff, "UTC"))
         await trim(session, district, cutoff)
     kept = expected([e for e in stored.values() if e.day >= cutoff], attributes)
     async with db.transaction() as session:

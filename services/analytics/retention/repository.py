@@ -28,17 +28,15 @@ class RetentionRepository:
         self.session = session
         self.postgres = on_postgresql(session)
 
-    async def districts_with_events_before(self, day: dt.date) -> list[str]:
-        """Districts holding events that occurred before `day` (only old partitions are read)."""
-        before = dt.datetime.combine(day, dt.time(), dt.UTC)
+    async def districts_with_events_before(self, before: dt.datetime) -> list[str]:
+        """Districts holding events that occurred before `before` (only old partitions are read)."""
         rows = await self.session.execute(
             select(UsageEvent.district_id).where(UsageEvent.occurred_at < before).distinct()
         )
         return sorted(d for (d,) in rows)
 
-    async def delete_events(self, district_id: str, day: dt.date) -> int:
-        """Delete a district's events (and their ids) that occurred before `day`; returns how many."""
-        before = dt.datetime.combine(day, dt.time(), dt.UTC)
+    async def delete_events(self, district_id: str, before: dt.datetime) -> int:
+        """Delete a district's events (and their ids) that occurred before `before`; returns how many."""
         result: Any = await self.session.execute(
             delete(UsageEvent).where(UsageEvent.district_id == district_id, UsageEvent.occurred_at < before)
         )

@@ -3,8 +3,12 @@ by default), then deleted, raw events and every aggregate alike; student data is
 indefinitely (COPPA).
 
 The cutoff is the Monday on or before the first day of the oldest school year kept, so no week
-straddles it. On PostgreSQL raw events live in monthly partitions of `usage_event`: the job keeps
-partitions ahead of time and drops the old ones once every district's retention has emptied them.
+straddles it. Both are the district's days: its today and the cutoff's midnight are in its time zone
+(`district_setting.time_zone`), as its aggregates' days are, so the raw events and the aggregates leave
+together. On PostgreSQL raw events live in monthly partitions of `usage_event`: the job keeps partitions
+ahead of time and drops the old ones once every district's retention has emptied them. The partitions
+are storage shared by every district, cut at UTC month starts: they decide nothing (a district's events
+are deleted by its own cutoff, and a partition is dropped only once empty), so they stay in UTC.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import structlog
 from prometheus_client import Counter
@@ -23,11 +28,15 @@ from services.analytics.district.service import effective_settings
 from services.analytics.retention.repository import RetentionRepository, month_after
 from shared.db import Database, try_advisory_lock
 from shared.metrics import job_run
+from shared.time_zones import local_date
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
 
 log = structlog.get_logger(__name__)
+
+EARLIEST_ZONE_AHEAD = dt.timedelta(hours=14)
+"""How far ahead of UTC a time zone's clock runs at most (Pacific/Kiritimati)."""
 
 DELETED = Counter("analytics_retention_deleted_events_total", "Usage events deleted past their retention")
 
@@ -60,8 +69,31 @@ class RetentionRun:
     partitions_dropped: list[dt.date] = field(default_factory=list)
 
 
-async def apply_retention(db: Database, defaults: Settings, *, today: dt.date) -> RetentionRun:
-    """Delete every district's usage past its retention and keep the partitions, step by step."""
+def local_midnight(day: dt.date, time_zone: str) -> dt.datetime:
+    """The moment `day` begins in `time_zone` (aware)."""
+    return dt.datetime.combine(day, dt.time(), ZoneInfo(time_zone))
+
+
+async def apply_retention(
+    db: Database, defaults: Settings, *, today: dt.date | None = None, now: dt.datetime | None = None
+) -> RetentionRun:
+    """Delete every district's usage past its retention and keep the partitions, step by step.
+
+    `now` (the job's clock) gives each district its own today, in its time zone; `today` (an operator's
+    `retention purge --today`) is every district's today as given.
+    """
+    if now is not None:
+        latest_today = (now + EARLIEST_ZONE_AHEAD).date()  # no district's today is later
+
+        def today_in(time_zone: str) -> dt.date:
+            return local_date(now, time_zone)
+    elif today is not None:
+        latest_today = today
+
+        def today_in(time_zone: str) -> dt.date:
+            return today
+    else:
+        raise ValueError("retention needs today or now")
     run = RetentionRun()
     start_month = defaults.school_year_start_month
     partitioned = db.engine.dialect.name == "postgresql"  # SQLite keeps one table
@@ -69,18 +101,26 @@ async def apply_retention(db: Database, defaults: Settings, *, today: dt.date) -
         async with db.transaction() as session:
             if await try_advisory_lock(session, "analytics:partitions"):
                 run.partitions_created = await RetentionRepository(session).create_partitions(
-                    months_ahead(today)
+                    months_ahead(latest_today)
                 )
-    latest = retention_cutoff(today, school_years=1, start_month=start_month)  # the most any district drops
+    # the most any district drops
+    latest = retention_cutoff(latest_today, school_years=1, start_month=start_month)
     async with db.transaction() as session:
-        districts = await RetentionRepository(session).districts_with_events_before(latest)
+        # the cutoff's midnight comes at most a day after the UTC one, in the zones west of UTC
+        districts = await RetentionRepository(session).districts_with_events_before(
+            local_midnight(latest + dt.timedelta(days=1), "UTC")
+        )
     for district_id in districts:
         async with db.transaction() as session:
             settings = await effective_settings(session, district_id=district_id, defaults=defaults)
             cutoff = retention_cutoff(
-                today, school_years=settings.retention_school_years, start_month=start_month
+                today_in(settings.time_zone),
+                school_years=settings.retention_school_years,
+                start_month=start_month,
             )
-            deleted = await RetentionRepository(session).delete_events(district_id, cutoff)
+            deleted = await RetentionRepository(session).delete_events(
+                district_id, local_midnight(cutoff, settings.time_zone)
+            )
             await trim(session, district_id, cutoff)
         if deleted:
             run.deleted[district_id] = deleted
@@ -104,7 +144,7 @@ async def retention_job(runtime: ServiceRuntime) -> None:
     while True:
         try:
             async with job_run(runtime.name, "retention"):
-                await apply_retention(runtime.db, settings, today=runtime.clock.today())
+                await apply_retention(runtime.db, settings, now=runtime.clock.now())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
