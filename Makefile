@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 REPLICAS ?=
 
-.PHONY: help venv lock postgres nginx lint format migrate run up test test-fast fuzz bench compose-config clean
+.PHONY: help venv lock postgres nginx oidc-provider lint format migrate run up test test-fast fuzz bench compose-config clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ postgres: ## Make sure PostgreSQL answers on 127.0.0.1:5432 (start or install it
 nginx: ## Make sure nginx is installed (Debian's package): the edge of the distributed mode
 	@bash deploy/scripts/ensure-nginx.sh
 
+oidc-provider: ## Install the OpenID Provider the sign-in tests run on loopback (npm ci of tests/oidc: oidc-provider)
+	@bash deploy/scripts/ensure-oidc-provider.sh
+
 lint: venv ## ruff (lint and format check) and mypy on the whole tree
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -53,7 +56,7 @@ run: venv ## Run the whole platform embedded (SQLite, in-process bus) on http://
 up: venv postgres nginx ## Run nginx, the gateway and the services as processes on PostgreSQL and Kafka (REPLICAS="analytics=2"); Ctrl-C stops them all
 	$(BIN)/python -m shared.cluster --replicas $(REPLICAS)
 
-test: venv postgres nginx ## Run the whole test suite (PostgreSQL, nginx and a Kafka-protocol broker, set up here)
+test: venv postgres nginx oidc-provider ## Run the whole test suite (PostgreSQL, nginx, an OpenID Provider and a Kafka-protocol broker, set up here)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 fuzz: venv postgres nginx ## Fuzz the combined OpenAPI with schemathesis on the distributed mode (part of `make test`)
