@@ -1,10 +1,14 @@
 """The Kubernetes manifests (deploy/k8s), checked offline: each resource against the Kubernetes
 schemas (kubernetes-validate, strict: no unknown field), and against the project: a Deployment,
-Service and migration Job per service with probes and resources, settings that exist, the edge
-started from the same routes as everywhere else, analytics autoscaled, one version."""
+Service and migration Job per service with probes and resources, a migration Job per schema (the
+gateway's too) run with its process's settings and role, settings that exist and that each process
+accepts in production, one platform issuer, the edge started from the same routes as everywhere
+else, analytics autoscaled, one version."""
 
 from __future__ import annotations
 
+import importlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,7 @@ import yaml
 
 from services.edge import routes
 from shared import VERSION
-from shared.migrations import SERVICES_WITH_DATABASE
+from shared.migrations import SCHEMAS, SERVICES_WITH_DATABASE
 from shared.settings_doc import PROCESSES, env_names
 
 K8S = Path(__file__).resolve().parents[1] / "deploy" / "k8s"
@@ -70,11 +74,92 @@ def test_each_service_has_a_deployment_with_probes_and_resources_a_service_and_a
         assert name in services
     for name in SERVICES_WITH_DATABASE:
         assert _container(deployments[name])["readinessProbe"]["httpGet"]["path"] == "/health/ready"
-        migrate = jobs[f"{name}-migrate"]["spec"]["template"]["spec"]["containers"][0]
-        assert migrate["command"] == ["python", "-m", "shared.migrate", "upgrade", name]
+    # The gateway's /health/ready probes the three services: its readiness must not follow theirs.
+    assert _container(deployments["gateway"])["readinessProbe"]["httpGet"]["path"] == "/health/live"
+    assert set(jobs) == {f"{schema}-migrate" for schema in SCHEMAS}
+    for schema in SCHEMAS:
+        job = jobs[f"{schema}-migrate"]
+        migrate = _container(job)
+        assert migrate["command"] == ["python", "-m", "shared.migrate", "upgrade", schema]
+        assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+        assert migrate["securityContext"]["readOnlyRootFilesystem"] is True
+        # The same settings and the same database role as the process that uses the schema.
+        serving = _container(deployments[schema])
+        assert migrate["envFrom"] == serving["envFrom"], schema
+        assert migrate["env"] == serving["env"], schema
+        assert _secret_key(migrate, f"{schema.upper()}_DATABASE_URL") == f"{schema}-database-url"
     for _, resource in documents():
         for container in resource.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
             assert container["image"] == f"edtech-platform:{VERSION}"
+
+
+def _secret_key(container: dict[str, Any], name: str) -> str | None:
+    """The key of edtech-secrets an environment variable of the container is read from."""
+    for env in container.get("env", []):
+        if env["name"] == name:
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            return None if ref is None else str(ref["key"])
+    return None
+
+
+def _environment(container: dict[str, Any]) -> dict[str, str]:
+    """What the container's process sees: its ConfigMaps, then its env (secrets from the example)."""
+    config_maps = of_kind("ConfigMap")
+    secret = of_kind("Secret")["edtech-secrets"]["stringData"]
+    environment: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        environment.update(config_maps[source["configMapRef"]["name"]]["data"])
+    for env in container.get("env", []):
+        ref = env.get("valueFrom", {}).get("secretKeyRef")
+        environment[env["name"]] = str(secret[ref["key"]]) if ref else str(env["value"])
+    return environment
+
+
+def test_every_secret_the_manifests_read_is_in_the_example() -> None:
+    secret = of_kind("Secret")["edtech-secrets"]
+    read = set()
+    for _, resource in documents():
+        for container in resource.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    assert ref["name"] == "edtech-secrets"
+                    read.add(ref["key"])
+    assert read == set(secret["stringData"])
+    assert {f"{schema}-database-url" for schema in SCHEMAS} <= read
+    assert "gateway-secret-key" in read
+
+
+@pytest.mark.parametrize("process", SCHEMAS)
+def test_each_process_accepts_its_settings_in_production(
+    process: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settings the Deployment gives (with the example Secret) pass the production checks:
+    PostgreSQL, no dev issuer; the gateway's https public URL and 32+ character secret key."""
+    prefix = f"{process.upper()}_"
+    for name in [n for n in os.environ if n.startswith(prefix)]:
+        monkeypatch.delenv(name)
+    environment = _environment(_container(of_kind("Deployment")[process]))
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = importlib.import_module(f"services.{process}.config").Settings()
+    assert settings.environment == "production"
+    assert settings.database_url.startswith(f"postgresql+asyncpg://{process}:")
+
+
+def test_every_process_trusts_the_gateway_as_the_platform_issuer() -> None:
+    """One issuer, at the gateway's public URL; the services read its keys inside the cluster."""
+    gateway = _environment(_container(of_kind("Deployment")["gateway"]))
+    public_url = gateway["GATEWAY_PUBLIC_URL"]
+    assert public_url.startswith("https://") and not public_url.endswith("/")
+    assert gateway["GATEWAY_AUTH_PLATFORM_ISSUER"] == f"{public_url}/auth"
+    gateway_service = of_kind("Service")["gateway"]["spec"]["ports"][0]["port"]
+    for service in SERVICES_WITH_DATABASE:
+        environment = _environment(_container(of_kind("Deployment")[service]))
+        prefix = service.upper()
+        assert environment[f"{prefix}_AUTH_PLATFORM_ISSUER"] == f"{public_url}/auth", service
+        jwks_url = environment[f"{prefix}_AUTH_PLATFORM_JWKS_URL"]
+        assert jwks_url == f"http://gateway:{gateway_service}/auth/jwks.json", service
 
 
 def test_every_setting_the_manifests_set_exists() -> None:
