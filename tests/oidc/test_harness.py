@@ -225,7 +225,8 @@ async def test_stop_is_clean_and_restart_keeps_the_issuer(
 
 class StandInRelyingParty:
     """A relying party on loopback: /login redirects to the provider, /callback and /signed-out answer
-    200 with the query they got, /logout redirects to the provider's end-session endpoint."""
+    200 with the query (or posted form) they got, /logout redirects to the provider's end-session
+    endpoint."""
 
     def __init__(self) -> None:
         self.redirects: dict[str, str] = {}
@@ -241,7 +242,14 @@ class StandInRelyingParty:
                     self.send_header("content-length", "0")
                     self.end_headers()
                     return
-                body = json.dumps({"path": path, "query": parse_qs(query)}).encode()
+                self.answer(path, parse_qs(query))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                self.answer(self.path.partition("?")[0], parse_qs(self.rfile.read(length).decode()))
+
+            def answer(self, path: str, got: dict[str, list[str]]) -> None:
+                body = json.dumps({"path": path, "method": self.command, "query": got}).encode()
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("set-cookie", "rp_session=signed-in; Path=/; HttpOnly")
@@ -276,11 +284,11 @@ def relying_party(provider: OidcProvider) -> Iterator[StandInRelyingParty]:
     rp.close()
 
 
-def start_sign_in(provider: OidcProvider, rp: StandInRelyingParty, state: str) -> str:
+def start_sign_in(provider: OidcProvider, rp: StandInRelyingParty, state: str, **extra: str) -> str:
     """The relying party's login URL, redirecting to the provider with PKCE."""
     _, challenge = pkce_pair()
     rp.redirects["/login"] = authorization_url(
-        provider, "portal", f"{rp.origin}/callback", state=state, code_challenge=challenge
+        provider, "portal", f"{rp.origin}/callback", state=state, code_challenge=challenge, **extra
     )
     return f"{rp.origin}/login"
 
@@ -306,6 +314,34 @@ async def test_sign_in_at_provider_returns_the_relying_partys_callback_answer(
         )
         assert again.json()["query"]["state"] == ["st-2"]
         assert "code" in again.json()["query"]
+
+
+async def test_a_form_post_response_is_posted_back_to_the_relying_party(
+    provider: OidcProvider, relying_party: StandInRelyingParty
+) -> None:
+    login_url = start_sign_in(provider, relying_party, "st-post", response_mode="form_post")
+    async with httpx.AsyncClient() as browser:
+        answer = await sign_in_at_provider(browser, login_url, login="ana")
+
+    assert answer.json()["method"] == "POST"
+    assert answer.json()["path"] == "/callback"
+    assert answer.json()["query"]["state"] == ["st-post"]
+    assert "code" in answer.json()["query"]
+
+
+async def test_changed_accounts_sign_the_next_token(oidc_providers: Callable[..., OidcProvider]) -> None:
+    changing = oidc_providers()
+    changing.add_client("platform", "s3cret", [CALLBACK])
+    changing.set_accounts({"ana": {"sub": "u-ana", "roles": ["teacher"]}})
+    before = await code_flow_tokens(changing, "platform", "s3cret", CALLBACK, "ana")
+
+    changing.set_accounts({"ana": {"sub": "u-ana", "roles": ["edtech"]}}, passwords={"ana": "new"})
+
+    with pytest.raises(ProviderLoginRefused):
+        await code_flow_tokens(changing, "platform", "s3cret", CALLBACK, "ana")
+    after = await code_flow_tokens(changing, "platform", "s3cret", CALLBACK, "ana", password="new")
+    assert verify(changing, before["id_token"], "platform")["roles"] == ["teacher"]
+    assert verify(changing, after["id_token"], "platform")["roles"] == ["edtech"]
 
 
 async def test_a_wrong_password_is_refused_and_cancel_sends_access_denied(
