@@ -125,7 +125,12 @@ async def test_threshold_is_per_district_and_unused_window_publishes_nothing(
     await post_events(client, integration, [ev("t1", "login", "2026-01-10")], app.state.runtime)
     clock.set(noon(dt.date(2026, 1, 20)))
     early = await client.post("/api/analytics/signals/evaluate", headers=auth("edtech"))
-    assert early.json() == {"window_start": None, "window_end": None, "published": []}
+    assert early.json() == {
+        "window_start": None,
+        "window_end": None,
+        "published": [],
+        "waiting_for_counting": False,
+    }
     # 1 of 2 rostered teachers = 0.5, above the district's 0.2: no signal; no license: no dormant seats
     clock.set(noon(dt.date(2026, 2, 1)))
     r = await client.post("/api/analytics/signals/evaluate", headers=auth("edtech"))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.analytics.models import License, SignalEmission, ToolInfo
+from services.analytics.models import License, SignalEmission, ToolInfo, UsagePending
 from shared.db import insert_ignoring_conflicts, utcnow
 
 
@@ -89,6 +89,11 @@ class SignalRepository:
             )
         )
         return {tool: (status, adopted_on) for tool, status, adopted_on in rows.all()}
+
+    async def queued_through(self, district_id: str, day: dt.date) -> int:
+        """The district's events of `day` or before still waiting to be counted."""
+        stmt = select(func.count()).where(UsagePending.district_id == district_id, UsagePending.day <= day)
+        return int(await self.session.scalar(stmt) or 0)
 
     async def districts(self) -> Sequence[str]:
         """Districts that have licenses or catalog tools (those worth evaluating)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SignalRead(BaseModel):
@@ -26,3 +26,8 @@ class EvaluationRead(BaseModel):
     window_start: dt.date | None
     window_end: dt.date | None
     published: list[SignalRead]
+    waiting_for_counting: bool = Field(
+        default=False,
+        description="The window is not judged yet: some of its events still wait to be counted, or the "
+        "district is being recounted (see the dashboards' freshness); a later evaluation judges it.",
+    )

@@ -3,7 +3,10 @@
 Windows are the district's terms (`rosters.terms`: its imported term/semester sessions, else
 `evaluation_window_days` long windows anchored at its `window_anchor`); an evaluation judges the
 last term that has ended by the service clock's today (`shared.clock`: the background job and the
-endpoint alike; no caller chooses the day). A tool is judged only over a whole window it was in:
+endpoint alike; no caller chooses the day), once its usage is all counted: while an event of the window
+(or before) waits in the counting queue, or the district is being recounted or regrouped, the window
+waits for a later pass (`waiting_for_counting`), so no tool is judged on a window missing its last days.
+A tool is judged only over a whole window it was in:
 
 * utilization-dropped ("under 30% teacher utilization after one semester", DOMAIN.md §1): a tool
   `adopted` in the catalog, whose adoption day is on or before the window's first day, and whose
@@ -24,6 +27,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.analytics.config import Settings
+from services.analytics.counting.service import freshness
 from services.analytics.dashboards.repository import DashboardRepository, Scope
 from services.analytics.district.repository import DistrictRepository
 from services.analytics.district.service import effective_settings
@@ -88,6 +92,14 @@ async def _publish(
     )
 
 
+async def _counted_through(session: AsyncSession, *, district_id: str, day: dt.date) -> bool:
+    """Whether the district's figures hold every event of `day` and before (none queued, no recount or
+    regroup pending)."""
+    if not (await freshness(session, district_id)).groups_current:
+        return False
+    return await SignalRepository(session).queued_through(district_id, day) == 0
+
+
 async def evaluate(session: AsyncSession, *, district_id: str, defaults: Settings) -> EvaluationRead:
     """Judge the last window completed by the clock's today and publish the signals not yet published."""
     settings = await effective_settings(session, district_id=district_id, defaults=defaults)
@@ -96,6 +108,10 @@ async def evaluate(session: AsyncSession, *, district_id: str, defaults: Setting
     if term is None:
         return EvaluationRead(window_start=None, window_end=None, published=[])
     window = (term.start, term.end)
+    if not await _counted_through(session, district_id=district_id, day=window[1]):
+        return EvaluationRead(
+            window_start=window[0], window_end=window[1], published=[], waiting_for_counting=True
+        )
     repo = DashboardRepository(session)
     scope = Scope(district_id=district_id, start=window[0], end=window[1])
     states = await SignalRepository(session).tool_states(district_id)
@@ -199,6 +215,8 @@ async def signals_job(runtime: ServiceRuntime) -> None:
                         result = await evaluate(session, district_id=district_id, defaults=settings)
                     if result.published:
                         log.info("signals_published", district_id=district_id, count=len(result.published))
+                    elif result.waiting_for_counting:
+                        log.info("signals_wait_for_counting", district_id=district_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
