@@ -24,6 +24,7 @@ from services.analytics.ingest.service import purge_deliveries_job
 from services.analytics.integrations.router import router as integrations_router
 from services.analytics.integrations.service import IntegrationCache
 from services.analytics.outcomes.router import router as outcomes_router
+from services.analytics.people.router import router as people_router
 from services.analytics.pilots.router import router as pilots_router
 from services.analytics.retention.service import retention_job
 from services.analytics.rosters.jobs import RosterImports
@@ -73,6 +74,7 @@ def create_app(
             webhooks_router,
             integrations_router,
             rosters_router,
+            people_router,
             district_router,
             dashboards_router,
             reports_router,

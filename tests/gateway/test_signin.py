@@ -20,6 +20,8 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
+from services.analytics import app as analytics_app
+from services.analytics.config import Settings as AnalyticsSettings
 from services.catalog import app as catalog_app
 from services.catalog.config import Settings as CatalogSettings
 from services.gateway import app as gateway_app
@@ -85,6 +87,11 @@ async def platform(database_url: str, auth_settings: dict[str, Any]) -> AsyncIte
     catalog = catalog_app.create_app(
         catalog_settings, bus=MemoryBus(), verifier=build_verifier(catalog_settings, http=keys_http)
     )
+    bus = MemoryBus()
+    analytics_settings = AnalyticsSettings(database_url=database_url, **common)
+    analytics = analytics_app.create_app(
+        analytics_settings, bus=bus, verifier=build_verifier(analytics_settings, http=keys_http)
+    )
     gateway_settings = GatewaySettings(
         database_url=database_url,
         public_url=PUBLIC,
@@ -92,16 +99,24 @@ async def platform(database_url: str, auth_settings: dict[str, Any]) -> AsyncIte
         idp_cache_s=0,
         idp_jwks_min_refresh_s=0,
         catalog_url="http://catalog.internal",
+        analytics_url="http://analytics.internal",
         **common,
     )
     gateways = [
-        gateway_app.create_app(gateway_settings, transports={"catalog": httpx.ASGITransport(app=catalog)})
+        gateway_app.create_app(
+            gateway_settings,
+            transports={
+                s: httpx.ASGITransport(app=a) for s, a in (("catalog", catalog), ("analytics", analytics))
+            },
+        )
         for _ in range(2)
     ]
     late.target = gateways[0]
     async with contextlib.AsyncExitStack() as stack:
-        for app in (catalog, *gateways):
+        for app in (catalog, analytics, *gateways):
             await stack.enter_async_context(app.router.lifespan_context(app))
+        await bus.start()
+        stack.push_async_callback(bus.stop)
         stack.push_async_callback(keys_http.aclose)
         yield Platform(gateways)
 
@@ -431,3 +446,37 @@ async def test_the_platform_publishes_a_new_signing_key_before_it_signs_and_drop
     assert first in [k["kid"] for k in (await issuer.jwks())["keys"]]  # its tokens still live
     clock.set(now + PUBLISH_AHEAD + dt.timedelta(hours=1))
     assert [k["kid"] for k in (await issuer.jwks())["keys"]] == [second]
+
+
+async def test_a_verified_email_links_the_person_to_the_roster_and_their_classes(
+    platform: Platform, oidc_provider: OidcProvider, client_id: str, auth: TokenFactory, district: str
+) -> None:
+    from tests.analytics.roster_data import FILES, USERS, upload
+
+    users = USERS.replace(
+        "t1,active,2026-01-01,true,sch-1,teacher,t1,,Ada,Teach,,,,",
+        "t1,active,2026-01-01,true,sch-1,teacher,t1,,Ada,Teach,,,ada@d.example,",
+    )
+    async with platform.browser() as http:
+        http.base_url = httpx.URL(PUBLIC)
+        imported = await upload(http, auth("admin"), {**FILES, "users.csv": users})
+        assert imported.json()["state"] == "succeeded"
+    # Google gives no sourcedId: the verified email names the rostered teacher.
+    await register(platform, auth, oidc_provider, client_id, default_roles=["teacher"])
+    oidc_provider.add_account("ada", sub="g-ada", email="ADA@d.example", email_verified=True)
+    oidc_provider.add_account("unverified", sub="g-x", email="ada@d.example", email_verified=False)
+    async with platform.browser() as browser:
+        await sign_in(platform, browser, district, "ada")
+        assert (await browser.get(f"{PUBLIC}/auth/session")).json()["subject"] == "t1"
+        token = (await browser.post(f"{PUBLIC}/auth/token")).json()["access_token"]
+        mine = await browser.get(
+            f"{PUBLIC}/api/analytics/people/me", headers={"Authorization": f"Bearer {token}"}
+        )
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["sourced_id"] == "t1" and mine.json()["linked_by"] == "sourced_id"
+    assert [(c["title"], c["role"], c["school_name"]) for c in mine.json()["classes"]] == [
+        ("Math 5", "teacher", "Lincoln Elementary")
+    ]
+    async with platform.browser() as browser:  # an unverified email links nobody
+        await sign_in(platform, browser, district, "unverified")
+        assert (await browser.get(f"{PUBLIC}/auth/session")).json()["subject"] == "g-x"

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from services.gateway.models import IdentityProvider, LoginAttempt
 from services.gateway.signin.deps import RepoDep, SignInDep
+from services.gateway.signin.linking import linked
 from services.gateway.signin.oidc import Pkce, SignInFailed
 from services.gateway.signin.providers.service import auth_params, client_of, person_of
 from services.gateway.signin.repository import SignInRepository
@@ -247,6 +248,13 @@ async def callback(
     except SignInFailed as exc:
         await _failed(signin, request, row, exc.reason)
         raise Unauthorized(f"sign-in refused: {exc.reason}", scheme="OpenID") from exc
+    person = await linked(
+        person,
+        district_id=row.district_id,
+        signin=signin,
+        http=request.app.state.http,
+        settings=signin.settings,
+    )
     async with signin.db.transaction() as session:
         repo = SignInRepository(session)
         value = start_session(
