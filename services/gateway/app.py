@@ -137,7 +137,14 @@ def create_app(
     app.state.signin = signin
     app.state.verifier = verifier
 
-    async def upstreams_ready() -> dict[str, str]:
+    async def ready() -> dict[str, str]:
+        async def database() -> str:
+            try:
+                await signin.db.ping()
+                return "ok"
+            except Exception as exc:
+                return f"unavailable: {type(exc).__name__}"
+
         async def probe(service: str) -> str:
             try:
                 r = await client.get(f"{settings.upstream_url(service)}/health/live", timeout=2)
@@ -145,10 +152,10 @@ def create_app(
             except Exception as exc:
                 return f"unavailable: {type(exc).__name__}"
 
-        results = await asyncio.gather(*(probe(s) for s in UPSTREAMS))
-        return dict(zip(UPSTREAMS, results, strict=True))
+        results = await asyncio.gather(database(), *(probe(s) for s in UPSTREAMS))
+        return dict(zip(("database", *UPSTREAMS), results, strict=True))
 
-    install_health(app, upstreams_ready)
+    install_health(app, ready)
 
     app.include_router(signin_router)
     app.include_router(providers_router)

@@ -42,6 +42,7 @@ async def test_service_down_is_502_while_others_keep_serving(
     assert up.status_code == 200
     assert ready.status_code == 503
     assert ready.json()["checks"]["analytics"].startswith("unavailable")
+    assert ready.json()["checks"]["database"] == "ok"  # the gateway's own (sign-in)
     back = await gateway.get("/api/catalog/tools", headers=headers)
     assert back.status_code == 200
 

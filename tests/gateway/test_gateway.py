@@ -208,3 +208,10 @@ async def test_the_embedded_edge_decides_on_the_normalised_path_as_nginx_does(
         "/api/analytics/webhooks/abc/events",
         "/api/analytics/integrations",
     ]
+
+
+async def test_readiness_names_the_gateways_own_database_when_it_is_unreachable(gateway_factory: Any) -> None:
+    async with gateway_factory(database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none") as client:
+        r = await client.get("/health/ready")
+    assert r.status_code == 503
+    assert r.json()["checks"]["database"].startswith("unavailable")
