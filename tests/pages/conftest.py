@@ -136,10 +136,50 @@ async def seeded(embedded: str) -> Seeded:
                     headers=await _dev_headers(client, "teacher", subject=teacher),
                 )
             )
+        await _pipeline_state(client, edtech, tools)
         month = f"{when.year:04d}-{when.month:02d}"
         seeded = Seeded(base_url=embedded, month=month, tools=tools, pilots=pilots)
         await _until(lambda: _counted(client, edtech, month, tools["Desmos Classroom"]))
         return seeded
+
+
+RENEWAL_IN_DAYS = 20
+
+
+async def _pipeline_state(client: httpx.AsyncClient, edtech: dict[str, str], tools: dict[str, str]) -> None:
+    """What the pipeline shows besides the demo's stages: a review flag on Quizlet, a Desmos license
+    renewing in 20 days, Newsela's retirement scheduled (30 days' notice)."""
+    today = dt.datetime.now(dt.UTC).date()
+    await _ok(
+        client.post(
+            f"/api/catalog/tools/{tools['Quizlet']}/flags",
+            json={"kind": "review", "note": "Teachers report ads in the free tier"},
+            headers=edtech,
+        )
+    )
+    await _ok(
+        client.post(
+            f"/api/catalog/tools/{tools['Desmos Classroom']}/licenses",
+            json={
+                "seats": 120,
+                "price_total": "360.00",
+                "term_start": (today - dt.timedelta(days=100)).isoformat(),
+                "term_end": (today + dt.timedelta(days=RENEWAL_IN_DAYS + 10)).isoformat(),
+                "renewal_date": (today + dt.timedelta(days=RENEWAL_IN_DAYS)).isoformat(),
+            },
+            headers=edtech,
+        )
+    )
+    await _ok(
+        client.post(
+            f"/api/catalog/tools/{tools['Newsela']}/retirement",
+            json={
+                "archive_location": "https://drive.example/newsela-archive",
+                "teacher_ids": ["teacher-ana"],
+            },
+            headers=edtech,
+        )
+    )
 
 
 def _usage(when: dt.datetime) -> list[dict[str, Any]]:

@@ -14,11 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from services.gateway.pages import dashboard
+from services.gateway.pages import dashboard, pilot, pipeline
 from services.gateway.pages.access import NotForYou, SignInFirst, person_for, sign_in_location
 from services.gateway.pages.api import ApiRefused, ServiceApi
 from services.gateway.pages.tables import Table
 from services.gateway.signin.session import SignedIn
+from shared.config import Role
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -129,6 +130,95 @@ async def dashboard_csv(
     filters = _filters(month, school_id, tool_id)
     table = dashboard.TABLES[name](await _monthly(request, person, filters))
     return _csv(table, f"{name}-{filters['month']}")
+
+
+@router.get("/pipeline")
+async def pipeline_page(request: Request) -> HTMLResponse:
+    """The pipeline: tools by stage with checklist state and open flags, renewals, retirements."""
+    person = await person_for(request, "edtech")
+    data = await pipeline.load(ServiceApi(request, person))
+    tables = [build(data) for build in pipeline.TABLES.values()]
+    return _page(request, "pipeline.html", person, title="Pipeline", tables=tables, total=data["total"])
+
+
+@router.get("/pipeline/{name}.csv")
+async def pipeline_csv(request: Request, name: str) -> Response:
+    """One table of the pipeline as CSV."""
+    person = await person_for(request, "edtech")
+    if name not in pipeline.TABLES:
+        raise BadFilter("name", f"no table {name!r}: one of {', '.join(pipeline.TABLES)}")
+    data = await pipeline.load(ServiceApi(request, person))
+    return _csv(pipeline.TABLES[name](data), f"pipeline-{name}")
+
+
+PILOT_ROLES: tuple[Role, ...] = ("edtech", "specialist", "teacher")
+
+
+def _own_pilot(person: SignedIn, data: dict[str, Any]) -> None:
+    """A teacher sees only the pilots they teach in (staff see the district's)."""
+    p = person.principal
+    if not p.has_any("edtech", "specialist") and p.subject not in data["pilot"]["teacher_ids"]:
+        raise NotForYou(person, "This pilot is not one of yours.")
+
+
+def _pilot_id(pilot_id: str) -> str:
+    try:
+        return str(uuid.UUID(pilot_id))
+    except ValueError:
+        raise BadFilter("pilot_id", "pilot_id must be a pilot's id") from None
+
+
+@router.get("/pilots")
+async def pilots_page(request: Request) -> HTMLResponse:
+    """The district's pilots (a teacher's own), each linking to its page."""
+    person = await person_for(request, *PILOT_ROLES)
+    api = ServiceApi(request, person)
+    items, tools = await api.gather(
+        api.get("pilots", "/pilots", {"limit": 500}), api.get_or_none("catalog", "/tools", {"limit": 500})
+    )
+    mine = [
+        p
+        for p in items["items"]
+        if person.principal.has_any("edtech", "specialist") or person.principal.subject in p["teacher_ids"]
+    ]
+    names = {t["id"]: t["name"] for t in (tools or {"items": []})["items"]}
+    return _page(request, "pilots.html", person, title="Pilots", table=pilot.pilots(mine, names))
+
+
+@router.get("/pilots/{pilot_id}")
+async def pilot_page(request: Request, pilot_id: str) -> HTMLResponse:
+    """One pilot: schedule, time-on-task, surveys, error patterns, usage, the report and the decision."""
+    person = await person_for(request, *PILOT_ROLES)
+    pilot_id = _pilot_id(pilot_id)
+    staff = person.principal.has_any("edtech", "specialist")
+    data = await pilot.load(ServiceApi(request, person), pilot_id, staff=staff)
+    _own_pilot(person, data)
+    tables = [t for t in (build(data) for build in pilot.TABLES.values()) if t is not None]
+    return _page(
+        request,
+        "pilot.html",
+        person,
+        title=data["pilot"]["title"],
+        data=data,
+        tables=tables,
+        csv_base=f"/app/pilots/{pilot_id}",
+    )
+
+
+@router.get("/pilots/{pilot_id}/{name}.csv")
+async def pilot_csv(request: Request, pilot_id: str, name: str) -> Response:
+    """One table of a pilot's page as CSV."""
+    person = await person_for(request, *PILOT_ROLES)
+    pilot_id = _pilot_id(pilot_id)
+    if name not in pilot.TABLES:
+        raise BadFilter("name", f"no table {name!r}: one of {', '.join(pilot.TABLES)}")
+    staff = person.principal.has_any("edtech", "specialist")
+    data = await pilot.load(ServiceApi(request, person), pilot_id, staff=staff)
+    _own_pilot(person, data)
+    table = pilot.TABLES[name](data)
+    if table is None:
+        raise NotForYou(person, "This table is for the district's staff.")
+    return _csv(table, f"pilot-{pilot_id}-{name}")
 
 
 def _csv(table: Table, stem: str) -> Response:
