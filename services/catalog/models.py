@@ -311,6 +311,8 @@ class RetirementNotice(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sending_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """When a job claimed it for sending (status `sending`), committed before it talks to SMTP."""
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -22,13 +22,20 @@ class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def send(self, *, to: str, subject: str, body: str) -> Delivery:
-        """Send (or log) one message; raises on an SMTP failure (the caller retries later)."""
+    def message_id(self, key: str) -> str:
+        """The Message-ID of the message about `key`: the same on every try, so that a message sent
+        twice (a process that died before recording it sent) is one message to the mail clients."""
+        domain = self.settings.smtp_from.rpartition("@")[2] or "localhost"
+        return f"<{key}@{domain}>"
+
+    async def send(self, *, to: str, subject: str, body: str, key: str) -> Delivery:
+        """Send (or log) one message about `key`; raises on an SMTP failure (the caller retries later)."""
         if not self.settings.smtp_host:
-            log.info("notice_logged", to=to, subject=subject, body=body)
+            log.info("notice_logged", to=to, subject=subject, body=body, message_id=self.message_id(key))
             return "logged"
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.settings.smtp_from, to, subject
+        message["Message-ID"] = self.message_id(key)
         message.set_content(body)
         await asyncio.to_thread(self._deliver, message)
         return "sent"

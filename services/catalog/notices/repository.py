@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.models import Retirement, RetirementNotice, Tool
@@ -31,16 +32,36 @@ class NoticeRepository:
         )
         return rows.all()
 
-    async def claim_pending(self, *, limit: int, max_attempts: int) -> Sequence[RetirementNotice]:
-        """The oldest notices still to send, locked for this transaction (others skip them)."""
+    async def claim_pending(
+        self, *, limit: int, max_attempts: int, stale_before: dt.datetime
+    ) -> Sequence[RetirementNotice]:
+        """The oldest notices to send (pending, or left `sending` since before `stale_before`), locked
+        for this transaction (others skip them)."""
+        n = RetirementNotice
         rows = await self.session.scalars(
-            select(RetirementNotice)
-            .where(RetirementNotice.status == "pending", RetirementNotice.attempts < max_attempts)
-            .order_by(RetirementNotice.created_at, RetirementNotice.id)
+            select(n)
+            .where(
+                or_(n.status == "pending", (n.status == "sending") & (n.sending_at < stale_before)),
+                n.attempts < max_attempts,
+            )
+            .order_by(n.created_at, n.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         return rows.all()
+
+    async def fail_interrupted(self, *, max_attempts: int, stale_before: dt.datetime, error: str) -> None:
+        """Mark failed the notices left `sending` since before `stale_before` with no try left."""
+        n = RetirementNotice
+        await self.session.execute(
+            update(n)
+            .where(n.status == "sending", n.sending_at < stale_before, n.attempts >= max_attempts)
+            .values(status="failed", last_error=error)
+        )
+
+    async def get_for_update(self, notice_id: uuid.UUID) -> RetirementNotice | None:
+        """A notice, locked for this transaction."""
+        return await self.session.get(RetirementNotice, notice_id, with_for_update=True)
 
     async def page(
         self,

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 NoticeKind = Literal["retirement", "cancellation"]
-NoticeStatus = Literal["pending", "sent", "logged", "no_address", "failed"]
+NoticeStatus = Literal["pending", "sending", "sent", "logged", "no_address", "failed"]
 
 
 class NoticeRead(BaseModel):
@@ -26,8 +26,9 @@ class NoticeRead(BaseModel):
     notice_ends_at: dt.datetime = Field(description="When the tool retires (for a cancellation: would have).")
     archive_location: str
     status: NoticeStatus = Field(
-        description="Email delivery: pending, sent (SMTP), logged (no SMTP server configured), "
-        "no_address (the roster has no email), failed (after every try)."
+        description="Email delivery: pending, sending (handed to the SMTP server, not yet confirmed), sent "
+        "(SMTP), logged (no SMTP server configured), no_address (the roster has no email), failed (after "
+        "every try)."
     )
     email: str | None
     created_at: dt.datetime

@@ -6,14 +6,24 @@
 * A background job (`notice_job`, every `notice_job_interval_s`) sends what is pending by email: over
   SMTP when `smtp_host` is set, else only logged (the embedded default). A teacher the roster gives no
   email is `no_address` (the notice still lists for them). A failed send is tried again next pass, up to
-  `notice_max_attempts`, then `failed`. Replicas never send one notice twice: each pass locks its rows.
+  `notice_max_attempts`, then `failed`.
+* No database transaction is open while the job talks to SMTP: it claims a batch (`sending`, with the
+  time, one try counted) and commits, sends each message, then records each `sent` in a transaction of
+  its own. Replicas never claim one notice together (the claim locks its rows and skips locked ones),
+  and a claimed notice is not claimed again within `sending_lease`. Delivery is at least once: a process
+  that dies between the SMTP server's acceptance and the record leaves the notice `sending`, and once the
+  lease has passed it is sent again, with the same Message-ID (`<notice-id@from-domain>`), so mail
+  clients show it once; one left `sending` with no try left becomes `failed`.
 * A teacher lists their own notices; staff list the district's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
@@ -24,6 +34,7 @@ from services.catalog.models import Retirement, RetirementNotice, Tool
 from services.catalog.notices.mailer import Mailer
 from services.catalog.notices.repository import NoticeRepository
 from shared.clock import clock_of
+from shared.db import Database
 from shared.metrics import job_run
 
 if TYPE_CHECKING:
@@ -81,23 +92,83 @@ async def write_notices(
     return notices
 
 
-async def send_pending(session: AsyncSession, *, mailer: Mailer, max_attempts: int) -> int:
-    """Send a batch of pending notices; returns how many were delivered (sent or logged)."""
+def sending_lease(settings: Settings) -> dt.timedelta:
+    """How long a claimed notice stays with the job that claimed it: well over one SMTP conversation."""
+    return dt.timedelta(seconds=max(300.0, 3 * settings.smtp_timeout_s))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A notice claimed for sending, as the SMTP conversation needs it (read before the commit)."""
+
+    id: uuid.UUID
+    email: str
+    subject: str
+    body: str
+    attempts: int
+
+
+async def claim(db: Database, *, settings: Settings) -> list[Claimed]:
+    """Claim a batch of notices to send (`sending`, one try counted) in a transaction of its own."""
+    async with db.transaction() as session:
+        now = clock_of(session).now()
+        stale_before = now - sending_lease(settings)
+        repo = NoticeRepository(session)
+        await repo.fail_interrupted(
+            max_attempts=settings.notice_max_attempts,
+            stale_before=stale_before,
+            error="interrupted while sending, no try left",
+        )
+        claimed = []
+        for notice in await repo.claim_pending(
+            limit=BATCH, max_attempts=settings.notice_max_attempts, stale_before=stale_before
+        ):
+            assert notice.email is not None
+            notice.status, notice.sending_at, notice.attempts = "sending", now, notice.attempts + 1
+            claimed.append(Claimed(notice.id, notice.email, notice.subject, notice.body, notice.attempts))
+        await session.flush()
+    return claimed
+
+
+async def record(
+    db: Database, notice: Claimed, *, status: str | None, error: str | None, max_attempts: int
+) -> None:
+    """Record how a claimed notice's send went: delivered (`status`), or failed with `error` (pending
+    again while tries are left, else failed)."""
+    async with db.transaction() as session:
+        row = await NoticeRepository(session).get_for_update(notice.id)
+        if row is None or row.status != "sending":
+            return  # gone with its retirement, or already recorded
+        if status is not None:
+            row.status, row.sent_at = status, clock_of(session).now()
+        else:
+            row.last_error = error
+            row.status = "failed" if notice.attempts >= max_attempts else "pending"
+        row.sending_at = None
+        await session.flush()
+
+
+async def send_pending(db: Database, *, mailer: Mailer, settings: Settings) -> int:
+    """Send a batch of pending notices; returns how many were delivered (sent or logged). The SMTP
+    conversations happen between the claim's transaction and each record's, never inside one."""
     delivered = 0
-    for notice in await NoticeRepository(session).claim_pending(limit=BATCH, max_attempts=max_attempts):
-        assert notice.email is not None
-        notice.attempts += 1
+    for notice in await claim(db, settings=settings):
         try:
-            notice.status = await mailer.send(to=notice.email, subject=notice.subject, body=notice.body)
+            status = await mailer.send(
+                to=notice.email, subject=notice.subject, body=notice.body, key=f"notice-{notice.id}"
+            )
         except Exception as exc:
-            notice.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if notice.attempts >= max_attempts:
-                notice.status = "failed"
             log.warning("notice_not_sent", notice_id=str(notice.id), attempt=notice.attempts, error=repr(exc))
+            await record(
+                db,
+                notice,
+                status=None,
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+                max_attempts=settings.notice_max_attempts,
+            )
             continue
-        notice.sent_at = clock_of(session).now()
+        await record(db, notice, status=status, error=None, max_attempts=settings.notice_max_attempts)
         delivered += 1
-    await session.flush()
     return delivered
 
 
@@ -108,8 +179,8 @@ async def notice_job(runtime: ServiceRuntime) -> None:
     mailer = Mailer(settings)
     while True:
         try:
-            async with job_run(runtime.name, "notices"), runtime.db.transaction() as session:
-                sent = await send_pending(session, mailer=mailer, max_attempts=settings.notice_max_attempts)
+            async with job_run(runtime.name, "notices"):
+                sent = await send_pending(runtime.db, mailer=mailer, settings=settings)
             if sent:
                 log.info("notices_sent", count=sent)
         except asyncio.CancelledError:
