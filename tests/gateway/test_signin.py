@@ -480,3 +480,26 @@ async def test_a_verified_email_links_the_person_to_the_roster_and_their_classes
     async with platform.browser() as browser:  # an unverified email links nobody
         await sign_in(platform, browser, district, "unverified")
         assert (await browser.get(f"{PUBLIC}/auth/session")).json()["subject"] == "g-x"
+
+
+async def test_tenant_and_role_claims_kept_in_userinfo_are_read_from_there(
+    platform: Platform, oidc_provider: OidcProvider, client_id: str, auth: TokenFactory, district: str
+) -> None:
+    # Clever's documented /userinfo carries `district` and `user_type`; its ID token need not.
+    await register(platform, auth, oidc_provider, client_id, preset="clever", tenant="clever-d1")
+    oidc_provider.add_account("una", sub="cv-una", district="clever-d1", user_type="teacher")
+    oidc_provider.set_userinfo_only(True)
+    try:
+        id_token = (await code_flow_tokens(oidc_provider, client_id, "s3cret", CALLBACK, "una"))["id_token"]
+        assert "district" not in jwt.decode(id_token, options={"verify_signature": False})
+        async with platform.browser() as browser:
+            back = await sign_in(platform, browser, district, "una")
+            assert back.status_code == 303, back.text
+            me = (await browser.get(f"{PUBLIC}/auth/session")).json()
+        assert (me["subject"], me["roles"]) == ("cv-una", ["teacher"])
+        oidc_provider.add_account("ivy", sub="cv-ivy", district="clever-d9", user_type="teacher")
+        async with platform.browser() as browser:
+            refused = await sign_in(platform, browser, district, "ivy")
+        assert refused.status_code == 401 and "another tenant" in refused.json()["detail"]
+    finally:
+        oidc_provider.set_userinfo_only(False)

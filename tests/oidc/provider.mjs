@@ -58,8 +58,9 @@ function page(title, body) {
 }
 
 // Claims of the accounts outside the standard scopes are released with the `openid` scope, so every
-// ID token carries them unless the config says otherwise.
-function defaultClaims(accounts) {
+// ID token carries them unless the config says otherwise; with `userinfoOnly` they go with `profile`,
+// which conformIdTokenClaims keeps to userinfo (in the code flow).
+function defaultClaims(accounts, userinfoOnly = false) {
   const standard = new Set(Object.values(STANDARD_SCOPES).flat());
   const extra = new Set();
   for (const claims of Object.values(accounts)) {
@@ -67,6 +68,7 @@ function defaultClaims(accounts) {
       if (!standard.has(name)) extra.add(name);
     }
   }
+  if (userinfoOnly) return { ...STANDARD_SCOPES, profile: [...STANDARD_SCOPES.profile, ...extra] };
   return { ...STANDARD_SCOPES, openid: ['sub', ...extra] };
 }
 
@@ -87,8 +89,10 @@ function buildProvider(config, issuer, mountPath) {
     })),
     // key_ops ["sign"] (PyJWT writes it) would keep the provider from checking its own id_token_hint.
     jwks: { keys: (config.jwks?.keys ?? []).map(({ key_ops: _ops, ...key }) => key) },
-    claims: config.claims ?? defaultClaims(accounts),
-    conformIdTokenClaims: false,
+    claims: config.claims ?? defaultClaims(accounts, config.conform_id_token_claims ?? false),
+    // true: the claims of the granted scopes go to userinfo only, as Clever's and ClassLink's tenant and
+    // role claims do; false (default): into the ID token too.
+    conformIdTokenClaims: config.conform_id_token_claims ?? false,
     cookies: {
       keys: config.cookie_keys ?? ['oidc-test-provider-cookie-key'],
       // Distinct from any cookie the relying party sets on the same host (cookies ignore ports).

@@ -37,6 +37,7 @@ class Discovery:
     token_endpoint: str
     jwks_uri: str
     end_session_endpoint: str | None
+    userinfo_endpoint: str | None
     algorithms: frozenset[str]
     client_secret_post_only: bool
 
@@ -92,6 +93,7 @@ class RelyingParty:
                 token_endpoint=str(doc["token_endpoint"]),
                 jwks_uri=str(doc["jwks_uri"]),
                 end_session_endpoint=doc.get("end_session_endpoint"),
+                userinfo_endpoint=doc.get("userinfo_endpoint"),
                 algorithms=frozenset(doc.get("id_token_signing_alg_values_supported", ["RS256"])),
                 client_secret_post_only=doc.get("token_endpoint_auth_methods_supported")
                 == ["client_secret_post"],
@@ -215,3 +217,23 @@ class RelyingParty:
         if not secrets.compare_digest(str(claims.get("nonce", "")), nonce):
             raise SignInFailed("the ID token does not answer this sign-in (nonce)")
         return claims
+
+    async def with_userinfo(
+        self, doc: Discovery, claims: dict[str, Any], *, access_token: Any, needed: set[str]
+    ) -> dict[str, Any]:
+        """The ID token's claims completed from userinfo when some `needed` claim is not in it (Clever
+        and ClassLink may keep the tenant and the role there); the ID token's values win."""
+        if needed <= claims.keys() or not doc.userinfo_endpoint or not isinstance(access_token, str):
+            return claims
+        try:
+            response = await self.http.get(
+                doc.userinfo_endpoint,
+                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            )
+            response.raise_for_status()
+            info = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise SignInFailed(f"the provider's userinfo cannot be read: {exc!r}") from exc
+        if not isinstance(info, dict) or info.get("sub") != claims["sub"]:
+            raise SignInFailed("the provider's userinfo is about someone else (sub)")  # OIDC Core 5.3.2
+        return {**info, **claims}

@@ -18,7 +18,7 @@ from services.gateway.models import IdentityProvider, LoginAttempt
 from services.gateway.signin.deps import RepoDep, SignInDep
 from services.gateway.signin.linking import linked
 from services.gateway.signin.oidc import Pkce, SignInFailed
-from services.gateway.signin.providers.service import auth_params, client_of, person_of
+from services.gateway.signin.providers.service import auth_params, claims_needed, client_of, person_of
 from services.gateway.signin.repository import SignInRepository
 from services.gateway.signin.runtime import SignIn
 from services.gateway.signin.session import (
@@ -244,6 +244,9 @@ async def callback(
             doc, client, code=code, verifier=attempt.code_verifier, redirect_uri=signin.redirect_uri
         )
         claims = await signin.rp.id_token_claims(doc, client, tokens["id_token"], nonce=attempt.nonce)
+        claims = await signin.rp.with_userinfo(
+            doc, claims, access_token=tokens.get("access_token"), needed=claims_needed(row)
+        )
         person = person_of(row, claims)
     except SignInFailed as exc:
         await _failed(signin, request, row, exc.reason)

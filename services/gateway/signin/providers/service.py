@@ -147,6 +147,12 @@ def auth_params(row: IdentityProvider) -> dict[str, str]:
     return {hint: row.tenant} if hint and row.tenant else {}
 
 
+def claims_needed(row: IdentityProvider) -> set[str]:
+    """The claims a provider's sign-ins are read from (looked for in userinfo when not in the ID token)."""
+    names = {row.tenant_claim, row.roles_claim, row.sourced_id_claim, "email"}
+    return {n for n in names if n}
+
+
 @dataclass(frozen=True)
 class Person:
     """Who signed in, in the platform's terms."""
