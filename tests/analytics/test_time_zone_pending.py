@@ -4,14 +4,23 @@ would otherwise count them later in their old day. Through the API, with the wor
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from services.analytics.config import Settings
 from services.analytics.counting.service import count_all, regroup_due
-from services.analytics.models import UsagePending
+from services.analytics.district.schemas import DistrictSettingsUpdate
+from services.analytics.district.service import update_settings
+from services.analytics.ingest.repository import IngestRepository
+from services.analytics.ingest.schemas import Normalized
+from services.analytics.models import Base, UsagePending
+from shared.db import Database, utcnow
 from tests.analytics.dataset import send_events
 from tests.fixtures.auth import TokenFactory
 
@@ -60,3 +69,34 @@ async def test_a_new_time_zone_re_dates_the_events_still_queued(
     for row in r.json()["rows"]:
         months[row["period_start"]] = months.get(row["period_start"], 0) + row["logins"]
     assert months == {"2026-10-01": 1}
+
+
+async def test_re_dating_on_the_embedded_sqlite(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'analytics.db'}", "analytics")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        key = (uuid.uuid4(), "msg-1")
+        login = Normalized(
+            event_id="halloween-login",
+            kind="login",
+            occurred_at=dt.datetime.fromisoformat(HALLOWEEN_EVENING),
+            user_id="t1",
+            tool_id="tool-a",
+        )
+        async with db.transaction() as session:
+            await IngestRepository(session).write_group(
+                [(key, "d")], [(key, "d", "events", login)], received_at=utcnow()
+            )
+        async with db.transaction() as session:
+            assert [d.isoformat() for d in await session.scalars(select(UsagePending.day))] == ["2026-11-01"]
+            await update_settings(
+                session,
+                district_id="d",
+                data=DistrictSettingsUpdate(time_zone="America/Los_Angeles"),
+                defaults=Settings(database_url="sqlite+aiosqlite://"),
+            )
+        async with db.transaction() as session:
+            assert [d.isoformat() for d in await session.scalars(select(UsagePending.day))] == ["2026-10-31"]
+    finally:
+        await db.dispose()
