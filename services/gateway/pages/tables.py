@@ -101,9 +101,15 @@ class Table:
         }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _raw(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        # Text a spreadsheet would run as a formula (a tool named "=HYPERLINK(...)"): kept as text.
+        return "'" + value
     return value
 
 

@@ -1,0 +1,56 @@
+"""The tables behind the pages, their CSV and their charts, without a browser."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from services.gateway.pages import dashboard
+from services.gateway.pages.tables import Chart, Column, Series, Table, display
+
+
+def test_csv_keeps_the_apis_values_and_never_lets_text_run_as_a_formula() -> None:
+    table = Table(
+        name="t",
+        caption="T",
+        columns=[Column("name", "Tool"), Column("rate", "Rate", "percent"), Column("ok", "OK", "bool")],
+        rows=[
+            {"name": '=HYPERLINK("http://x")', "rate": -0.05, "ok": True},
+            {"name": "@SUM(A1)", "rate": None, "ok": False},
+            {"name": "Desmos", "rate": 0.6666666666666666, "ok": None},
+        ],
+    )
+    rows = list(csv.reader(io.StringIO(table.csv())))
+    assert rows == [
+        ["name", "rate", "ok"],
+        ['\'=HYPERLINK("http://x")', "-0.05", "true"],
+        ["'@SUM(A1)", "", "false"],
+        ["Desmos", "0.6666666666666666", ""],
+    ]
+    assert [table.cell(table.rows[0], c) for c in table.columns] == ['=HYPERLINK("http://x")', "-5.0%", "yes"]
+
+
+def test_a_chart_is_drawn_from_its_tables_columns() -> None:
+    table = Table(
+        name="t",
+        caption="T",
+        columns=[Column("tool", "Tool"), Column("u", "Utilization", "percent")],
+        rows=[{"tool": "A", "u": 0.5}, {"tool": None, "u": None}],
+        chart=Chart("tool", (Series("U", "u"), Series("Threshold", constant=0.3, kind="line")), percent=True),
+    )
+    data = table.chart_data()
+    assert data is not None
+    assert data["labels"] == ["A", "-"]
+    assert [d["data"] for d in data["datasets"]] == [[0.5, None], [0.3, 0.3]]
+    assert data["percent"] is True
+
+
+def test_money_and_percent_read_as_people_read_them() -> None:
+    assert display(1976.0, "money") == "$1,976.00"
+    assert display(0.3, "percent") == "30.0%"
+    assert display(None, "int") == "n/a"
+
+
+def test_the_heatmap_shades_from_unused_to_busiest() -> None:
+    assert [dashboard.heat_level(v, 12) for v in (0, None, 1, 4, 8, 12)] == [0, 0, 1, 2, 3, 4]
+    assert dashboard.heat_level(3, 0) == 0
