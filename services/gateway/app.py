@@ -27,6 +27,7 @@ from shared.auth import DevIssuer, TokenVerifier
 from shared.config import Role
 from shared.errors import install_problem_handlers
 from shared.observability import RequestContextMiddleware, configure_logging
+from shared.openapi import install_openapi
 from shared.service import VERSION, build_verifier, install_health
 from shared.validation import refuse_bad_input
 
@@ -170,8 +171,9 @@ def create_app(
             "info": {"title": app.title, "version": app.version, "description": app.description},
             "paths": {},
         }
-        return JSONResponse(await aggregator.document(base))
+        return JSONResponse(await aggregator.document(base, own=app.openapi()))
 
+    install_openapi(app)  # its own routes (sign-in) documented as the services' are
     install_docs(app, openapi_url="/openapi.json", title="EdTech Platform API")
     install_pages(app)
     app.add_middleware(ApiProxy, settings=settings, client=client, verifier=verifier)

@@ -71,13 +71,14 @@ def merge_documents(base: dict[str, Any], documents: dict[str, dict[str, Any]]) 
 def declare_gateway_answers(document: dict[str, Any]) -> dict[str, Any]:
     """Add what the edge answers itself, in front of every service: 401 without a token (except on
     public paths), 413 for a body over its limit, 429 over a rate limit (the nginx edge), 502 and
-    504 for a service that is unreachable or too slow."""
+    504 for a service that is unreachable or too slow (the gateway's own routes: 413 and 429)."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in PROBLEM_SCHEMAS.items():
         schemas.setdefault(name, schema)
     for path, _, operation in operations(document):
-        statuses = {429, 502, 504}
-        if not routes.is_public(path):
+        own = path.startswith(routes.GATEWAY_PREFIXES)  # the gateway answers these itself
+        statuses = {429} if own else {429, 502, 504}
+        if not routes.is_public(path) and not own:
             statuses.add(401)
         if "requestBody" in operation:
             statuses.add(413)
@@ -106,13 +107,16 @@ class OpenAPIAggregator:
             log.warning("openapi_fetch_failed", service=service, error=repr(exc))
             return None
 
-    async def document(self, base: dict[str, Any]) -> dict[str, Any]:
-        """The combined document (services that are down are listed in `x-unavailable`)."""
+    async def document(self, base: dict[str, Any], own: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The combined document, the gateway's `own` routes (sign-in) first; services that are down
+        are listed in `x-unavailable`."""
         now = time.monotonic()
         if self._cached and now - self._cached[0] < self.settings.openapi_cache_s:
             return self._cached[1]
         fetched = await asyncio.gather(*(self._fetch(s) for s in UPSTREAMS))
         documents = {s: d for s, d in zip(UPSTREAMS, fetched, strict=True) if d is not None}
+        if own is not None:
+            documents = {"gateway": own, **documents}
         merged = declare_gateway_answers(merge_documents(base, documents))
         missing = [s for s, d in zip(UPSTREAMS, fetched, strict=True) if d is None]
         if missing:
