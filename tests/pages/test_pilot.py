@@ -61,7 +61,8 @@ async def test_a_decided_pilot_shows_its_decision_to_a_specialist(seeded: Seeded
 
 
 async def test_a_teacher_sees_only_their_own_pilots(seeded: Seeded, sign_in: SignIn) -> None:
-    page = await sign_in("/app/pilots", "teacher", subject="teacher-ana")
+    page = await sign_in("/app/", "teacher", subject="teacher-ana")
+    assert page.url == f"{seeded.base_url}/app/pilots"  # the first page a teacher's role leads to
     listed = await page.inner_text("#table-pilots tbody")
     assert RUNNING in listed and DECIDED in listed
     response = await page.goto(f"{seeded.base_url}/app/pilots/{seeded.pilots[RUNNING]}")

@@ -95,7 +95,7 @@ async def dashboard_page(
     api = ServiceApi(request, person)
     report, tools = await api.gather(
         api.get("analytics", "/reports/monthly", filters),
-        api.get("catalog", "/tools", {"limit": 200}),
+        api.get("catalog", "/tools", {"limit": 500}),
     )
     tables = [build(report) for build in dashboard.TABLES.values()]
     heat = tables[3]
