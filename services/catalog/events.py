@@ -19,6 +19,7 @@ Consumed (each applied once per event id by the shared consumer; handlers also t
   review, the flag carrying the evidence (both weeks' samples and the observations).
 * `error-logged`: counts toward the tool's reliability note.
 * `license-seats-used`: the seats analytics counted used in a window, kept on the license.
+* `district-time-zone-changed`: the district's time zone (analytics owns it), kept in its settings.
 
 Events about a tool the district does not have are ignored, and a `license-dormant` naming a license
 that is not that tool's in the district keeps the flag without the license id: the catalog owns
@@ -37,6 +38,7 @@ from shared.consumer import Handler
 from shared.errors import Conflict
 from shared.events import (
     CloudEvent,
+    DistrictTimeZoneChanged,
     ErrorLogged,
     EventPayload,
     LicenseDormant,
@@ -245,6 +247,17 @@ async def on_license_seats_used(event: CloudEvent, payload: LicenseSeatsUsed, se
     await record_seats_used(session, district_id=event.districtid, payload=payload)
 
 
+async def on_district_time_zone_changed(
+    event: CloudEvent, payload: DistrictTimeZoneChanged, session: AsyncSession
+) -> None:
+    """The district's time zone changed in analytics: the catalog writes its dates in it from now on."""
+    from services.catalog.district_settings.service import apply_time_zone
+
+    await apply_time_zone(
+        session, district_id=event.districtid, time_zone=payload.time_zone, changed_at=payload.changed_at
+    )
+
+
 async def on_outcome_evidence_attached(
     event: CloudEvent, payload: OutcomeEvidenceAttached, session: AsyncSession
 ) -> None:
@@ -288,4 +301,5 @@ HANDLERS: dict[type[EventPayload], Handler] = {
     ErrorLogged: on_error_logged,
     OutcomeEvidenceAttached: on_outcome_evidence_attached,
     TimeOnTaskFell: on_time_on_task_fell,
+    DistrictTimeZoneChanged: on_district_time_zone_changed,
 }

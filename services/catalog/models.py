@@ -400,5 +400,8 @@ class DistrictSetting(Base):
     retirement_notice_days: Mapped[int | None] = mapped_column(Integer)
     fatigue_limit: Mapped[int | None] = mapped_column(Integer)
     renewal_window_days: Mapped[int | None] = mapped_column(Integer)
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    """A copy of analytics' (its owner's), from `district-time-zone-changed`; null: UTC."""
+    time_zone_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -17,6 +17,7 @@ async def test_defaults_update_and_reset(api: httpx.AsyncClient, auth: TokenFact
         "retirement_notice_days": 30,
         "fatigue_limit": 5,
         "renewal_window_days": 60,
+        "time_zone": "UTC",  # analytics' until it publishes the district's
         "overridden": [],
     }
     r = await api.put(

@@ -1,14 +1,14 @@
-"""The district's time zone has one owner, analytics, and pilots cuts its days in it too: it learns the
-zone from `district-time-zone-changed` (it keeps a copy, never reads analytics' tables), so two errors
-of one Pacific evening and the next morning are two failing days, and the observation schedule's today
-is the district's."""
+"""The district's time zone has one owner, analytics, and pilots and the catalog cut their days in it too:
+they learn the zone from `district-time-zone-changed` (each keeps a copy, never reads analytics' tables),
+so two errors of one Pacific evening and the next morning are two failing days, the observation
+schedule's today is the district's, and a retirement notice names the district's day."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from tests.domain.helpers import ANALYTICS, PILOTS, approved_tool, ok, pilot_plan
+from tests.domain.helpers import ANALYTICS, CATALOG, PILOTS, approved_tool, ok, pilot_plan
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.platform import Platform
 
@@ -77,3 +77,42 @@ async def test_pilots_cut_days_in_the_time_zone_analytics_owns(
     assert (await ok(await platform.pilots.get(f"{base}/schedule", headers=edtech)))["as_of"] == "2026-03-03"
     r = await platform.pilots.put(f"{PILOTS}/settings", json={"time_zone": "UTC"}, headers=edtech)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "time_zone"
+
+
+async def test_the_catalog_dates_a_retirement_notice_in_the_districts_time_zone(
+    platform: Platform, auth: TokenFactory
+) -> None:
+    edtech = auth("edtech")
+    tool = await approved_tool(platform.catalog, auth, name="Quizlet")
+    for status in ("piloting", "adopted"):
+        await ok(
+            await platform.catalog.post(
+                f"{CATALOG}/tools/{tool['id']}/transitions", json={"to_status": status}, headers=edtech
+            )
+        )
+    await ok(
+        await platform.analytics.put(
+            f"{ANALYTICS}/settings", json={"time_zone": "America/Los_Angeles"}, headers=edtech
+        )
+    )
+    await platform.settle()
+    settings = await ok(await platform.catalog.get(f"{CATALOG}/district-settings", headers=edtech))
+    assert settings["time_zone"] == "America/Los_Angeles"
+    r = await platform.catalog.put(
+        f"{CATALOG}/district-settings", json={"time_zone": "UTC"}, headers=auth("admin")
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "time_zone"
+
+    # 10 pm Pacific on May 3 (May 4 in UTC): 30 days' notice ends on June 2 in the district
+    platform.runtime("catalog").clock.set(dt.datetime(2026, 5, 4, 5, 0, tzinfo=dt.UTC))
+    retirement = await ok(
+        await platform.catalog.post(
+            f"{CATALOG}/tools/{tool['id']}/retirement",
+            json={"archive_location": "https://drive.example/archive", "teacher_ids": ["t9"]},
+            headers=edtech,
+        ),
+        201,
+    )
+    assert retirement["notice_ends_at"].startswith("2026-06-03T05:00")
+    [notice] = (await ok(await platform.catalog.get(f"{CATALOG}/notices", headers=edtech)))["items"]
+    assert notice["subject"] == "Quizlet will be retired on 2026-06-02"

@@ -23,4 +23,10 @@ class DistrictSettingsRead(BaseModel):
     retirement_notice_days: int
     fatigue_limit: int = Field(description="New tools per school or grade team per semester.")
     renewal_window_days: int
+    time_zone: str = Field(
+        default="UTC",
+        description="The district's IANA time zone, in which the catalog writes its dates (a retirement "
+        "notice's day). Analytics owns it (`PUT /api/analytics/settings`); the catalog keeps a copy from "
+        "`district-time-zone-changed`, so it is not set here.",
+    )
     overridden: list[str] = Field(description="Fields the district set (the rest are defaults).")

@@ -1,7 +1,9 @@
-"""Rules for district settings: each value is the district's own or the service default."""
+"""Rules for district settings: each value is the district's own or the service default; the district's
+time zone is a copy of analytics' (its one owner), kept from `district-time-zone-changed`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +13,8 @@ from services.catalog.district_settings.repository import DistrictSettingReposit
 from services.catalog.district_settings.schemas import DistrictSettingsRead, DistrictSettingsUpdate
 
 FIELDS = ("cost_limit_per_student", "retirement_notice_days", "fatigue_limit", "renewal_window_days")
+ANALYTICS = "analytics-service"
+"""Who changed a settings row when analytics' event did (its time zone)."""
 
 
 async def effective_settings(
@@ -31,7 +35,26 @@ async def effective_settings(
             if value is not None:
                 values[name] = float(value) if isinstance(value, Decimal) else value
                 overridden.append(name)
-    return DistrictSettingsRead(**values, overridden=overridden)
+    time_zone = (row.time_zone if row is not None else None) or "UTC"
+    return DistrictSettingsRead(**values, time_zone=time_zone, overridden=overridden)
+
+
+async def district_time_zone(session: AsyncSession, *, district_id: str) -> str:
+    """The district's time zone as the catalog knows it from analytics (UTC until told)."""
+    row = await DistrictSettingRepository(session).get(district_id=district_id)
+    return (row.time_zone if row is not None else None) or "UTC"
+
+
+async def apply_time_zone(
+    session: AsyncSession, *, district_id: str, time_zone: str, changed_at: dt.datetime
+) -> None:
+    """Keep the district's time zone as analytics published it, unless a later change is already kept
+    (a replayed or late event changes nothing)."""
+    row = await DistrictSettingRepository(session).get_or_create(district_id=district_id, actor=ANALYTICS)
+    if row.time_zone_changed_at is not None and row.time_zone_changed_at > changed_at:
+        return
+    row.time_zone, row.time_zone_changed_at = time_zone, changed_at
+    await session.flush()
 
 
 async def update_settings(

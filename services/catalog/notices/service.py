@@ -30,12 +30,14 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.config import Settings
+from services.catalog.district_settings.service import district_time_zone
 from services.catalog.models import Retirement, RetirementNotice, Tool
 from services.catalog.notices.mailer import Mailer
 from services.catalog.notices.repository import NoticeRepository
 from shared.clock import clock_of
 from shared.db import Database
 from shared.metrics import job_run
+from shared.time_zones import local_date
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -45,8 +47,8 @@ log = structlog.get_logger(__name__)
 BATCH = 50
 
 
-def _text(tool: Tool, retirement: Retirement, kind: str) -> tuple[str, str]:
-    ends = retirement.notice_ends_at.date().isoformat()
+def _text(tool: Tool, retirement: Retirement, kind: str, time_zone: str) -> tuple[str, str]:
+    ends = local_date(retirement.notice_ends_at, time_zone).isoformat()  # the district's day
     if kind == "cancellation":
         return (
             f"{tool.name} is no longer being retired",
@@ -70,7 +72,8 @@ async def write_notices(
     recipients: Mapping[str, str | None],
 ) -> list[RetirementNotice]:
     """One notice of `kind` per teacher (teacher id -> email or None), pending delivery."""
-    subject, body = _text(tool, retirement, kind)
+    time_zone = await district_time_zone(session, district_id=tool.district_id)
+    subject, body = _text(tool, retirement, kind, time_zone)
     now = clock_of(session).now()
     notices = [
         RetirementNotice(

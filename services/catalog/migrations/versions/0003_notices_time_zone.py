@@ -1,5 +1,6 @@
 """retirement notices are sent outside the database transaction: a notice is claimed as `sending` (when:
-sending_at) and committed before the SMTP conversation, then marked sent
+sending_at) and committed before the SMTP conversation, then marked sent; the district's time zone, a
+copy of analytics' (its owner) kept from district-time-zone-changed
 
 Revision ID: 0003_catalog
 Revises: 0002_catalog
@@ -25,8 +26,18 @@ def upgrade() -> None:
         sa.Column("sending_at", shared.db.UTCDateTime(timezone=True), nullable=True),
         schema="catalog",
     )
+    op.add_column(
+        "district_setting", sa.Column("time_zone", sa.String(length=64), nullable=True), schema="catalog"
+    )
+    op.add_column(
+        "district_setting",
+        sa.Column("time_zone_changed_at", shared.db.UTCDateTime(timezone=True), nullable=True),
+        schema="catalog",
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("district_setting", "time_zone_changed_at", schema="catalog")
+    op.drop_column("district_setting", "time_zone", schema="catalog")
     op.execute("UPDATE catalog.retirement_notice SET status = 'pending' WHERE status = 'sending'")
     op.drop_column("retirement_notice", "sending_at", schema="catalog")
