@@ -36,6 +36,7 @@
       };
     });
     var valueAxis = { beginAtZero: true, stacked: spec.stacked, ticks: {} };
+    if (!spec.percent) { valueAxis.ticks.precision = 0; }  /* counts: whole numbers on the axis */
     if (spec.percent) {
       valueAxis.suggestedMax = 1;
       valueAxis.ticks.callback = function (v) { return (v * 100).toFixed(0) + "%"; };
