@@ -40,6 +40,8 @@ class DistrictSetting(Base):
     dormant_share_threshold: Mapped[float | None] = mapped_column(Float)
     retention_school_years: Mapped[int | None] = mapped_column(Integer)
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    time_zone_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many times the time zone changed: the `revision` of `district-time-zone-changed`."""
     """IANA name (`America/Los_Angeles`); null: UTC. Days, weeks, months and terms are the district's."""
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

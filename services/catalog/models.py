@@ -402,6 +402,7 @@ class DistrictSetting(Base):
     renewal_window_days: Mapped[int | None] = mapped_column(Integer)
     time_zone: Mapped[str | None] = mapped_column(String(64))
     """A copy of analytics' (its owner's), from `district-time-zone-changed`; null: UTC."""
-    time_zone_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    time_zone_revision: Mapped[int | None] = mapped_column(Integer)
+    """The `revision` of the change kept (a lower one arriving late changes nothing)."""
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

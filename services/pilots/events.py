@@ -57,7 +57,7 @@ async def on_district_time_zone_changed(
     from services.pilots.district_settings.service import apply_time_zone
 
     await apply_time_zone(
-        session, district_id=event.districtid, time_zone=payload.time_zone, changed_at=payload.changed_at
+        session, district_id=event.districtid, time_zone=payload.time_zone, revision=payload.revision
     )
 
 

@@ -342,6 +342,9 @@ class DistrictTimeZoneChanged(EventPayload):
 
     district_id: str = Field(min_length=1, max_length=64)
     time_zone: str = Field(description="An IANA time zone (`UTC` when the district set none).")
+    revision: int = Field(
+        ge=1, description="The district's count of time zone changes: a copy keeps the highest."
+    )
     changed_at: UTCTimestamp
 
     def key(self) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from services.analytics.events import outbox
+from shared.events import DistrictTimeZoneChanged
 from tests.domain.helpers import ANALYTICS, CATALOG, PILOTS, approved_tool, ok, pilot_plan
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.platform import Platform
@@ -22,7 +24,7 @@ def error(at: str) -> dict[str, Any]:
 
 
 async def test_pilots_cut_days_in_the_time_zone_analytics_owns(
-    platform: Platform, auth: TokenFactory
+    platform: Platform, auth: TokenFactory, district: str
 ) -> None:
     edtech, teacher = auth("edtech"), auth("teacher", subject="teacher-a")
     tool = await approved_tool(platform.catalog, auth)
@@ -77,6 +79,24 @@ async def test_pilots_cut_days_in_the_time_zone_analytics_owns(
     assert (await ok(await platform.pilots.get(f"{base}/schedule", headers=edtech)))["as_of"] == "2026-03-03"
     r = await platform.pilots.put(f"{PILOTS}/settings", json={"time_zone": "UTC"}, headers=edtech)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "time_zone"
+
+    # a late copy of the first change (revision 1, a new event) changes nothing: the copies keep revision 2
+    analytics = platform.runtime("analytics")
+    async with analytics.db.transaction() as session:
+        late = DistrictTimeZoneChanged(
+            district_id=district,
+            time_zone="America/Los_Angeles",
+            revision=1,
+            changed_at=analytics.clock.now(),
+        )
+        await outbox.add(session, late, district_id=district)
+    await platform.settle()
+    assert (await ok(await platform.pilots.get(f"{PILOTS}/settings", headers=edtech)))["time_zone"] == (
+        "America/New_York"
+    )
+    assert (await ok(await platform.catalog.get(f"{CATALOG}/district-settings", headers=edtech)))[
+        "time_zone"
+    ] == "America/New_York"
 
 
 async def test_the_catalog_dates_a_retirement_notice_in_the_districts_time_zone(

@@ -223,7 +223,9 @@ EXAMPLES: list[tuple[EventPayload, str, str, str]] = [
         f"tools/{TOOL}",
     ),
     (
-        DistrictTimeZoneChanged(district_id="district-1", time_zone="America/Los_Angeles", changed_at=NOW),
+        DistrictTimeZoneChanged(
+            district_id="district-1", time_zone="America/Los_Angeles", revision=1, changed_at=NOW
+        ),
         "org.edtech.district.time_zone_changed.v1",
         topics.ANALYTICS_DISTRICT,
         "districts/district-1",

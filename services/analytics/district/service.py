@@ -61,6 +61,7 @@ async def update_settings(
     await session.flush()
     zone = row.time_zone or "UTC"
     if zone != zone_before:
+        row.time_zone_revision = (row.time_zone_revision or 0) + 1
         # Held exclusively, as a rebuild holds it: no worker counts a queued event with its old day
         # while this transaction cuts it again.
         await advisory_lock(session, aggregates_lock(district_id))
@@ -71,7 +72,10 @@ async def update_settings(
         await outbox.add(
             session,
             DistrictTimeZoneChanged(
-                district_id=district_id, time_zone=zone, changed_at=clock_of(session).now()
+                district_id=district_id,
+                time_zone=zone,
+                revision=row.time_zone_revision,
+                changed_at=clock_of(session).now(),
             ),
             district_id=district_id,
         )

@@ -3,7 +3,6 @@ time zone is a copy of analytics' (its one owner), kept from `district-time-zone
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,15 +44,13 @@ async def district_time_zone(session: AsyncSession, *, district_id: str) -> str:
     return (row.time_zone if row is not None else None) or "UTC"
 
 
-async def apply_time_zone(
-    session: AsyncSession, *, district_id: str, time_zone: str, changed_at: dt.datetime
-) -> None:
-    """Keep the district's time zone as analytics published it, unless a later change is already kept
-    (a replayed or late event changes nothing)."""
+async def apply_time_zone(session: AsyncSession, *, district_id: str, time_zone: str, revision: int) -> None:
+    """Keep the district's time zone as analytics published it, unless a later change (a higher
+    revision) is already kept: a replayed or late event changes nothing."""
     row = await DistrictSettingRepository(session).get_or_create(district_id=district_id, actor=ANALYTICS)
-    if row.time_zone_changed_at is not None and row.time_zone_changed_at > changed_at:
+    if row.time_zone_revision is not None and row.time_zone_revision >= revision:
         return
-    row.time_zone, row.time_zone_changed_at = time_zone, changed_at
+    row.time_zone, row.time_zone_revision = time_zone, revision
     await session.flush()
 
 

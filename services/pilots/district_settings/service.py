@@ -3,8 +3,6 @@ district's time zone, a copy of analytics' (its one owner) kept from `district-t
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pilots.config import Settings
@@ -59,16 +57,14 @@ async def update_settings(
     return result
 
 
-async def apply_time_zone(
-    session: AsyncSession, *, district_id: str, time_zone: str, changed_at: dt.datetime
-) -> None:
-    """Keep the district's time zone as analytics published it, unless a later change is already kept
-    (a replayed or late event changes nothing)."""
+async def apply_time_zone(session: AsyncSession, *, district_id: str, time_zone: str, revision: int) -> None:
+    """Keep the district's time zone as analytics published it, unless a later change (a higher
+    revision) is already kept: a replayed or late event changes nothing."""
     repo = DistrictSettingRepository(session)
     row = await repo.get(district_id=district_id)
     if row is None:
         row = await repo.add(DistrictSetting(district_id=district_id))
-    if row.time_zone_changed_at is not None and row.time_zone_changed_at > changed_at:
+    if row.time_zone_revision is not None and row.time_zone_revision >= revision:
         return
-    row.time_zone, row.time_zone_changed_at = time_zone, changed_at
+    row.time_zone, row.time_zone_revision = time_zone, revision
     await session.flush()

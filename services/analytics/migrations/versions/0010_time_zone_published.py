@@ -1,5 +1,6 @@
 """the district's time zone is published: districts that set one before are announced once through the
-outbox (district-time-zone-changed), so the services keeping a copy learn it
+outbox (district-time-zone-changed, revision 1), so the services keeping a copy learn it; each district
+counts its changes (time_zone_revision)
 
 Revision ID: 0010_analytics
 Revises: 0009_analytics
@@ -21,9 +22,19 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    setting = sa.table(
-        "district_setting", sa.column("district_id"), sa.column("time_zone"), schema="analytics"
+    op.add_column(
+        "district_setting",
+        sa.Column("time_zone_revision", sa.Integer(), server_default="0", nullable=False),
+        schema="analytics",
     )
+    setting = sa.table(
+        "district_setting",
+        sa.column("district_id"),
+        sa.column("time_zone"),
+        sa.column("time_zone_revision"),
+        schema="analytics",
+    )
+    op.execute(setting.update().where(setting.c.time_zone.is_not(None)).values(time_zone_revision=1))
     outbox = sa.table(
         "outbox_event",
         sa.column("event_id"),
@@ -40,7 +51,9 @@ def upgrade() -> None:
         sa.select(setting.c.district_id, setting.c.time_zone).where(setting.c.time_zone.is_not(None))
     )
     for district_id, time_zone in zones.all():
-        payload = DistrictTimeZoneChanged(district_id=district_id, time_zone=time_zone, changed_at=now)
+        payload = DistrictTimeZoneChanged(
+            district_id=district_id, time_zone=time_zone, revision=1, changed_at=now
+        )
         event = CloudEvent.wrap(payload, source="/edtech/analytics", district_id=district_id)
         op.execute(
             outbox.insert().values(
@@ -56,4 +69,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    pass  # what was published stays published
+    op.drop_column("district_setting", "time_zone_revision", schema="analytics")  # what was published stays

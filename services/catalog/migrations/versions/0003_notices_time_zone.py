@@ -31,13 +31,13 @@ def upgrade() -> None:
     )
     op.add_column(
         "district_setting",
-        sa.Column("time_zone_changed_at", shared.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("time_zone_revision", sa.Integer(), nullable=True),
         schema="catalog",
     )
 
 
 def downgrade() -> None:
-    op.drop_column("district_setting", "time_zone_changed_at", schema="catalog")
+    op.drop_column("district_setting", "time_zone_revision", schema="catalog")
     op.drop_column("district_setting", "time_zone", schema="catalog")
     op.execute("UPDATE catalog.retirement_notice SET status = 'pending' WHERE status = 'sending'")
     op.drop_column("retirement_notice", "sending_at", schema="catalog")

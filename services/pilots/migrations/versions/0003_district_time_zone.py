@@ -11,8 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import shared.db
-
 revision: str = "0003_pilots"
 down_revision: str | None = "0002_pilots"
 branch_labels: str | Sequence[str] | None = None
@@ -25,11 +23,11 @@ def upgrade() -> None:
     )
     op.add_column(
         "district_setting",
-        sa.Column("time_zone_changed_at", shared.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("time_zone_revision", sa.Integer(), nullable=True),
         schema="pilots",
     )
 
 
 def downgrade() -> None:
-    op.drop_column("district_setting", "time_zone_changed_at", schema="pilots")
+    op.drop_column("district_setting", "time_zone_revision", schema="pilots")
     op.drop_column("district_setting", "time_zone", schema="pilots")
