@@ -279,8 +279,10 @@ async def sign_in(browser: Browser, seeded: Seeded) -> AsyncIterator[SignIn]:
     """Open a page as someone: the browser is sent to the sign-in form, fills it and comes back."""
     contexts = []
 
-    async def open_as(path: str, *roles: str, subject: str = "pages-test") -> Page:
-        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    async def open_as(path: str, *roles: str, subject: str = "pages-test", javascript: bool = True) -> Page:
+        context = await browser.new_context(
+            viewport={"width": 1280, "height": 900}, java_script_enabled=javascript
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = await context.new_page()

@@ -213,3 +213,21 @@ async def test_the_dashboard_meets_wcag_and_prints(seeded: Seeded, sign_in: Sign
     assert await page.is_hidden("form.filters") and await page.is_hidden("#figure-licenses .csv")
     assert await page.is_visible("#table-licenses")
     await screenshot(page, "dashboard-print")
+
+
+async def test_without_javascript_the_tables_hold_every_figure(seeded: Seeded, sign_in: SignIn) -> None:
+    page = await sign_in(f"/app/dashboard?month={seeded.month}", "admin", javascript=False)
+    assert await page.evaluate("typeof window.Chart") == "undefined"  # no script of the page ran
+    report = await seeded.api("/api/analytics/reports/monthly", "admin", month=seeded.month)
+    grades = report["logins_by_grade"]["rows"]
+    cells = await page.query_selector_all("#table-logins-by-grade tbody td[data-key=logins]")
+    assert [await c.inner_text() for c in cells] == [f"{r['logins']:,}" for r in grades]
+    rate = await page.inner_text("#table-submissions tbody tr:first-child td[data-key=rate]")
+    assert rate == f"{report['submissions']['overall']['rate'] * 100:.1f}%"
+    dormant = await page.inner_text("#table-licenses tbody tr:first-child td[data-key=dormant_cost]")
+    assert dormant == f"${report['licenses']['licenses'][0]['dormant_cost']:,.2f}"
+    # the filters are a plain form: they work without a script too
+    await page.fill("#school_id", "sch-1")
+    async with page.expect_navigation():
+        await page.click("form.filters button[type=submit]")
+    assert "school_id=sch-1" in page.url
