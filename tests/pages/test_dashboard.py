@@ -185,6 +185,7 @@ async def test_a_teacher_cannot_open_the_dashboard(seeded: Seeded, sign_in: Sign
     response = await page.goto(f"{seeded.base_url}/app/dashboard")
     assert response is not None and response.status == 403
     assert await page.inner_text("h1") == "Not available to you"
+    assert await axe_violations(page) == []  # the 403 page is a page like the others
     csv_response = await page.request.get(f"{seeded.base_url}/app/dashboard/licenses.csv")
     assert csv_response.status == 403
 

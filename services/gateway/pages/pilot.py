@@ -76,8 +76,10 @@ def time_on_task(data: dict[str, Any]) -> Table:
             Column("present", "Students present", "int"),
             Column("time_on_task", "Time-on-task", "percent"),
         ],
-        rows=list(data["summary"]["per_week"]),
-        chart=Chart(label_column="week", series=(Series("Time-on-task", "time_on_task"),), percent=True),
+        rows=[{**w, "week_label": f"Week {w['week']}"} for w in data["summary"]["per_week"]],
+        chart=Chart(
+            label_column="week_label", series=(Series("Time-on-task", "time_on_task"),), percent=True
+        ),
         note=_overall(data["summary"]["overall"]),
     )
 
