@@ -11,7 +11,7 @@ if ! [ -x /usr/bin/chromium ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
 fi
-/usr/bin/chromium --version >/dev/null
+/usr/bin/chromium --version >/dev/null 2>&1  # (the Debian wrapper prints a harmless shell warning)
 if ! [ -f "$js/node_modules/.package-lock.json" ] || ! cmp -s "$js/package-lock.json" "$js/.installed-lock"; then
   command -v npm >/dev/null 2>&1 || {
     echo "npm is not installed: installing it (apt-get install npm)" >&2
