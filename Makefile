@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 REPLICAS ?=
 
-.PHONY: help venv lock postgres nginx oidc-provider lint format migrate run up test test-fast fuzz bench compose-config clean
+.PHONY: help venv lock postgres nginx oidc-provider browser lint format migrate run up test test-fast fuzz bench compose-config clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ nginx: ## Make sure nginx is installed (Debian's package): the edge of the distr
 oidc-provider: ## Install the OpenID Provider the sign-in tests run on loopback (npm ci of tests/oidc: oidc-provider)
 	@bash deploy/scripts/ensure-oidc-provider.sh
 
+browser: ## Install Chromium (Debian's package) and the pages tests' npm packages (axe-core): the pages' browser tests
+	@bash deploy/scripts/ensure-browser.sh
+
 lint: venv ## ruff (lint and format check) and mypy on the whole tree
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -56,7 +59,7 @@ run: venv ## Run the whole platform embedded (SQLite, in-process bus) on http://
 up: venv postgres nginx ## Run nginx, the gateway and the services as processes on PostgreSQL and Kafka (REPLICAS="analytics=2"); Ctrl-C stops them all
 	$(BIN)/python -m shared.cluster --replicas $(REPLICAS)
 
-test: venv postgres nginx oidc-provider ## Run the whole test suite (PostgreSQL, nginx, an OpenID Provider and a Kafka-protocol broker, set up here)
+test: venv postgres nginx oidc-provider browser ## Run the whole test suite (PostgreSQL, nginx, an OpenID Provider, Chromium and a Kafka-protocol broker, set up here)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 fuzz: venv postgres nginx ## Fuzz the combined OpenAPI with schemathesis on the distributed mode (part of `make test`)
@@ -70,4 +73,4 @@ compose-config: ## Validate docker-compose.yml with `docker compose config` (add
 	docker compose config --quiet && echo "docker-compose.yml: valid"
 
 clean: ## Remove the virtual environment, local databases and caches
-	rm -rf $(VENV) .venv-tools var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools var .pytest_cache .mypy_cache .ruff_cache tests/oidc/node_modules tests/pages/js/node_modules
