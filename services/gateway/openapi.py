@@ -71,7 +71,8 @@ def merge_documents(base: dict[str, Any], documents: dict[str, dict[str, Any]]) 
 def declare_gateway_answers(document: dict[str, Any]) -> dict[str, Any]:
     """Add what the edge answers itself, in front of every service: 401 without a token (except on
     public paths), 413 for a body over its limit, 429 over a rate limit (the nginx edge), 502 and
-    504 for a service that is unreachable or too slow (the gateway's own routes: 413 and 429)."""
+    504 for a service that is unreachable or too slow (the gateway's own routes: 413 and 429), 414
+    for a request line over its limit where a query can make one."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in PROBLEM_SCHEMAS.items():
         schemas.setdefault(name, schema)
@@ -82,6 +83,8 @@ def declare_gateway_answers(document: dict[str, Any]) -> dict[str, Any]:
             statuses.add(401)
         if "requestBody" in operation:
             statuses.add(413)
+        if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+            statuses.add(414)  # a request line over the edge's 16 KiB (repeated parameters)
         for status in sorted(statuses):
             if str(status) not in operation.get("responses", {}):
                 add_problem(operation, status, path=path)

@@ -116,8 +116,8 @@ async def test_combined_openapi_merges_every_service(gateway_factory, service_ap
             doc = (await gw.get("/openapi.json")).json()
             docs_page = await gw.get("/docs")
     assert "x-unavailable" not in doc
-    assert "/api/catalog/tools" in doc["paths"]
-    assert {tag["name"] for tag in doc["tags"]} == {"catalog", "pilots", "analytics"}
+    assert "/api/catalog/tools" in doc["paths"] and "/auth/providers" in doc["paths"]
+    assert {tag["name"] for tag in doc["tags"]} == {"gateway", "catalog", "pilots", "analytics"}
     assert docs_page.status_code == 200 and "/openapi.json" in docs_page.text
     refs = [v for v in _walk_refs(doc)]
     missing = [r for r in refs if r.split("/")[-1] not in doc["components"]["schemas"]]

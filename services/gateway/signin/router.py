@@ -37,6 +37,10 @@ from shared.errors import BadRequest, Forbidden, Unauthorized
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 
+ASCII = r"^[\x21-\x7e]+$"
+"""Query values that are URLs, codes or paths: printable ASCII, and bounded so that the longest request
+line of these routes, percent-encoded, stays under the edge's 16 KiB (a 414 nobody documents)."""
+
 
 class TokenRead(BaseModel):
     """A platform token for the signed-in person."""
@@ -128,7 +132,15 @@ def _dev_form(return_to: str) -> HTMLResponse:
     return HTMLResponse(_DEV_FORM.format(return_to=html.escape(return_to, quote=True), roles=roles))
 
 
-@router.get("/login", response_model=None)
+_REDIRECT = {"description": "Redirect (see Location)", "content": None}
+
+
+@router.get(
+    "/login",
+    response_model=None,
+    response_class=HTMLResponse,
+    responses={200: {"description": "The development issuer's sign-in form"}, 302: _REDIRECT},
+)
 async def login(
     request: Request,
     signin: SignInDep,
@@ -211,14 +223,20 @@ async def _failed(
         )
 
 
-@router.get("/callback", response_model=None)
+@router.get(
+    "/callback",
+    response_model=None,
+    response_class=RedirectResponse,
+    status_code=303,
+    responses={303: _REDIRECT},
+)
 async def callback(
     request: Request,
     signin: SignInDep,
-    state: Annotated[str | None, Query(max_length=200)] = None,
-    code: Annotated[str | None, Query(max_length=4096)] = None,
-    error: Annotated[str | None, Query(max_length=200)] = None,
-    error_description: Annotated[str | None, Query(max_length=1000)] = None,
+    state: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+    code: Annotated[str | None, Query(max_length=2048, pattern=ASCII)] = None,
+    error: Annotated[str | None, Query(max_length=100, pattern=ASCII)] = None,
+    error_description: Annotated[str | None, Query(max_length=300)] = None,
 ) -> RedirectResponse:
     """Where the provider sends the person back: the code is exchanged, the ID token checked, and
     the person signed in (a session cookie) and sent where they were going."""
@@ -354,7 +372,13 @@ async def whoami(request: Request, signin: SignInDep, repo: RepoDep) -> SessionR
     )
 
 
-@router.post("/logout", response_model=None)
+@router.post(
+    "/logout",
+    response_model=None,
+    response_class=RedirectResponse,
+    status_code=303,
+    responses={303: _REDIRECT},
+)
 async def logout(request: Request, signin: SignInDep) -> RedirectResponse:
     """Sign out: the session ends here, then at the provider when it offers RP-initiated logout."""
     _same_site(request)
