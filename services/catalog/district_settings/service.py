@@ -3,6 +3,7 @@ time zone is a copy of analytics' (its one owner), kept from `district-time-zone
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.catalog.config import Settings
 from services.catalog.district_settings.repository import DistrictSettingRepository
 from services.catalog.district_settings.schemas import DistrictSettingsRead, DistrictSettingsUpdate
+from shared.clock import clock_of
+from shared.time_zones import local_date
 
 FIELDS = ("cost_limit_per_student", "retirement_notice_days", "fatigue_limit", "renewal_window_days")
 ANALYTICS = "analytics-service"
@@ -42,6 +45,11 @@ async def district_time_zone(session: AsyncSession, *, district_id: str) -> str:
     """The district's time zone as the catalog knows it from analytics (UTC until told)."""
     row = await DistrictSettingRepository(session).get(district_id=district_id)
     return (row.time_zone if row is not None else None) or "UTC"
+
+
+async def district_today(session: AsyncSession, *, district_id: str) -> dt.date:
+    """Today in the district's time zone, on the service's clock."""
+    return local_date(clock_of(session).now(), await district_time_zone(session, district_id=district_id))
 
 
 async def apply_time_zone(session: AsyncSession, *, district_id: str, time_zone: str, revision: int) -> None:

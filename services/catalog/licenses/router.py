@@ -9,13 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from services.catalog.deps import CanChangeCatalog, Member, SettingsDep
-from services.catalog.district_settings.service import effective_settings
+from services.catalog.district_settings.service import district_today, effective_settings
 from services.catalog.licenses import service
 from services.catalog.licenses.repository import LicenseRepository
 from services.catalog.licenses.schemas import LicenseCreate, LicenseRead, LicenseUpdate
 from services.catalog.tools.service import get_tool
 from shared.api import Page, PageDep, SessionDep
-from shared.db import utcnow
 
 router = APIRouter(tags=["licenses"])
 
@@ -66,7 +65,7 @@ async def upcoming_renewals(
         within_days = (
             await effective_settings(session, district_id=principal.district_id, defaults=settings)
         ).renewal_window_days
-    today = utcnow().date()
+    today = await district_today(session, district_id=principal.district_id)
     rows, total = await LicenseRepository(session).renewals(
         district_id=principal.district_id,
         start=today,

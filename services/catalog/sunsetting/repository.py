@@ -80,6 +80,35 @@ class SunsettingRepository:
         )
         return rows.all(), int(total or 0)
 
+    async def district_flags(
+        self,
+        *,
+        district_id: str,
+        open_only: bool | None,
+        kind: str | None,
+        tool_id: uuid.UUID | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[ToolFlag], int]:
+        """A page of the district's flags, newest first, and the total: open ones (`open_only` True),
+        resolved ones (False) or both (None), of one kind and one tool when given."""
+        where = [ToolFlag.district_id == district_id]
+        if open_only is not None:
+            where.append(ToolFlag.resolved_at.is_(None) if open_only else ToolFlag.resolved_at.is_not(None))
+        if kind is not None:
+            where.append(ToolFlag.kind == kind)
+        if tool_id is not None:
+            where.append(ToolFlag.tool_id == tool_id)
+        total = await self.session.scalar(select(func.count()).select_from(ToolFlag).where(*where))
+        rows = await self.session.scalars(
+            select(ToolFlag)
+            .where(*where)
+            .order_by(ToolFlag.created_at.desc(), ToolFlag.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return rows.all(), int(total or 0)
+
     async def resolve_flags(self, *, tool_id: uuid.UUID, at: dt.datetime) -> None:
         """Resolve every open flag of a tool."""
         await self.session.execute(

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from services.catalog.deps import AnalyticsHttpDep, CanChangeCatalog, Member, SettingsDep
-from services.catalog.district_settings.service import effective_settings
+from services.catalog.district_settings.service import district_today, effective_settings
 from services.catalog.sunsetting import service
 from services.catalog.sunsetting.repository import SunsettingRepository
 from services.catalog.sunsetting.schemas import (
     FlagCreate,
+    FlagFilters,
     FlagRead,
     RetirementCancel,
     RetirementCreate,
@@ -60,6 +62,25 @@ async def list_flags(
     )
 
 
+@router.get("/flags", response_model=Page[FlagRead])
+async def list_district_flags(
+    session: SessionDep, principal: Member, page: PageDep, filters: Annotated[FlagFilters, Query()]
+) -> Page[FlagRead]:
+    """The district's flags over every tool (removal candidates and reviews, from events or by hand),
+    newest first; `open=true` keeps the unresolved ones, `kind` and `tool_id` narrow further."""
+    rows, total = await SunsettingRepository(session).district_flags(
+        district_id=principal.district_id,
+        open_only=filters.open,
+        kind=filters.kind,
+        tool_id=filters.tool_id,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(
+        items=[FlagRead.model_validate(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )
+
+
 @router.post("/tools/{tool_id}/flags/{flag_id}/resolve", response_model=FlagRead)
 async def resolve_flag(
     tool_id: uuid.UUID, flag_id: uuid.UUID, session: SessionDep, principal: CanChangeCatalog
@@ -97,7 +118,9 @@ async def schedule_retirement(
     """Schedule the retirement of an adopted tool: it moves to `sunsetting` for the notice period, and the
     teachers who used it (analytics' count of use) and any named are sent a notice."""
     limits = await effective_settings(session, district_id=principal.district_id, defaults=settings)
-    since = clock_of(session).today() - dt.timedelta(days=settings.retirement_usage_days)
+    since = await district_today(session, district_id=principal.district_id) - dt.timedelta(
+        days=settings.retirement_usage_days
+    )
     named: dict[str, str | None] = dict.fromkeys(body.teacher_ids or [])
 
     async def recipients() -> dict[str, str | None]:

@@ -21,6 +21,16 @@ class FlagCreate(BaseModel):
     note: str = Field(min_length=1, max_length=5000)
 
 
+class FlagFilters(BaseModel):
+    """How the district's flag list is narrowed; every filter is optional and they combine with AND."""
+
+    open: bool | None = Field(
+        default=None, description="true: unresolved flags only; false: resolved ones only; absent: both."
+    )
+    kind: FlagKind | None = None
+    tool_id: uuid.UUID | None = None
+
+
 class FlagRead(BaseModel):
     """A flag as stored; event flags carry the event's data."""
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.catalog.district_settings.service import district_time_zone
 from services.catalog.events import outbox
 from services.catalog.models import Retirement, Tool, ToolFlag
 from services.catalog.notices.repository import NoticeRepository
@@ -37,6 +38,7 @@ from shared.db import try_advisory_lock
 from shared.errors import Conflict, NotFound
 from shared.events import ToolRetirementCancelled, ToolRetirementScheduled
 from shared.metrics import job_run
+from shared.time_zones import local_date
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
@@ -109,13 +111,14 @@ async def schedule_retirement(
     notice_days = data.notice_days if data.notice_days is not None else default_notice_days
     ends = now + dt.timedelta(days=notice_days)
     reason = data.reason or "retirement scheduled"
+    ends_on = local_date(ends, await district_time_zone(session, district_id=district_id))
     await transition(
         session,
         district_id=district_id,
         tool_id=tool.id,
         to_status="sunsetting",
         actor=actor,
-        reason=f"{reason}; notice ends {ends.date().isoformat()}",
+        reason=f"{reason}; notice ends {ends_on.isoformat()}",
     )
     teacher_ids = sorted(recipients)
     retirement = Retirement(
