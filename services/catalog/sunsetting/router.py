@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from services.catalog.deps import AnalyticsHttpDep, CanChangeCatalog, Member, SettingsDep
-from services.catalog.district_settings.service import effective_settings
+from services.catalog.district_settings.service import district_today, effective_settings
 from services.catalog.sunsetting import service
 from services.catalog.sunsetting.repository import SunsettingRepository
 from services.catalog.sunsetting.schemas import (
@@ -118,7 +118,9 @@ async def schedule_retirement(
     """Schedule the retirement of an adopted tool: it moves to `sunsetting` for the notice period, and the
     teachers who used it (analytics' count of use) and any named are sent a notice."""
     limits = await effective_settings(session, district_id=principal.district_id, defaults=settings)
-    since = clock_of(session).today() - dt.timedelta(days=settings.retirement_usage_days)
+    since = await district_today(session, district_id=principal.district_id) - dt.timedelta(
+        days=settings.retirement_usage_days
+    )
     named: dict[str, str | None] = dict.fromkeys(body.teacher_ids or [])
 
     async def recipients() -> dict[str, str | None]:
