@@ -54,6 +54,19 @@ class RosterRepository:
         )
         return (await self.session.scalars(stmt)).all()
 
+    async def schools(self, district_id: str, *, limit: int, offset: int) -> tuple[Sequence[RosterOrg], int]:
+        """A page of the district's rostered schools by name (then sourcedId), and their total."""
+        where = [RosterOrg.district_id == district_id, RosterOrg.type == "school"]
+        total = await self.session.scalar(select(func.count()).select_from(RosterOrg).where(*where))
+        rows = await self.session.scalars(
+            select(RosterOrg)
+            .where(*where)
+            .order_by(RosterOrg.name, RosterOrg.sourced_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return rows.all(), int(total or 0)
+
     def _people(self, column: Any, after: str | None, through: str | None = None) -> list[Any]:
         return [
             *([column > after] if after is not None else []),

@@ -11,13 +11,13 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from services.analytics.deps import Manager, SettingsDep
+from services.analytics.deps import Manager, SettingsDep, Viewer
 from services.analytics.rosters import jobs
 from services.analytics.rosters.jobs import RosterImports
-from services.analytics.rosters.repository import UNFINISHED
-from services.analytics.rosters.schemas import RosterImportJobRead
+from services.analytics.rosters.repository import UNFINISHED, RosterRepository
+from services.analytics.rosters.schemas import RosterImportJobRead, SchoolRead
 from services.analytics.rosters.upload import inspect
-from shared.api import FILES_BODY, SessionDep, get_runtime
+from shared.api import FILES_BODY, Page, PageDep, SessionDep, get_runtime
 from shared.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 router = APIRouter(prefix="/rosters", tags=["rosters"])
@@ -119,3 +119,18 @@ async def roster_import_status(
 ) -> RosterImportJobRead:
     """A roster import: its state, progress per file, first bad rows and counts, and its result."""
     return await jobs.status(session, district_id=principal.district_id, job_id=job_id)
+
+
+@router.get("/schools", response_model=Page[SchoolRead])
+async def list_schools(session: SessionDep, principal: Viewer, page: PageDep) -> Page[SchoolRead]:
+    """The district's schools as its roster has them (orgs of type `school`), by name: the values of
+    the dashboards' `school_id` filter."""
+    rows, total = await RosterRepository(session).schools(
+        principal.district_id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[SchoolRead(sourced_id=r.sourced_id, name=r.name) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )

@@ -11,6 +11,13 @@ from pydantic import BaseModel, Field
 ImportState = Literal["queued", "running", "succeeded", "failed"]
 
 
+class SchoolRead(BaseModel):
+    """A school of the district's roster (a OneRoster org of type `school`)."""
+
+    sourced_id: str = Field(description="The org's sourcedId: the dashboards' `school_id`.")
+    name: str
+
+
 class RowError(BaseModel):
     """A bad row of a OneRoster file: skipped, the rest of the file is kept."""
 
