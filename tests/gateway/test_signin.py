@@ -503,3 +503,33 @@ async def test_tenant_and_role_claims_kept_in_userinfo_are_read_from_there(
         assert refused.status_code == 401 and "another tenant" in refused.json()["detail"]
     finally:
         oidc_provider.set_userinfo_only(False)
+
+
+async def test_tokens_with_made_up_key_ids_do_not_each_cost_a_key_reload(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.gateway.signin import issuer as issuer_module
+
+    monkeypatch.setattr(issuer_module, "FORCED_RELOAD_S", 60.0)  # the loop below takes less, however slow
+    issuer = platform.signin.issuer
+    valid, _ = await issuer.mint(subject="s", district_id="d", roles=["admin"])
+    key = next(k for k in await issuer._load() if k.signs_from <= dt.datetime.now(dt.UTC))
+    claims = jwt.decode(valid, options={"verify_signature": False})
+    rereads = 0
+    original = issuer._load
+
+    async def counting(*, force: bool = False) -> Any:
+        nonlocal rereads
+        before = issuer._loaded_at
+        keys = await original(force=force)
+        rereads += issuer._loaded_at != before
+        return keys
+
+    monkeypatch.setattr(issuer, "_load", counting)
+    transport = httpx.ASGITransport(app=platform.gateways[0])
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
+        for n in range(20):
+            forged = jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": f"made-up-{n}"})
+            r = await http.get("/auth/providers", headers={"Authorization": f"Bearer {forged}"})
+            assert r.status_code == 401 and "does not publish" in r.json()["detail"]
+    assert rereads <= 1

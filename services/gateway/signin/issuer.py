@@ -35,6 +35,8 @@ PUBLISH_AHEAD = dt.timedelta(minutes=65)
 """Longer than services cache a key set (`shared.auth.tokens.KeySet`, one hour)."""
 RELOAD_S = 30.0
 """How often a replica rereads the keys (another replica may have rotated them)."""
+FORCED_RELOAD_S = 1.0
+"""Fewest seconds between rereads asked for by an unknown `kid` (made-up kids cost no query each)."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ class PlatformIssuer:
 
     async def _load(self, *, force: bool = False) -> list[_Key]:
         async with self._lock:
-            if not force and time.monotonic() - self._loaded_at < RELOAD_S and self._keys:
+            age = time.monotonic() - self._loaded_at
+            if self._keys and (age < FORCED_RELOAD_S or (not force and age < RELOAD_S)):
                 return self._keys
             async with self.db.transaction() as session:
                 rows = (await session.scalars(select(SigningKey).order_by(SigningKey.signs_from))).all()
@@ -129,6 +132,7 @@ class PlatformIssuer:
             await advisory_lock(session, "gateway.signing_key")
             rows = (await session.scalars(select(SigningKey).order_by(SigningKey.signs_from))).all()
             self._new_key(session, rows)
+        self._loaded_at = -float("inf")
         await self._load(force=True)
 
     async def _signing_key(self) -> _Key:

@@ -93,7 +93,8 @@ async def _choose_provider(
         rows = await repo.providers(district_id=district, issuer=iss.rstrip("/") if iss else None)
         candidates = [r for r in rows if r.enabled]
     if not candidates:
-        raise BadRequest("no identity provider is registered for this sign-in", field="district")
+        named = "provider" if provider is not None else "iss" if iss is not None else "district"
+        raise BadRequest("no identity provider is registered for this sign-in", field=named)
     if len(candidates) > 1:
         names = ", ".join(f"{r.name} ({r.id})" for r in candidates)
         raise BadRequest(f"several providers match; name one with `provider`: {names}", field="provider")
