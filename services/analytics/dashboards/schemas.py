@@ -181,4 +181,10 @@ class MonthlyReport(BaseModel):
     features: FeatureHeatmap
     licenses: LicenseReport
     teachers: TeacherReport
+    buy_in: BuyIn = Field(
+        description="The district's TAM buy-in over every tool (each teacher's latest answer about each "
+        "tool), from the school year's start through the month's end, and per quarter of the school year "
+        "against the district's target (85% by default, measured quarterly); one tool's with `tool_id`. "
+        "`teachers.tools[].tam` holds each tool's within the month."
+    )
     errors: list[ErrorRow]

@@ -256,12 +256,15 @@ async def licenses(session: AsyncSession, scope: Scope, fresh: Freshness | None 
 
 
 def _share(responses: list[TamResponse]) -> tuple[int, int, int, float | None, float | None]:
-    """(respondents, answers, positive, share, target) of each respondent's latest answer (oldest first)."""
-    latest = {r.respondent_id: r for r in responses}
+    """(respondents, answers, positive, share, target) of each respondent's latest answer about each tool
+    (responses oldest first): over one tool's answers, each teacher's latest; over several tools' (the
+    district's), each teacher's latest about each of them. `respondents` counts teachers."""
+    latest = {(r.tool_id, r.respondent_id): r for r in responses}
     answers = sum(r.answers for r in latest.values())
     positive = sum(r.positive for r in latest.values())
     target = responses[-1].buy_in_target if responses else None
-    return len(latest), answers, positive, _ratio(positive, answers), target
+    respondents = len({r.respondent_id for r in latest.values()})
+    return respondents, answers, positive, _ratio(positive, answers), target
 
 
 def _meets(share: float | None, target: float | None) -> bool | None:
@@ -311,6 +314,25 @@ def buy_in(responses: list[TamResponse], settings: DistrictSettingsRead) -> BuyI
         meets_target=_meets(share, target),
         quarters=quarters,
     )
+
+
+def school_year_start(day: dt.date, start_month: int) -> dt.date:
+    """The first day of the school year (starting in `start_month`) a day falls in."""
+    return dt.date(day.year if day.month >= start_month else day.year - 1, start_month, 1)
+
+
+async def district_buy_in(session: AsyncSession, scope: Scope, settings: DistrictSettingsRead) -> BuyIn:
+    """The district's TAM buy-in from its school year's start through the scope's end, and per quarter of
+    that school year (DOMAIN.md §2: 85% staff buy-in, measured quarterly): `buy_in` over every tool's
+    answers (one tool's with `tool_id`). TAM answers carry no school: `school_id` does not narrow it."""
+    first = school_year_start(scope.end, settings.school_year_start_month)
+    responses = await DistrictRepository(session).tam_responses(
+        scope.district_id,
+        start=dt.datetime.combine(first, dt.time(), dt.UTC),
+        end=dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time(), dt.UTC),
+        tool_id=scope.tool_id,
+    )
+    return buy_in(list(responses), settings)
 
 
 async def teachers(
@@ -391,5 +413,6 @@ async def monthly(
         features=await features(session, scope, fresh),
         licenses=await licenses(session, scope, fresh),
         teachers=await teachers(session, scope, settings, fresh),
+        buy_in=await district_buy_in(session, scope, settings),
         errors=await errors(session, scope),
     )
