@@ -110,10 +110,14 @@ class ServiceRuntime:
         self, given: httpx.AsyncClient | None, url: str | None, *, timeout_s: float
     ) -> httpx.AsyncClient | None:
         """The client reaching another service: the one given (the embedded launcher's, in process),
-        else one built for `url` and closed with this runtime, else None (not configured)."""
+        else one built for `url` and closed with this runtime, else None (not configured). With
+        tracing on, its calls carry the trace (`Tracing.instrument_client`)."""
         if given is not None or not url:
+            if given is not None:
+                self.tracing.instrument_client(given)
             return given
         built = httpx.AsyncClient(base_url=url, timeout=timeout_s)
+        self.tracing.instrument_client(built)
         self._owned_clients.append(built)
         return built
 

@@ -16,6 +16,11 @@ One trace follows a request through the event path:
 - the consumer handles the record in a `process <topic>` CONSUMER span, child of those headers (else
   of the extension), around the handler's transaction, whose statements and events are its children.
 
+Calls between services over HTTP carry it too: a client `peer` builds or is given (catalog -> analytics,
+pilots -> catalog and analytics) is instrumented (httpx's instrumentation), each call a CLIENT span
+below the current one whose context goes out in the request's `traceparent`, where the other service's
+request span continues the trace.
+
 Database statements are traced inside such work only: a job's or the relay's poll is no trace of its own.
 """
 
@@ -37,6 +42,7 @@ from shared.bus.base import IncomingMessage, OutgoingMessage
 from shared.events.envelope import CE_PREFIX
 
 if TYPE_CHECKING:
+    import httpx
     from fastapi import FastAPI
     from opentelemetry.sdk.trace import TracerProvider
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -119,6 +125,17 @@ class Tracing:
             tracer_provider=self.provider,
             exclude_spans=["receive", "send"],
         )
+
+    def instrument_client(self, client: httpx.AsyncClient) -> None:
+        """Trace the client's calls (httpx's instrumentation, on this client alone, with this service's
+        provider): a CLIENT span each, whose context the request carries in `traceparent`. The
+        services call each other within a request, so the call is that request's child; a call
+        outside traced work would be dropped by the sampler and its callee told so (not sampled)."""
+        if self.provider is None:
+            return
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=self.provider)
 
     def instrument_engine(self, engine: AsyncEngine) -> None:
         """Trace the engine's statements (SQLAlchemy's instrumentation), inside traced work only."""

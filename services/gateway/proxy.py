@@ -6,6 +6,8 @@ be), the service and whether the route is public read off that form, and that fo
 authenticate (verified tokens are cached until they expire, at most a few minutes), read the body
 up to the cap of the route (413), forward with one pooled httpx client, relay the answer;
 unreachable -> 502, slow -> 504. No rate limits here: the embedded default serves one machine.
+The caller's W3C `traceparent` / `tracestate` go on with the other headers (the gateway makes no span
+of its own), so a traced caller's trace continues in the service (`shared.tracing`).
 """
 
 from __future__ import annotations

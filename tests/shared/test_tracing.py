@@ -1,29 +1,44 @@
 """Traces: one trace id links a request in catalog, its outbox relay and pilots' handling of the event
-(exported over OTLP to a real receiver on loopback, through the real broker); off, nothing is set up."""
+(exported over OTLP to a real receiver on loopback, through the real broker); a request of pilots that
+asks the catalog over HTTP is one trace across both; off, nothing is set up."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import orjson
+import pytest
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from services.catalog.app import create_app as create_catalog_app
+from services.catalog.config import Settings as CatalogSettings
 from services.catalog.db import outbox as catalog_outbox
+from services.demo import dev_headers
+from services.embedded import embedded_platform
+from services.pilots.app import create_app as create_pilots_app
+from services.pilots.config import Settings as PilotsSettings
 from shared.events.topics import CATALOG_TOOLS
 from shared.service import ServiceRuntime
+from shared.testing import free_port
 from tests.analytics.conftest import sign_request
 from tests.analytics.dataset import ev
-from tests.catalog.helpers import register
+from tests.catalog.helpers import approved_tool, register
 from tests.fixtures.auth import TokenFactory
-from tests.fixtures.services import AppFactory
+from tests.fixtures.services import AppFactory, running_app
+from tests.pilots.conftest import plan
 from tests.shared.otlp import ReceivedSpan, otlp_receiver
 
-SERVER, PRODUCER, CONSUMER = 2, 4, 5
+INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER = 1, 2, 3, 4, 5
 """OTLP span kinds."""
+PILOTS = "/api/pilots/pilots"
 
 
 def kafka(bootstrap: str, database_url: str, **more: Any) -> dict[str, Any]:
@@ -109,6 +124,103 @@ async def test_one_trace_from_the_request_through_the_relay_to_the_consumer(
     assert roots and all(s.kind != 3 for s in roots), {s.name for s in roots if s.kind == 3}
 
 
+@contextlib.asynccontextmanager
+async def served_over_http(app: FastAPI) -> AsyncIterator[str]:
+    """`app` (its lifespan already running) also served by uvicorn on a free loopback port."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.mark.parametrize("reach", ["over HTTP", "in process"])
+async def test_a_request_that_asks_another_service_is_one_trace_across_both(
+    reach: str, database_url: str, auth_settings: dict[str, Any], auth: TokenFactory
+) -> None:
+    """Pilots asks the catalog whether a tool it does not know yet may be piloted: over HTTP with the
+    client `peer` builds from `catalog_url` (the distributed mode), or in process with the client it
+    is given (the embedded default's)."""
+    with otlp_receiver() as receiver:
+        common = {
+            "database_url": database_url,
+            "environment": "test",
+            "workers_enabled": False,
+            "bus_backend": "memory",
+            "otlp_endpoint": receiver.url,
+            **auth_settings,
+        }
+        catalog_app = create_catalog_app(CatalogSettings(**common))
+        async with contextlib.AsyncExitStack() as stack:
+            catalog = await stack.enter_async_context(running_app(catalog_app))
+            tool = await approved_tool(catalog, auth, name="Desmos")
+            if reach == "over HTTP":
+                url = await stack.enter_async_context(served_over_http(catalog_app))
+                pilots_app = create_pilots_app(PilotsSettings(**common, catalog_url=url))
+            else:
+                given = httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=catalog_app), base_url="http://catalog"
+                )
+                await stack.enter_async_context(given)
+                pilots_app = create_pilots_app(PilotsSettings(**common), catalog_http=given)
+            pilots = await stack.enter_async_context(running_app(pilots_app))
+            r = await pilots.post(PILOTS, json=plan(uuid.UUID(tool["id"])), headers=auth("edtech"))
+            assert r.status_code == 201, r.text
+        spans = list(receiver.spans)
+
+    request = one(spans, service="pilots", kind=SERVER, name=f"POST {PILOTS}")
+    in_trace = [s for s in spans if s.trace_id == request.trace_id]
+    by_id = {s.span_id: s for s in in_trace}
+    # Pilots' call is a CLIENT span below its request ...
+    call = one(in_trace, service="pilots", kind=CLIENT, name="GET")
+    assert descends(call, request, by_id)
+    status = call.attributes.get("http.response.status_code", call.attributes.get("http.status_code"))
+    assert status == 200, call.attributes
+    # ... whose context the request carried: the catalog's request span is its child, in the same trace
+    # (a SERVER span over HTTP; in process, where the call's span is still current, INTERNAL),
+    served = one(in_trace, service="catalog", name="GET /api/catalog/tools/{tool_id}")
+    assert served.kind == (SERVER if reach == "over HTTP" else INTERNAL) and served.parent_id == call.span_id
+    # with the catalog's own statements below it.
+    reads = [s for s in in_trace if s.service == "catalog" and s.name.startswith("SELECT")]
+    assert reads and all(descends(s, served, by_id) for s in reads), [s.name for s in in_trace]
+    # Pilots' own statements are in the trace too (the tool's copy written after the catalog answered).
+    assert any(s.service == "pilots" and s.name.startswith("INSERT") for s in in_trace)
+
+
+async def test_through_the_embedded_gateway_the_callers_trace_reaches_pilots_and_the_catalog(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded default: the gateway's proxy forwards the caller's `traceparent` to pilots (in
+    process), and pilots' in-process call to the catalog carries the trace on."""
+    caller_trace, caller_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    with otlp_receiver() as receiver:
+        for service in ("CATALOG", "PILOTS", "ANALYTICS"):
+            monkeypatch.setenv(f"{service}_OTLP_ENDPOINT", receiver.url)
+        async with embedded_platform(data_dir=str(tmp_path), port=free_port()) as platform:
+            transport = httpx.ASGITransport(app=platform.gateway)
+            async with httpx.AsyncClient(transport=transport, base_url=platform.base_url) as gateway:
+                headers = await dev_headers(gateway, "traced-district", "edtech")
+                tool = await approved_tool(gateway, lambda *_, **__: headers, name="Kami")
+                traced = {**headers, "traceparent": f"00-{caller_trace}-{caller_span}-01"}
+                r = await gateway.post(PILOTS, json=plan(uuid.UUID(tool["id"])), headers=traced)
+                assert r.status_code == 201, r.text
+        spans = list(receiver.spans)
+
+    request = one(spans, service="pilots", kind=SERVER, name=f"POST {PILOTS}")
+    assert (request.trace_id, request.parent_id) == (caller_trace, caller_span)
+    in_trace = [s for s in spans if s.trace_id == caller_trace]
+    call = one(in_trace, service="pilots", kind=CLIENT, name="GET")
+    served = one(in_trace, service="catalog", name="GET /api/catalog/tools/{tool_id}")
+    assert served.parent_id == call.span_id
+    assert {s.service for s in in_trace} == {"pilots", "catalog"}
+
+
 def one(spans: list[ReceivedSpan], **match: Any) -> ReceivedSpan:
     """The one span matching every field given."""
     found = [s for s in spans if all(getattr(s, k) == v for k, v in match.items())]
@@ -132,10 +244,11 @@ async def test_off_by_default_nothing_is_set_up(
 ) -> None:
     for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
-    async with service_app("catalog") as (app, catalog):
+    async with service_app("catalog", analytics_url="http://127.0.0.1:9") as (app, catalog):
         runtime: ServiceRuntime = app.state.runtime
         assert not runtime.tracing.enabled and runtime.tracing.provider is None
         assert not getattr(app, "_is_instrumented_by_opentelemetry", False)
+        assert not getattr(app.state.analytics_http, "_is_instrumented_by_opentelemetry", False)
         assert runtime.relay.tracing.enabled is False and runtime.consumer.tracing.enabled is False
         tool = await register(catalog, auth)
         envelope = await envelope_of(app, tool["id"])
