@@ -46,6 +46,14 @@ async def test_the_pipeline_shows_every_stage_flag_renewal_and_retirement(
 
     flags = await page.inner_text("#table-flags tbody")
     assert "Quizlet" in flags and "review" in flags and "Teachers report ads" in flags
+    # the open flags are the catalog's district-wide list (GET /api/catalog/flags?open=true), all of them
+    listed = await seeded.api("/api/catalog/flags", open="true", limit=500)
+    assert listed["total"] == len(listed["items"]) >= 1
+    assert sorted((r["tool_id"], r["source"], r["note"]) for r in await csv_rows(page, "flags")) == sorted(
+        (f["tool_id"], f["source"], f["note"]) for f in listed["items"]
+    )
+    open_per_tool = {r["tool_id"]: int(r["open_flags"]) for r in rows}
+    assert open_per_tool == {t["id"]: sum(f["tool_id"] == t["id"] for f in listed["items"]) for t in tools}
 
     renewals = await seeded.api("/api/catalog/licenses/renewals")
     assert [r["tool_name"] for r in renewals["items"]] == ["Desmos Classroom"]

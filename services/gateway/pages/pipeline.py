@@ -21,30 +21,33 @@ STAGES = (
 """The lifecycle in order (DOMAIN.md §1), with each stage's name on the page."""
 CHECKLIST = ("privacy", "sso", "accessibility", "cost", "evidence", "mobile")
 MAX_TOOLS = 500
+MAX_FLAGS = 500
+"""The catalog's page size: the pipeline lists up to this many tools and open flags."""
 
 
 async def load(api: ServiceApi) -> dict[str, Any]:
-    """Everything the pipeline shows, read from the catalog concurrently."""
-    tools_page, renewals = await api.gather(
+    """Everything the pipeline shows, read from the catalog concurrently: the district's open flags in
+    one call (`GET /api/catalog/flags?open=true`), not one per tool."""
+    tools_page, renewals, flags_page = await api.gather(
         api.get("catalog", "/tools", {"limit": MAX_TOOLS}),
         api.get("catalog", "/licenses/renewals", {"limit": MAX_TOOLS}),
+        api.get("catalog", "/flags", {"open": "true", "limit": MAX_FLAGS}),
     )
     tools: list[dict[str, Any]] = tools_page["items"]
-    live = [t for t in tools if t["status"] not in ("retired", "rejected")]
     vetting = [t for t in tools if t["status"] == "vetting"]
     sunsetting = [t for t in tools if t["status"] in ("sunsetting", "retired")]
-    flags = await api.gather(*(api.get("catalog", f"/tools/{t['id']}/flags", {"limit": 100}) for t in live))
     checklists = await api.gather(*(api.get("catalog", f"/tools/{t['id']}/checklist") for t in vetting))
     retirements = await api.gather(
         *(api.get_or_none("catalog", f"/tools/{t['id']}/retirement") for t in sunsetting)
     )
+    open_flags: dict[str, list[dict[str, Any]]] = {}
+    for f in flags_page["items"]:
+        open_flags.setdefault(f["tool_id"], []).append(f)
     return {
         "tools": tools,
         "total": tools_page["total"],
-        "open_flags": {
-            t["id"]: [f for f in page["items"] if f["resolved_at"] is None]
-            for t, page in zip(live, flags, strict=True)
-        },
+        "open_flags": open_flags,
+        "flags_total": flags_page["total"],
         "checklists": list(zip(vetting, checklists, strict=True)),
         "renewals": renewals["items"],
         "retirements": [
@@ -154,6 +157,11 @@ def flags(data: dict[str, Any]) -> Table:
             Column("tool_id", "Tool id"),
         ],
         rows=sorted(rows, key=lambda r: r["created_at"], reverse=True),
+        note=(
+            f"The newest {len(rows)} of {data['flags_total']:,} open flags."
+            if data.get("flags_total", 0) > len(rows)
+            else None
+        ),
     )
 
 
