@@ -93,6 +93,16 @@ async def test_the_dashboard_draws_the_months_figures_from_the_api(seeded: Seede
     assert drawn["datasets"][1]["data"] == [0.85] * len(quarters)
     assert "against the 85% target" in await page.inner_text("#heading-buy-in")
 
+    # the district's buy-in per quarter of the school year (the API's `buy_in`) against its 85% line
+    district = report["buy_in"]
+    assert district["buy_in"] == 0.8 and district["answers"] == 30  # the demo pilot's 24 of 30
+    drawn = await chart(page, "district-buy-in")
+    assert drawn["labels"] == [q["quarter"] for q in district["quarters"]] and drawn["labels"]
+    assert drawn["datasets"][0] == {"label": "Buy-in", "data": [q["buy_in"] for q in district["quarters"]]}
+    assert drawn["datasets"][1] == {"label": "Target", "data": [0.85] * len(district["quarters"])}
+    assert "against the 85% target" in await page.inner_text("#heading-district-buy-in")
+    assert "80.0% positive answers" in await page.inner_text("#figure-district-buy-in .note")
+
     # the heatmap is a table: one row per feature, the week cells shaded, rarely used features marked
     features = report["features"]["features"]
     heat_rows = await page.query_selector_all("#table-features tbody tr")
@@ -100,14 +110,25 @@ async def test_the_dashboard_draws_the_months_figures_from_the_api(seeded: Seede
     dusty = await page.inner_text("#table-features tr.dust th")
     assert dusty.startswith("print")  # one use against 12 of quiz
     # each figure says how fresh its data is
-    assert len(await page.query_selector_all("section.figure .freshness")) == 8
+    assert len(await page.query_selector_all("section.figure .freshness")) == 9
     await screenshot(page, "dashboard")
 
 
 async def test_filters_change_the_figures(seeded: Seeded, sign_in: SignIn) -> None:
     page = await sign_in(f"/app/dashboard?month={seeded.month}", "edtech")
     before = await chart(page, "logins-by-grade")
-    await page.fill("#school_id", "sch-1")
+    # the school filter lists the roster's schools (the analytics API's), by name
+    schools = (await seeded.api("/api/analytics/rosters/schools", "admin"))["items"]
+    assert schools == [
+        {"sourced_id": "sch-2", "name": "Adams Middle"},
+        {"sourced_id": "sch-1", "name": "Lincoln Elementary"},
+    ]
+    options = await page.eval_on_selector_all(
+        "#school_id option", "os => os.map(o => [o.value, o.textContent])"
+    )
+    assert options == [["", "Every school"], *([s["sourced_id"], s["name"]] for s in schools)]
+    assert await page.inner_text("label[for=school_id]") == "School"
+    await page.select_option("#school_id", label="Lincoln Elementary")
     async with page.expect_navigation():
         await page.click("form.filters button[type=submit]")
     assert "school_id=sch-1" in page.url
@@ -115,8 +136,10 @@ async def test_filters_change_the_figures(seeded: Seeded, sign_in: SignIn) -> No
     after = await chart(page, "logins-by-grade")
     assert after["datasets"][0]["data"] == [r["logins"] for r in report["logins_by_grade"]["rows"]]
     assert sum(after["datasets"][0]["data"]) < sum(before["datasets"][0]["data"])
+    assert await page.eval_on_selector("#school_id", "s => s.value") == "sch-1"  # kept selected
+    assert "Lincoln Elementary" in await page.inner_text("p.period")
 
-    await page.fill("#school_id", "")
+    await page.select_option("#school_id", value="")
     await page.select_option("#tool_id", label="Desmos Classroom")
     async with page.expect_navigation():
         await page.click("form.filters button[type=submit]")
@@ -162,6 +185,11 @@ async def test_every_csv_export_holds_the_apis_numbers(seeded: Seeded, sign_in: 
     teachers = await csv_rows(page, "teachers")
     assert [(r["tool_id"], r["utilization"]) for r in teachers] == [
         (t["tool_id"], text(t["utilization"])) for t in report["teachers"]["tools"]
+    ]
+    district = await csv_rows(page, "district-buy-in")
+    assert [(r["quarter"], r["respondents"], r["positive"], r["buy_in"], r["target"]) for r in district] == [
+        (q["quarter"], text(q["respondents"]), text(q["positive"]), text(q["buy_in"]), text(q["target"]))
+        for q in report["buy_in"]["quarters"]
     ]
     buy_in = await csv_rows(page, "buy-in")
     assert [(r["tool_id"], r["quarter"], r["buy_in"], r["target"]) for r in buy_in] == [
@@ -228,7 +256,7 @@ async def test_without_javascript_the_tables_hold_every_figure(seeded: Seeded, s
     dormant = await page.inner_text("#table-licenses tbody tr:first-child td[data-key=dormant_cost]")
     assert dormant == f"${report['licenses']['licenses'][0]['dormant_cost']:,.2f}"
     # the filters are a plain form: they work without a script too
-    await page.fill("#school_id", "sch-1")
+    await page.select_option("#school_id", label="Lincoln Elementary")
     async with page.expect_navigation():
         await page.click("form.filters button[type=submit]")
     assert "school_id=sch-1" in page.url

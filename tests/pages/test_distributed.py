@@ -50,7 +50,7 @@ async def test_the_pages_are_served_through_nginx(cluster: LocalCluster, browser
         response = await page.goto(f"{base}/app/dashboard?month=2026-03")
         assert response is not None and response.status == 200
         assert (await chart(page, "logins-by-grade"))["labels"] == []
-        assert len(await page.query_selector_all("section.figure .freshness")) == 8
+        assert len(await page.query_selector_all("section.figure .freshness")) == 9
         asset = await page.request.get(f"{base}/app/static/vendor/chart.umd.min.js")
         assert asset.status == 200 and b"Chart.js v4.6.1" in (await asset.body())[:200]
     finally:

@@ -161,6 +161,43 @@ def teachers(report: dict[str, Any]) -> Table:
     )
 
 
+def district_buy_in(report: dict[str, Any]) -> Table:
+    """The district's TAM buy-in per quarter of the school year (every tool's answers, from the school
+    year's start through the month), against the district's target: the API's `buy_in`."""
+    part = report["buy_in"]
+    target = part["target"]
+    overall = (
+        f"School year to {report['end']}: {part['buy_in']:.1%} positive answers "
+        f"({part['positive']:,} of {part['answers']:,}, {part['respondents']:,} teachers)."
+        if part["buy_in"] is not None
+        else "No TAM answers this school year yet."
+    )
+    return Table(
+        name="district-buy-in",
+        caption="District-wide TAM buy-in per quarter against "
+        + (f"the {target:.0%} target" if target is not None else "the district's target"),
+        columns=[
+            Column("quarter", "Quarter"),
+            Column("start", "From", "date"),
+            Column("end", "To", "date"),
+            Column("respondents", "Teachers answering", "int"),
+            Column("answers", "Answers", "int"),
+            Column("positive", "Positive answers", "int"),
+            Column("buy_in", "Buy-in", "percent"),
+            Column("target", "Target", "percent"),
+            Column("meets_target", "Meets the target", "bool"),
+        ],
+        rows=list(part["quarters"]),
+        freshness=report["teachers"]["freshness"],
+        chart=Chart(
+            label_column="quarter",
+            series=(Series("Buy-in", "buy_in"), Series("Target", "target", kind="line")),
+            percent=True,
+        ),
+        note=overall,
+    )
+
+
 def buy_in(report: dict[str, Any]) -> Table:
     """TAM buy-in per quarter of the school year and per tool, against the district's target."""
     part = report["teachers"]
@@ -175,7 +212,7 @@ def buy_in(report: dict[str, Any]) -> Table:
     series += (Series("Target", "target", kind="line"),)
     return Table(
         name="buy-in",
-        caption="TAM buy-in per quarter against "
+        caption="TAM buy-in per tool in the month against "
         + (f"the {target:.0%} target" if target is not None else "the district's target"),
         columns=[
             Column("tool_name", "Tool"),
@@ -218,6 +255,7 @@ TABLES = {
     "features": features,
     "licenses": licenses,
     "teachers": teachers,
+    "district-buy-in": district_buy_in,
     "buy-in": buy_in,
     "errors": errors,
 }

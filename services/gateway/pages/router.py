@@ -93,10 +93,12 @@ async def dashboard_page(
     person = await person_for(request, "admin", "edtech")
     filters = _filters(month, school_id, tool_id)
     api = ServiceApi(request, person)
-    report, tools = await api.gather(
+    report, tools, schools = await api.gather(
         api.get("analytics", "/reports/monthly", filters),
         api.get("catalog", "/tools", {"limit": 500}),
+        api.get("analytics", "/rosters/schools", {"limit": 500}),
     )
+    school_names = {s["sourced_id"]: s["name"] for s in schools["items"]}
     tables = [build(report) for build in dashboard.TABLES.values()]
     heat = tables[3]
     busiest = max(
@@ -113,6 +115,8 @@ async def dashboard_page(
         filters=filters,
         query=query,
         tools=sorted(tools["items"], key=lambda t: t["name"].lower()),
+        schools=schools["items"],
+        school_name=school_names.get(filters["school_id"] or "", filters["school_id"]),
         heat_class=lambda c, row: (
             f"heat heat-{dashboard.heat_level(row.get(c.key), busiest)}" if c.key.startswith("week_") else ""
         ),
