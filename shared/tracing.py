@@ -21,6 +21,10 @@ pilots -> catalog and analytics) is instrumented (httpx's instrumentation), each
 below the current one whose context goes out in the request's `traceparent`, where the other service's
 request span continues the trace.
 
+Work done for several requests at once (analytics' batched write of many webhook deliveries) is a
+span of its own (`linked`): the root of a trace of its own, linked to each request's span (span links),
+its statements and the events it writes below it; it is sampled when one of those requests was.
+
 Database statements are traced inside such work only: a job's or the relay's poll is no trace of its own.
 """
 
@@ -34,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from shared import VERSION
@@ -216,6 +220,33 @@ class Tracing:
         ) as span:
             yield span
 
+    def current_span_context(self) -> SpanContext | None:
+        """The current span's context when tracing is on and it is sampled (what `linked` links to)."""
+        if self._tracer is None:
+            return None
+        context = trace.get_current_span().get_span_context()
+        return context if context.is_valid and context.trace_flags.sampled else None
+
+    @contextlib.contextmanager
+    def linked(
+        self, name: str, contexts: Sequence[SpanContext | None], attributes: Mapping[str, Any]
+    ) -> Iterator[Span | None]:
+        """The current span of work done for several traced requests at once: the root of a trace of
+        its own, linked to each of `contexts` (the sampled ones), sampled as they were; none when
+        tracing is off or none of them was sampled. An error raised inside marks it."""
+        sampled = [c for c in contexts if c is not None and c.is_valid and c.trace_flags.sampled]
+        if self._tracer is None or not sampled:
+            yield None
+            return
+        with self._tracer.start_as_current_span(
+            name,
+            context=Context(),
+            kind=SpanKind.INTERNAL,
+            links=[Link(c) for c in {(c.trace_id, c.span_id): c for c in sampled}.values()],
+            attributes=dict(attributes),
+        ) as span:
+            yield span
+
     async def shutdown(self) -> None:
         """Export what is left and stop (the exporter's network call off the event loop)."""
         if self.provider is not None:
@@ -250,7 +281,8 @@ def tracing_for(service: str, settings: ServiceSettings) -> Tracing:
 
 def _only_within_work() -> Any:
     """The sampler `OTEL_TRACES_SAMPLER` names (parent-based, always on by default), which also drops
-    a client span (a statement, a connection) that has no parent: polls are not traces of their own."""
+    a client span (a statement, a connection) that has no parent: polls are not traces of their own;
+    and samples a root span linked to a sampled one (`Tracing.linked`): its requests were traced."""
     from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult, _get_from_env_or_default
 
     configured = _get_from_env_or_default()
@@ -269,6 +301,8 @@ def _only_within_work() -> Any:
             parent = trace.get_current_span(parent_context).get_span_context()
             if kind == SpanKind.CLIENT and not parent.is_valid:
                 return SamplingResult(Decision.DROP)
+            if not parent.is_valid and any(link.context.trace_flags.sampled for link in links or ()):
+                return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
             return configured.should_sample(
                 parent_context, trace_id, name, kind, attributes, links, trace_state
             )

@@ -103,6 +103,7 @@ def create_app(
         workers=settings.ingest_flush_workers,
         max_group_events=settings.ingest_max_group_events,
         on_commit=counting.wake,
+        tracing=runtime.tracing,
     )
     service_lifespan = app.router.lifespan_context
 

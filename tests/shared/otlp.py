@@ -18,7 +18,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 @dataclass(frozen=True)
 class ReceivedSpan:
-    """One exported span: its service, ids (hex), name, kind and attributes."""
+    """One exported span: its service, ids (hex), name, kind, attributes and links ((trace id, span
+    id) of each span it is linked to, hex)."""
 
     service: str
     trace_id: str
@@ -27,6 +28,7 @@ class ReceivedSpan:
     name: str
     kind: int
     attributes: dict[str, Any]
+    links: tuple[tuple[str, str], ...] = ()
 
 
 class OtlpReceiver:
@@ -52,6 +54,7 @@ class OtlpReceiver:
                         name=span.name,
                         kind=span.kind,
                         attributes={a.key: _value(a.value) for a in span.attributes},
+                        links=tuple((link.trace_id.hex(), link.span_id.hex()) for link in span.links),
                     )
                     with self.lock:
                         self.spans.append(received)

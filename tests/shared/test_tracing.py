@@ -16,7 +16,8 @@ import orjson
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.catalog.app import create_app as create_catalog_app
 from services.catalog.config import Settings as CatalogSettings
@@ -285,6 +286,132 @@ async def test_the_webhooks_served_in_front_of_fastapi_are_traced(
     below = [[s.name for s in spans if s.parent_id == webhook.span_id] for webhook in webhooks]
     # Each request's own statements: one looks its integration up (the other finds it
     # cached). The batched write of many deliveries in one transaction belongs to no one request,
-    # nor to the first, which happened to start the flush workers.
+    # nor to the first, which happened to start the flush workers: it is a span of its own (below).
     assert any("SELECT" in names for names in below), below
     assert all(name in ("SELECT", "SET") for names in below for name in names), below
+
+
+WEBHOOK = "POST /api/analytics/webhooks/{integration_id}/{fmt}"
+
+
+async def new_integration(analytics: httpx.AsyncClient, auth: TokenFactory) -> dict[str, Any]:
+    """An LMS integration of the district: its id and signing secret."""
+    r = await analytics.post(
+        "/api/analytics/integrations",
+        headers=auth("edtech"),
+        json={"name": "LMS", "tool_id": str(uuid.uuid4())},
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def deliver(
+    analytics: httpx.AsyncClient, integration: dict[str, Any], user: str, **headers: str
+) -> httpx.Response:
+    """A signed delivery of one login event of `user`."""
+    body = orjson.dumps([ev(user, "login", "2026-03-02")])
+    signed = sign_request(integration["secret"], body)
+    return await analytics.post(
+        f"/api/analytics/webhooks/{integration['id']}/events",
+        content=body,
+        headers={**signed, "content-type": "application/json", **headers},
+    )
+
+
+async def test_the_batched_write_is_a_span_linked_to_the_requests_it_wrote_for(
+    service_app: AppFactory, auth: TokenFactory, database_url: str
+) -> None:
+    """One flush worker; the first delivery's write waits on a lock of the deliveries' table while
+    three more are queued, so they are written together by the next flush."""
+    first_trace, first_parent = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    engine = create_async_engine(database_url)
+    try:
+        with otlp_receiver() as receiver:
+            settings = {"otlp_endpoint": receiver.url, "ingest_flush_workers": 1}
+            async with service_app("analytics", **settings) as (app, analytics):
+                integration = await new_integration(analytics, auth)
+                async with engine.begin() as lock:
+                    await lock.execute(text("LOCK TABLE analytics.webhook_delivery IN EXCLUSIVE MODE"))
+                    first = asyncio.create_task(
+                        deliver(
+                            analytics, integration, "s1", traceparent=f"00-{first_trace}-{first_parent}-01"
+                        )
+                    )
+                    waiting = text(
+                        "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                        " AND relation = 'analytics.webhook_delivery'::regclass"
+                    )
+                    await until(lambda: first.done() or _scalar_is(lock, waiting, 1), "the first write waits")
+                    assert not first.done()
+                    rest = [asyncio.create_task(deliver(analytics, integration, f"s{n}")) for n in (2, 3, 4)]
+                    queue = app.state.ingest_batcher._queue  # the deliveries handed over, not yet taken
+                    await until(lambda: _true(queue.qsize() == 3), "three deliveries are queued")
+                for response in await asyncio.gather(first, *rest):
+                    assert response.status_code == 200, response.text
+            spans = list(receiver.spans)
+    finally:
+        await engine.dispose()
+
+    webhooks = [s for s in spans if s.kind == SERVER and s.name == WEBHOOK]
+    assert len(webhooks) == 4
+    (first_request,) = [w for w in webhooks if w.trace_id == first_trace]
+    others = {(w.trace_id, w.span_id) for w in webhooks if w is not first_request}
+    flushes = {len(f.links): f for f in spans if f.name == "ingest.flush"}
+    assert sorted(flushes) == [1, 3], [f.links for f in spans if f.name == "ingest.flush"]
+    # Each flush is linked to the requests whose deliveries it wrote ...
+    assert flushes[1].links == ((first_trace, first_request.span_id),)
+    assert set(flushes[3].links) == others
+    assert flushes[1].attributes == {"analytics.ingest.deliveries": 1, "analytics.ingest.events": 1}
+    assert flushes[3].attributes == {"analytics.ingest.deliveries": 3, "analytics.ingest.events": 3}
+    # ... and is the root of a trace of its own, belonging to none of them,
+    request_traces = {w.trace_id for w in webhooks}
+    for flush in flushes.values():
+        assert flush.kind == INTERNAL and not flush.parent_id and flush.trace_id not in request_traces
+        # with the write's statements below it: the deliveries claimed and their events appended.
+        statements = [s for s in spans if s.parent_id == flush.span_id]
+        written = " ".join(str(s.attributes.get("db.statement", "")) for s in statements)
+        assert "webhook_delivery" in written and "usage_event" in written, [s.name for s in statements]
+    # The requests' own spans hold no write.
+    assert not [s for s in spans if s.parent_id in {w.span_id for w in webhooks} and s.name != "SELECT"]
+
+
+async def test_the_batched_write_is_sampled_when_one_of_its_requests_was(
+    service_app: AppFactory, auth: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sampler that keeps no new trace (ratio 0): only the delivery whose caller sampled its trace is
+    traced, and so is the write of it, a root span the ratio alone would have dropped."""
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
+    caller_trace, caller_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    with otlp_receiver() as receiver:
+        async with service_app("analytics", otlp_endpoint=receiver.url) as (_, analytics):
+            integration = await new_integration(analytics, auth)
+            traced = await deliver(
+                analytics, integration, "s1", traceparent=f"00-{caller_trace}-{caller_span}-01"
+            )
+            untraced = await deliver(analytics, integration, "s2")
+            assert traced.status_code == untraced.status_code == 200
+        spans = list(receiver.spans)
+    request = one(spans, kind=SERVER, name=WEBHOOK)
+    assert (request.trace_id, request.parent_id) == (caller_trace, caller_span)
+    flush = one(spans, name="ingest.flush")
+    assert flush.links == ((caller_trace, request.span_id),)
+    assert [s for s in spans if s.parent_id == flush.span_id]  # its statements too
+    assert {s.trace_id for s in spans} == {caller_trace, flush.trace_id}
+
+
+async def until(ready: Any, what: str, timeout_s: float = 20) -> None:
+    """Wait until the coroutine function `ready` answers true."""
+    deadline = time.monotonic() + timeout_s
+    while not await ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        await asyncio.sleep(0.02)
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _scalar_is(connection: Any, query: Any, expected: int) -> bool:
+    return bool(await connection.scalar(query) == expected)

@@ -5,6 +5,9 @@ queued so far (up to a size limit), apply it in one transaction and, only after 
 answer every request of the group. Under load many requests share one round trip and one
 commit; alone, a request is flushed at once. If a group fails, its deliveries are retried one
 by one so one bad delivery cannot fail the others.
+
+With tracing on, each flush is an `ingest.flush` span of its own (it belongs to no one request),
+linked to the spans of the requests whose deliveries it wrote; its statements are its children.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ import contextvars
 from collections.abc import Callable
 
 import structlog
+from opentelemetry.trace import SpanContext
 
 from services.analytics.ingest.schemas import IngestResult
 from services.analytics.ingest.service import Delivery, apply_deliveries
 from shared.db import Database
+from shared.tracing import Tracing
 
 log = structlog.get_logger(__name__)
 
-Pending = tuple[Delivery, "asyncio.Future[IngestResult]"]
+Pending = tuple[Delivery, "asyncio.Future[IngestResult]", SpanContext | None]
+"""A delivery, its request's answer to come, and the request's span (traced and sampled) to link to."""
 
 
 class IngestBatcher:
@@ -35,9 +41,11 @@ class IngestBatcher:
         workers: int = 2,
         max_group_events: int = 5000,
         on_commit: Callable[[], None] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.db = db
         self.on_commit = on_commit
+        self.tracing = tracing or Tracing()
         self.workers = workers
         self.max_group_events = max_group_events
         self._queue: asyncio.Queue[Pending] | None = None
@@ -59,7 +67,7 @@ class IngestBatcher:
     async def submit(self, delivery: Delivery) -> IngestResult:
         """Apply a delivery (with whatever else is waiting); returns its result after the commit."""
         future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
-        self._start().put_nowait((delivery, future))
+        self._start().put_nowait((delivery, future, self.tracing.current_span_context()))
         return await future
 
     async def stop(self) -> None:
@@ -90,9 +98,14 @@ class IngestBatcher:
                     queue.task_done()
 
     async def _flush(self, group: list[Pending]) -> None:
+        attributes = {
+            "analytics.ingest.deliveries": len(group),
+            "analytics.ingest.events": sum(len(d.events) for d, _, _ in group),
+        }
         try:
-            async with self.db.transaction() as session:
-                results = await apply_deliveries(session, [d for d, _ in group])
+            with self.tracing.linked("ingest.flush", [c for _, _, c in group], attributes):
+                async with self.db.transaction() as session:
+                    results = await apply_deliveries(session, [d for d, _, _ in group])
         except Exception as exc:
             if len(group) == 1:
                 _settle(group[0][1], error=exc)
@@ -103,7 +116,7 @@ class IngestBatcher:
             return
         if self.on_commit is not None:
             self.on_commit()
-        for (_, future), result in zip(group, results, strict=True):
+        for (_, future, _), result in zip(group, results, strict=True):
             _settle(future, result=result)
 
 
