@@ -3,12 +3,14 @@ schemas (kubernetes-validate, strict: no unknown field), and against the project
 Service and migration Job per service with probes and resources, a migration Job per schema (the
 gateway's too) run with its process's settings and role, settings that exist and that each process
 accepts in production, one platform issuer, the edge started from the same routes as everywhere
-else, analytics autoscaled, one version."""
+else, analytics autoscaled, one version, and every process serving /metrics scraped by the
+Prometheus job of prometheus.yaml (its relabelling applied to each pod as Prometheus would)."""
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -165,11 +167,15 @@ def test_every_process_trusts_the_gateway_as_the_platform_issuer() -> None:
 def test_every_setting_the_manifests_set_exists() -> None:
     known = {name for process in PROCESSES for name in env_names(process)}
     config_maps = of_kind("ConfigMap")
-    named = {key for config in config_maps.values() for key in config["data"]}
+    named: set[str] = set()
     for _, resource in documents():
         for container in resource.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
             named |= {env["name"] for env in container.get("env", [])}
+            for source in container.get("envFrom", []):
+                named |= set(config_maps[source["configMapRef"]["name"]]["data"])
     assert named and named <= known, sorted(named - known)
+    # The ConfigMaps no process reads as its environment hold files (the scrape job).
+    assert {n for n, c in config_maps.items() if not set(c["data"]) & named} == {"prometheus-scrape"}
 
 
 def test_the_edge_is_the_ingress_started_from_the_same_routes() -> None:
@@ -196,3 +202,63 @@ def test_analytics_scales_horizontally() -> None:
 def test_the_compose_example_runs_the_image_of_this_version() -> None:
     example = (K8S.parent / ".env.example").read_text()
     assert f"EDTECH_IMAGE=edtech-platform:{VERSION}\n" in example
+
+
+def _relabel(labels: dict[str, str], rules: list[dict[str, Any]]) -> dict[str, str] | None:
+    """Prometheus's relabelling of a target (the `keep` and `replace` actions these rules use), or
+    None when it is dropped."""
+    labels = dict(labels)
+    for rule in rules:
+        value = rule.get("separator", ";").join(labels.get(name, "") for name in rule["source_labels"])
+        match = re.fullmatch(rule.get("regex", "(.*)"), value)
+        action = rule.get("action", "replace")
+        if action == "keep":
+            if match is None:
+                return None
+        elif action == "replace":
+            if match is not None:
+                replaced = match.expand(rule.get("replacement", "$1").replace("$", "\\"))
+                if replaced:
+                    labels[rule["target_label"]] = replaced
+                else:
+                    labels.pop(rule["target_label"], None)
+        else:
+            raise AssertionError(f"action {action} not modelled")
+    return labels
+
+
+def _discovered(pod: dict[str, Any], ip: str) -> dict[str, str]:
+    """The labels Prometheus's pod discovery gives a pod of this template (one target per pod)."""
+    meta = pod["metadata"]
+
+    def name(key: str) -> str:
+        return re.sub(r"[^a-zA-Z0-9_]", "_", key)
+
+    labels = {
+        f"__meta_kubernetes_pod_annotation_{name(k)}": v for k, v in meta.get("annotations", {}).items()
+    }
+    labels |= {f"__meta_kubernetes_pod_label_{name(k)}": v for k, v in meta["labels"].items()}
+    labels |= {"__meta_kubernetes_pod_ip": ip, "__meta_kubernetes_pod_name": f"pod-{ip}"}
+    return {"__address__": ip, "__metrics_path__": "/metrics", **labels}
+
+
+def test_every_process_serving_metrics_is_scraped() -> None:
+    """The pods of the services and the gateway (FastAPI apps with /metrics) are kept by the scrape
+    job, at their container's port and /metrics, named by service; the edge (nginx) is not."""
+    config = yaml.safe_load(of_kind("ConfigMap")["prometheus-scrape"]["data"]["edtech-scrape.yml"])
+    (job,) = config["scrape_configs"]
+    (discovery,) = job["kubernetes_sd_configs"]
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert discovery["role"] == "pod" and discovery["namespaces"]["names"] == [kustomization["namespace"]]
+    assert job["honor_labels"] is True  # the services' `job` and `service` labels (tests/test_grafana.py)
+    scraped = {}
+    for n, (name, deployment) in enumerate(sorted(of_kind("Deployment").items())):
+        pod = deployment["spec"]["template"]
+        target = _relabel(_discovered(pod, f"10.1.0.{n}"), job["relabel_configs"])
+        if target is not None:
+            scraped[name] = target
+            (port,) = _container(deployment)["ports"]
+            assert target["__address__"] == f"10.1.0.{n}:{port['containerPort']}", name
+            assert target["__metrics_path__"] == "/metrics", name
+            assert target["service"] == name and target["pod"] == f"pod-10.1.0.{n}"
+    assert set(scraped) == {*SERVICES_WITH_DATABASE, "gateway"}

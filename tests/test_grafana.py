@@ -1,6 +1,8 @@
 """The Grafana dashboard (deploy/grafana) queries only what the services expose: every metric its
 PromQL names is served by catalog's, pilots' or analytics' /metrics, with the labels it selects and
-groups by; it is provisioned over the Prometheus data source it refers to."""
+groups by; it is provisioned over the Prometheus data source it refers to. docker-compose.yml's
+`observability` profile runs that Prometheus (deploy/prometheus), scraping every process that serves
+/metrics with the labels the dashboard reads kept, and Grafana provisioned with both."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAFANA = ROOT / "deploy" / "grafana"
+PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 DASHBOARD = GRAFANA / "dashboards" / "edtech-platform.json"
 SERVICES = ("catalog", "pilots", "analytics")
 
@@ -172,3 +175,81 @@ def test_provisioned_over_the_prometheus_data_source() -> None:
     assert provider["type"] == "file" and provider["options"]["path"]
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids)) and dashboard["uid"]
+
+
+def compose() -> dict[str, Any]:
+    """docker-compose.yml."""
+    return dict(yaml.safe_load((ROOT / "docker-compose.yml").read_text()))
+
+
+def mounts(service: dict[str, Any]) -> dict[str, str]:
+    """A compose service's bind mounts: path in the container -> path in the repository."""
+    out = {}
+    for volume in service.get("volumes", ()):
+        source, target, *_ = volume.split(":")
+        if source.startswith("./"):
+            out[target] = source[2:]
+    return out
+
+
+def test_prometheus_scrapes_every_process_serving_metrics_in_compose() -> None:
+    services = compose()["services"]
+    prometheus = services["prometheus"]
+    assert prometheus["profiles"] == ["observability"]
+    assert mounts(prometheus)["/etc/prometheus/prometheus.yml"] == str(PROMETHEUS.relative_to(ROOT))
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    # The processes serving /metrics: the services and the gateway (uvicorn on 8000, the FastAPI apps
+    # with install_health), each replica by its compose name.
+    serving = {
+        name: service["expose"]
+        for name, service in services.items()
+        if "uvicorn" in service.get("command", ()) and not service.get("profiles")
+    }
+    assert set(serving) == {*SERVICES, "gateway"}
+    (job,) = yaml.safe_load(PROMETHEUS.read_text())["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    scraped = {(name, str(sd["port"])) for sd in job["dns_sd_configs"] for name in sd["names"]}
+    assert all(sd["type"] == "A" for sd in job["dns_sd_configs"])  # every replica's address
+    assert scraped == {(name, port) for name, ports in serving.items() for port in ports}
+
+
+def test_prometheus_keeps_the_labels_the_services_give(samples: dict[str, set[str]]) -> None:
+    """The services' metrics carry `job` and `service` labels, which Prometheus's target labels would
+    rename exported_job / exported_service (breaking the dashboard's `by (service, job)`) unless the
+    scrape honours them."""
+    (job,) = yaml.safe_load(PROMETHEUS.read_text())["scrape_configs"]
+    carried = set().union(*samples.values())
+    targets = {"job", "instance"} | {r["target_label"] for r in job.get("relabel_configs", ())}
+    assert carried & targets == {"job", "service"}
+    assert job["honor_labels"] is True
+
+
+def test_grafana_in_compose_is_provisioned_with_the_data_source_and_the_dashboard() -> None:
+    services = compose()["services"]
+    grafana = services["grafana"]
+    assert grafana["profiles"] == ["observability"]
+    mounted = mounts(grafana)
+    assert mounted["/etc/grafana/provisioning"] == "deploy/grafana/provisioning"
+    providers = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "edtech.yaml").read_text())
+    (provider,) = providers["providers"]
+    assert mounted[provider["options"]["path"]] == str(DASHBOARD.parent.relative_to(ROOT))
+    (source,) = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yaml").read_text())[
+        "datasources"
+    ]
+    # The data source's URL is the compose Prometheus, at the port it listens on.
+    assert source["url"] == f"http://prometheus:{services['prometheus']['expose'][0]}"
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home == f"{provider['options']['path']}/{DASHBOARD.name}"
+    # Published on the host's loopback only; signed in with a password the operator sets.
+    assert [p.split(":")[0] for p in grafana["ports"]] == ["127.0.0.1"]
+    assert grafana["environment"]["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert "GRAFANA_ADMIN_PASSWORD" in grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+
+
+def test_the_default_stack_has_no_observability_service() -> None:
+    services = compose()["services"]
+    optional = {name for name, service in services.items() if service.get("profiles")}
+    assert optional == {"prometheus", "grafana"}
+    for name, service in services.items():
+        if name not in optional:
+            assert not set(service.get("depends_on", ())) & optional, name
