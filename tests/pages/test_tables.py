@@ -54,3 +54,37 @@ def test_money_and_percent_read_as_people_read_them() -> None:
 def test_the_heatmap_shades_from_unused_to_busiest() -> None:
     assert [dashboard.heat_level(v, 12) for v in (0, None, 1, 4, 8, 12)] == [0, 0, 1, 2, 3, 4]
     assert dashboard.heat_level(3, 0) == 0
+
+
+def test_the_districts_buy_in_is_charted_per_quarter_against_its_target() -> None:
+    quarter = {
+        "quarter": "2025-26 Q3",
+        "start": "2026-01-01",
+        "end": "2026-03-31",
+        "respondents": 3,
+        "answers": 30,
+        "positive": 24,
+        "buy_in": 0.8,
+        "target": 0.85,
+        "meets_target": False,
+    }
+    report = {
+        "end": "2026-03-31",
+        "teachers": {"freshness": {"complete_through": "2026-03-31"}},
+        "buy_in": {
+            **{k: quarter[k] for k in ("respondents", "answers", "positive", "buy_in", "target")},
+            "meets_target": False,
+            "quarters": [quarter],
+        },
+    }
+    table = dashboard.district_buy_in(report)
+    assert table.caption == "District-wide TAM buy-in per quarter against the 85% target"
+    data = table.chart_data()
+    assert data is not None and data["labels"] == ["2025-26 Q3"]
+    assert [d["data"] for d in data["datasets"]] == [[0.8], [0.85]]
+    assert table.note == "School year to 2026-03-31: 80.0% positive answers (24 of 30, 3 teachers)."
+    nothing = dashboard.district_buy_in(
+        {**report, "buy_in": {**report["buy_in"], "buy_in": None, "target": None, "quarters": []}}
+    )
+    assert nothing.caption.endswith("against the district's target") and nothing.rows == []
+    assert nothing.note == "No TAM answers this school year yet."
