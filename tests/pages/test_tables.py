@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from services.gateway.pages import dashboard
 from services.gateway.pages.tables import Chart, Column, Series, Table, display
@@ -57,7 +58,7 @@ def test_the_heatmap_shades_from_unused_to_busiest() -> None:
 
 
 def test_the_districts_buy_in_is_charted_per_quarter_against_its_target() -> None:
-    quarter = {
+    quarter: dict[str, Any] = {
         "quarter": "2025-26 Q3",
         "start": "2026-01-01",
         "end": "2026-03-31",
@@ -68,7 +69,7 @@ def test_the_districts_buy_in_is_charted_per_quarter_against_its_target() -> Non
         "target": 0.85,
         "meets_target": False,
     }
-    report = {
+    report: dict[str, Any] = {
         "end": "2026-03-31",
         "teachers": {"freshness": {"complete_through": "2026-03-31"}},
         "buy_in": {
