@@ -392,6 +392,10 @@ async def test_registering_a_provider_checks_its_fields_and_never_shows_the_secr
 ) -> None:
     async with platform.browser() as http:
         url = f"{PUBLIC}/auth/providers"
+        for path in ("/auth/providers", "/auth/audit"):  # the district's settings need its staff's token
+            for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+                r = await http.get(f"{PUBLIC}{path}", headers=headers)
+                assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
         generic = await http.post(url, json={"name": "x", "client_id": "c"}, headers=auth("edtech"))
         assert generic.status_code == 422 and generic.json()["errors"][0]["field"] == "issuer"
         clever = await http.post(
