@@ -153,6 +153,7 @@ async def serve(*, host: str, port: int, data_dir: str, demo: bool) -> None:
         print(
             f"""
   EdTech platform (embedded: SQLite in {data_dir}, in-process bus)
+  Pages:      {base}/app/  (sign in as anyone of the demo district: the development issuer)
   API docs:   {base}/docs
   Dev token:  curl -s -X POST {base}/auth/dev/token -H 'content-type: application/json' \\
                 -d '{{"district_id": "demo-district", "roles": ["edtech"]}}'
