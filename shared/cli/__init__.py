@@ -13,12 +13,13 @@ from typing import Annotated
 import typer
 
 from shared import VERSION
-from shared.cli import integrations, operations, rosters
+from shared.cli import integrations, operations, providers, rosters
 from shared.cli.api import Connection
 
 app = typer.Typer(
     name="edtech",
-    help="Operate the EdTech platform: integrations, roster imports, dead letters, replays, retention.",
+    help="Operate the EdTech platform: integrations, roster imports, dead letters, replays, retention, "
+    "identity providers.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -28,6 +29,7 @@ app.add_typer(rosters.app, name="roster")
 app.add_typer(operations.deadletters, name="dead-letters")
 app.add_typer(operations.outbox, name="outbox")
 app.add_typer(operations.retention, name="retention")
+app.add_typer(providers.app, name="providers")
 
 
 def _version(value: bool) -> None:

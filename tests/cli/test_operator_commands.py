@@ -218,6 +218,8 @@ COMMANDS = [
     ["outbox", "republish"],
     ["retention"],
     ["retention", "purge"],
+    ["providers"],
+    ["providers", "add"],
 ]
 
 
