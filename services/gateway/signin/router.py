@@ -150,11 +150,14 @@ async def login(
     ] = None,
     provider: Annotated[uuid.UUID | None, Query(description="A registered provider (its login_url)")] = None,
     iss: Annotated[
-        str | None, Query(max_length=2048, description="Third-party initiated login: the issuer")
+        str | None,
+        Query(max_length=1000, pattern=ASCII, description="Third-party initiated login: the issuer"),
     ] = None,
-    login_hint: Annotated[str | None, Query(max_length=400)] = None,
-    target_link_uri: Annotated[str | None, Query(max_length=2048)] = None,
-    return_to: Annotated[str | None, Query(max_length=2048, description="A path of this platform")] = None,
+    login_hint: Annotated[str | None, Query(max_length=200)] = None,
+    target_link_uri: Annotated[str | None, Query(max_length=1000, pattern=ASCII)] = None,
+    return_to: Annotated[
+        str | None, Query(max_length=1000, pattern=ASCII, description="A path of this platform")
+    ] = None,
 ) -> HTMLResponse | RedirectResponse:
     """Start signing in: to the district's provider (code flow with PKCE); the dev issuer's form when
     nothing names a provider and the platform runs with it."""
