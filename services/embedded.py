@@ -30,21 +30,13 @@ from services.gateway import app as gateway_app
 from services.gateway.config import Settings as GatewaySettings
 from services.pilots import app as pilots_app
 from services.pilots.config import Settings as PilotsSettings
+from shared.asgi import LateBoundApp
 from shared.bus import MemoryBus
 from shared.migrations import SCHEMAS, SERVICES_WITH_DATABASE, upgrade
 from shared.observability import configure_logging
 from shared.service import build_verifier
 
 INTERNAL = {s: f"http://{s}.internal" for s in SERVICES_WITH_DATABASE}
-
-
-class _LateApp:
-    """An ASGI app that forwards to one set after it was handed out."""
-
-    target: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.target(scope, receive, send)
 
 
 @dataclass
@@ -81,7 +73,7 @@ async def embedded_platform(
     clients: list[httpx.AsyncClient] = []
     # The services read the platform issuer's keys from the gateway's /auth/jwks.json, as in the
     # distributed mode, but in process: the gateway is built last, so the transport is bound late.
-    gateway_late = _LateApp()
+    gateway_late = LateBoundApp()
     platform_keys = httpx.AsyncClient(mounts={public_url: httpx.ASGITransport(app=gateway_late)})
     clients.append(platform_keys)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import orjson
-from starlette.types import Receive, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.errors import PROBLEM_JSON, PayloadTooLarge, ProblemError
 
@@ -67,3 +67,15 @@ async def send_problem(send: Send, error: ProblemError, *, instance: str) -> Non
         media_type=PROBLEM_JSON.encode(),
         headers=headers,
     )
+
+
+class LateBoundApp:
+    """An ASGI app that forwards to one bound after it was handed out (`target`): an in-process
+    transport to an app that is built later (the embedded default's gateway, built last)."""
+
+    target: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.target is None:
+            raise RuntimeError("LateBoundApp called before its target was bound")
+        await self.target(scope, receive, send)

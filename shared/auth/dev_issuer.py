@@ -7,11 +7,8 @@ production.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,24 +20,18 @@ from jwt.algorithms import RSAAlgorithm
 
 from shared.config import IssuerConfig, Role
 from shared.errors import Unauthorized
+from shared.files import create_once
 
 
 def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        create_once(
+            path,
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
         )
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dev-key-")
-        try:
-            os.write(fd, pem)
-            os.close(fd)
-            os.chmod(tmp, 0o600)
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, path)  # atomic create-if-absent: a racing process keeps the first key
-        finally:
-            os.unlink(tmp)
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise ValueError(f"{path} is not an RSA private key")

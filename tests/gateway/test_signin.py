@@ -28,6 +28,7 @@ from services.gateway import app as gateway_app
 from services.gateway.config import Settings as GatewaySettings
 from services.gateway.signin.oidc import ProviderClient, RelyingParty, SignInFailed
 from services.gateway.signin.runtime import SignIn
+from shared.asgi import LateBoundApp
 from shared.bus import MemoryBus
 from shared.service import build_verifier
 from tests.fixtures.auth import TokenFactory
@@ -47,13 +48,6 @@ __all__ = ["oidc_provider", "oidc_provider_installed", "oidc_providers"]
 PUBLIC = "http://platform.test"
 CALLBACK = f"{PUBLIC}/auth/callback"
 SIGNED_OUT = f"{PUBLIC}/auth/signed-out"
-
-
-class _Late:
-    target: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.target(scope, receive, send)
 
 
 @dataclass
@@ -81,7 +75,7 @@ async def platform(database_url: str, auth_settings: dict[str, Any]) -> AsyncIte
         **auth_settings,
         "auth_platform_issuer": f"{PUBLIC}/auth",
     }
-    late = _Late()
+    late = LateBoundApp()
     keys_http = httpx.AsyncClient(mounts={PUBLIC: httpx.ASGITransport(app=late)})
     catalog_settings = CatalogSettings(database_url=database_url, workers_enabled=False, **common)
     catalog = catalog_app.create_app(

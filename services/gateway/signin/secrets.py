@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
-import os
 import secrets
-import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from services.gateway.config import Settings
+from shared.files import create_once
 
 
 def _development_secret(path: Path) -> str:
-    """The secret kept in `path`, created on first use (atomically: every process gets the same)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gateway-secret-")
-        try:
-            os.write(fd, secrets.token_urlsafe(48).encode())
-            os.close(fd)
-            os.chmod(tmp, 0o600)
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, path)
-        finally:
-            os.unlink(tmp)
+    """The secret kept in `path`, created on first use (every process gets the same)."""
+    create_once(path, secrets.token_urlsafe(48).encode())
     return path.read_text().strip()
 
 
