@@ -136,16 +136,10 @@ class PlatformIssuer:
         await self._load(force=True)
 
     async def _signing_key(self) -> _Key:
+        """The newest key already signing (a load makes the next one in time: `_needs_key`)."""
         keys = await self._load()
-        now = self.clock.now()
-        if self._needs_key_now(keys, now):
-            keys = await self._load(force=True)
-        live = [k for k in keys if k.signs_from <= now]
-        return live[-1]
-
-    def _needs_key_now(self, keys: list[_Key], now: dt.datetime) -> bool:
-        live = [k for k in keys if k.signs_from <= now]
-        return not live or (keys[-1].signs_from <= now and keys[-1].signs_from + self.key_lifetime <= now)
+        now = self.clock.now()  # after the load, which may have made the first key just now
+        return [k for k in keys if k.signs_from <= now][-1]
 
     async def jwks(self) -> dict[str, Any]:
         """The published keys: signing, about to sign, and retired ones whose tokens may still live."""

@@ -27,6 +27,7 @@ from services.gateway.signin.session import (
     clear_session_cookie,
     current_session,
     digest,
+    find_session,
     safe_return_to,
     session_token,
     set_session_cookie,
@@ -352,8 +353,7 @@ def _same_site(request: Request) -> None:
 async def token(request: Request, signin: SignInDep) -> TokenRead:
     """A short-lived platform token for the signed-in person (the session cookie), for frontends."""
     _same_site(request)
-    async with signin.db.transaction() as session:
-        row = await current_session(request, SignInRepository(session), signin)
+    row = await find_session(request, signin)
     if row is None:
         raise Unauthorized("not signed in", scheme="Cookie")
     access, ttl = await session_token(signin, row)
@@ -361,9 +361,9 @@ async def token(request: Request, signin: SignInDep) -> TokenRead:
 
 
 @router.get("/session", response_model=SessionRead)
-async def whoami(request: Request, signin: SignInDep, repo: RepoDep) -> SessionRead:
+async def whoami(request: Request, signin: SignInDep) -> SessionRead:
     """Who the session cookie signs in."""
-    row = await current_session(request, repo, signin)
+    row = await find_session(request, signin)
     if row is None:
         raise Unauthorized("not signed in", scheme="Cookie")
     return SessionRead(

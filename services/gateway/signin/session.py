@@ -148,6 +148,12 @@ async def current_session(request: Request, repo: SignInRepository, signin: Sign
     return await repo.live_session(digest(value), now=signin.clock.now())
 
 
+async def find_session(request: Request, signin: SignIn) -> WebSession | None:
+    """`current_session` in a transaction of its own, closed before any token is signed."""
+    async with signin.db.transaction() as session:
+        return await current_session(request, SignInRepository(session), signin)
+
+
 def principal_of(row: WebSession, token: str = "") -> Principal:
     """The principal a session stands for."""
     return Principal(
@@ -176,8 +182,7 @@ async def session_token(signin: SignIn, row: WebSession) -> tuple[str, int]:
 async def signed_in(request: Request) -> SignedIn | None:
     """FastAPI dependency of the web pages: the signed-in person, or None without a live session."""
     signin: SignIn = request.app.state.signin
-    async with signin.db.transaction() as session:
-        row = await current_session(request, SignInRepository(session), signin)
+    row = await find_session(request, signin)
     if row is None:
         return None
     token, _ = await session_token(signin, row)
