@@ -161,6 +161,22 @@ def teachers(report: dict[str, Any]) -> Table:
     )
 
 
+_BUY_IN_COLUMNS = (
+    Column("respondents", "Teachers answering", "int"),
+    Column("answers", "Answers", "int"),
+    Column("positive", "Positive answers", "int"),
+    Column("buy_in", "Buy-in", "percent"),
+    Column("target", "Target", "percent"),
+    Column("meets_target", "Meets the target", "bool"),
+)
+"""The columns of a TAM buy-in figure (the API's `QuarterBuyIn`), the district's and each tool's."""
+_BUY_IN_SERIES = (Series("Buy-in", "buy_in"), Series("Target", "target", kind="line"))
+
+
+def _target(target: float | None) -> str:
+    return f"the {target:.0%} target" if target is not None else "the district's target"
+
+
 def district_buy_in(report: dict[str, Any]) -> Table:
     """The district's TAM buy-in per quarter of the school year (every tool's answers, from the school
     year's start through the month), against the district's target: the API's `buy_in`."""
@@ -174,24 +190,18 @@ def district_buy_in(report: dict[str, Any]) -> Table:
     )
     return Table(
         name="district-buy-in",
-        caption="District-wide TAM buy-in per quarter against "
-        + (f"the {target:.0%} target" if target is not None else "the district's target"),
+        caption=f"District-wide TAM buy-in per quarter against {_target(target)}",
         columns=[
             Column("quarter", "Quarter"),
             Column("start", "From", "date"),
             Column("end", "To", "date"),
-            Column("respondents", "Teachers answering", "int"),
-            Column("answers", "Answers", "int"),
-            Column("positive", "Positive answers", "int"),
-            Column("buy_in", "Buy-in", "percent"),
-            Column("target", "Target", "percent"),
-            Column("meets_target", "Meets the target", "bool"),
+            *_BUY_IN_COLUMNS,
         ],
         rows=list(part["quarters"]),
         freshness=report["teachers"]["freshness"],
         chart=Chart(
             label_column="quarter",
-            series=(Series("Buy-in", "buy_in"), Series("Target", "target", kind="line")),
+            series=_BUY_IN_SERIES,
             percent=True,
         ),
         note=overall,
@@ -208,26 +218,18 @@ def buy_in(report: dict[str, Any]) -> Table:
     ]
     targets = {r["target"] for r in rows if r.get("target") is not None}
     target = targets.pop() if len(targets) == 1 else None
-    series: tuple[Series, ...] = (Series("Buy-in", "buy_in"),)
-    series += (Series("Target", "target", kind="line"),)
     return Table(
         name="buy-in",
-        caption="TAM buy-in per tool in the month against "
-        + (f"the {target:.0%} target" if target is not None else "the district's target"),
+        caption=f"TAM buy-in per tool in the month against {_target(target)}",
         columns=[
             Column("tool_name", "Tool"),
             Column("quarter", "Quarter"),
-            Column("respondents", "Teachers answering", "int"),
-            Column("answers", "Answers", "int"),
-            Column("positive", "Positive answers", "int"),
-            Column("buy_in", "Buy-in", "percent"),
-            Column("target", "Target", "percent"),
-            Column("meets_target", "Meets the target", "bool"),
+            *_BUY_IN_COLUMNS,
             Column("tool_id", "Tool id"),
         ],
         rows=rows,
         freshness=part["freshness"],
-        chart=Chart(label_column=("tool_name", "quarter"), series=series, percent=True),
+        chart=Chart(label_column=("tool_name", "quarter"), series=_BUY_IN_SERIES, percent=True),
     )
 
 
