@@ -1,6 +1,7 @@
 """Kafka as districts run it: TLS (CA, client certificate) and SASL settings reach every aiokafka
-client, a service talks to a TLS-only broker with nothing but its settings, and settings that do
-not fit together stop the process at startup with a message naming them."""
+client, a service talks to a TLS-only broker with nothing but its settings, a SASL login (SCRAM or
+PLAIN, at the tests' SASL gate) lets the bus in while wrong credentials or no SASL do not, and
+settings that do not fit together stop the process at startup with a message naming them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaConnectionError
 from pydantic import ValidationError
 
 from services.catalog.config import Settings as CatalogSettings
@@ -27,10 +29,11 @@ from shared.events.topics import CATALOG_TOOLS
 from shared.testing import free_port
 from tests.fixtures.auth import TokenFactory
 from tests.fixtures.services import AppFactory
-from tests.shared.kafka_tls import Pki, SecuredBroker, make_pki
+from tests.shared.kafka_tls import METADATA, Pki, SaslGate, SecuredBroker, make_pki
 from tests.shared.support import FAST_GROUP, record_event, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
+USER, PASSWORD = "district-app", "a password the SASL gate keeps only as SCRAM keys"
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +49,8 @@ async def tls_broker(pki: Pki) -> AsyncIterator[SecuredBroker]:
 
 
 @pytest.fixture
-async def sasl_broker(pki: Pki) -> AsyncIterator[SecuredBroker]:
-    broker = await SecuredBroker(pki, authentication=True).start()
+async def gated_broker(pki: Pki) -> AsyncIterator[SecuredBroker]:
+    broker = await SecuredBroker(pki, gate=SaslGate({USER: PASSWORD})).start()
     yield broker
     await broker.stop()
 
@@ -61,6 +64,17 @@ def mutual_tls(pki: Pki, **changes: Any) -> KafkaSecurity:
         **changes,
     }
     return KafkaSecurity(**fields)
+
+
+def sasl_over_tls(pki: Pki, mechanism: str, user: str = USER, password: str = PASSWORD) -> KafkaSecurity:
+    return mutual_tls(
+        pki, protocol="SASL_SSL", sasl_mechanism=mechanism, sasl_username=user, sasl_password=password
+    )
+
+
+def gate_of(broker: SecuredBroker) -> SaslGate:
+    assert broker.gate is not None
+    return broker.gate
 
 
 def secured_bus(bootstrap: str, security: KafkaSecurity) -> KafkaBus:
@@ -118,44 +132,105 @@ async def test_tls_refuses_an_unknown_broker_and_a_client_without_certificate(
     assert tls_broker.sent == bytearray()  # not one Kafka request got through
 
 
-@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
-async def test_scram_settings_reach_the_broker_over_tls(
-    sasl_broker: SecuredBroker, pki: Pki, mechanism: str
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"])
+async def test_after_a_sasl_login_the_bus_creates_topics_publishes_and_consumes(
+    gated_broker: SecuredBroker, pki: Pki, mechanism: str
 ) -> None:
-    user, password = f"district-app-{uuid.uuid4().hex[:6]}", "a password the broker never sees"
-    security = mutual_tls(
-        pki, protocol="SASL_SSL", sasl_mechanism=mechanism, sasl_username=user, sasl_password=password
-    )
-    bus = secured_bus(sasl_broker.bootstrap_servers, security)
+    topic = f"shared-test.sasl.{uuid.uuid4().hex[:8]}"
+    bus = secured_bus(gated_broker.bootstrap_servers, sasl_over_tls(pki, mechanism))
+    gate = gate_of(gated_broker)
+    seen: list[tuple[str | None, bytes]] = []
+
+    async def handler(message: IncomingMessage) -> None:
+        seen.append((message.key, message.value))
+
     try:
-        # aiokafka reads the broker's SCRAM refusal ("e=unknown-user") as a KeyError('v').
-        with pytest.raises(Exception):  # noqa: B017
-            await bus.ping()  # the producer
-        with pytest.raises(Exception):  # noqa: B017
-            await bus.ensure_topics(["shared-test.sasl"])  # the admin client
+        await bus.ensure_topics([topic])  # the admin client
+        after_admin = len(gate.authenticated)
+        await bus.publish([OutgoingMessage(topic, "k", b"an event after a SASL login")])  # the producer
+        after_producer = len(gate.authenticated)
+        bus.subscribe(f"sasl-{uuid.uuid4().hex[:8]}", [topic], handler)
+        await bus.start()  # the consumer
+        await wait_until(lambda: len(seen) == 1, timeout_s=30, what="the message after a SASL login")
+        after_consumer = len(gate.authenticated)
     finally:
         await bus.stop()
-    # Both clients negotiated the mechanism and opened a SCRAM exchange as the user, which this
-    # broker (it has no users: see the README) refused; SCRAM never sends the password itself.
-    assert sasl_broker.sent.count(mechanism.encode()) >= 2
-    assert sasl_broker.sent.count(f"n,,n={user},r=".encode()) >= 2
-    assert b"e=unknown-user" in sasl_broker.received
-    assert password.encode() not in sasl_broker.sent
+    assert seen == [("k", b"an event after a SASL login")]
+    # Each client logged in on its own connections, as the configured user, and nothing was refused.
+    assert 0 < after_admin < after_producer < after_consumer
+    assert set(gate.authenticated) == {(mechanism, USER)}
+    assert gate.failed == [] and gate.turned_away == []
+    if mechanism == "PLAIN":  # PLAIN sends the password itself: only TLS keeps it from the wire
+        assert f"{USER}\0{USER}\0{PASSWORD}".encode() in gated_broker.sent
+    else:  # SCRAM proves knowledge of the password without sending it
+        assert f"n,,n={USER},r=".encode() in gated_broker.sent
+        assert PASSWORD.encode() not in gated_broker.sent
 
 
-async def test_plain_is_offered_to_the_broker_as_configured(sasl_broker: SecuredBroker, pki: Pki) -> None:
-    security = mutual_tls(
-        pki, protocol="SASL_SSL", sasl_mechanism="PLAIN", sasl_username="app", sasl_password="secret"
-    )
-    bus = secured_bus(sasl_broker.bootstrap_servers, security)
+@pytest.mark.parametrize(
+    ("mechanism", "user", "password"),
+    [
+        ("SCRAM-SHA-256", USER, "not the password"),
+        ("SCRAM-SHA-512", USER, "not the password"),
+        ("SCRAM-SHA-512", "nobody", PASSWORD),
+        ("PLAIN", USER, "not the password"),
+    ],
+    ids=[
+        "scram-sha-256-wrong-password",
+        "scram-sha-512-wrong-password",
+        "scram-unknown-user",
+        "plain-wrong-password",
+    ],
+)
+async def test_wrong_credentials_are_refused(
+    gated_broker: SecuredBroker, pki: Pki, mechanism: str, user: str, password: str
+) -> None:
+    bus = secured_bus(gated_broker.bootstrap_servers, sasl_over_tls(pki, mechanism, user, password))
     try:
-        with pytest.raises(Exception, match="Unable to bootstrap"):
+        with pytest.raises(KafkaConnectionError, match="Unable to bootstrap"):
+            await bus.ping()  # the producer
+        with pytest.raises(KafkaConnectionError, match="Unable to bootstrap"):
+            await bus.ensure_topics(["shared-test.sasl.refused"])  # the admin client
+    finally:
+        await bus.stop()
+    gate = gate_of(gated_broker)
+    assert gate.authenticated == []
+    assert len(gate.failed) >= 2 and set(gate.failed) == {(mechanism, user)}
+    refusal = f"invalid credentials with SASL mechanism {mechanism}"
+    assert gated_broker.received.count(refusal.encode()) == len(gate.failed)
+    assert b"shared-test.sasl.refused" not in gated_broker.sent  # no request went past the login
+
+
+async def test_a_client_without_sasl_is_turned_away_before_any_metadata(
+    gated_broker: SecuredBroker, pki: Pki
+) -> None:
+    bus = secured_bus(gated_broker.bootstrap_servers, mutual_tls(pki))  # TLS, but no SASL
+    try:
+        with pytest.raises(KafkaConnectionError, match="Unable to bootstrap"):
             await bus.ping()
     finally:
         await bus.stop()
-    # The handshake asked for PLAIN, which this broker does not offer: it hung up before the
-    # password was sent.
-    assert b"PLAIN" in sasl_broker.sent and b"secret" not in sasl_broker.sent
+    gate = gate_of(gated_broker)
+    # The client asked for the API versions (answered, as brokers do before a login), then for
+    # metadata: the gate closed the connection instead.
+    assert gate.turned_away and set(gate.turned_away) == {METADATA}
+    assert gate.authenticated == [] and gate.failed == []
+
+
+async def test_a_mechanism_the_gate_does_not_offer_is_refused_at_the_handshake(pki: Pki) -> None:
+    broker = await SecuredBroker(pki, gate=SaslGate({USER: PASSWORD}, mechanisms=["SCRAM-SHA-512"])).start()
+    bus = secured_bus(broker.bootstrap_servers, sasl_over_tls(pki, "PLAIN"))
+    try:
+        with pytest.raises(KafkaConnectionError, match="Unable to bootstrap"):
+            await bus.ping()
+    finally:
+        await bus.stop()
+        await broker.stop()
+    gate = gate_of(broker)
+    assert gate.authenticated == [] and gate.failed == []
+    # The handshake asked for PLAIN and was told SCRAM-SHA-512; the password was never sent.
+    assert b"PLAIN" in broker.sent and b"SCRAM-SHA-512" in broker.received
+    assert PASSWORD.encode() not in broker.sent
 
 
 async def test_every_aiokafka_client_gets_the_security_settings(
