@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 REPLICAS ?=
 
-.PHONY: help venv lock postgres nginx oidc-provider browser lint format migrate run up test test-fast fuzz bench compose-config clean
+.PHONY: help venv lock postgres nginx oidc-provider browser lint format migrate run up test test-fast fuzz audit bench compose-config clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -44,7 +44,7 @@ browser: ## Install Chromium (Debian's package) and the pages tests' npm package
 lint: venv ## ruff (lint and format check) and mypy on the whole tree
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared services tests bench
+	$(BIN)/mypy shared services tests bench tools
 
 format: venv ## Format and auto-fix with ruff
 	$(BIN)/ruff format .
@@ -64,6 +64,9 @@ test: venv postgres nginx oidc-provider browser ## Run the whole test suite (Pos
 
 fuzz: venv postgres nginx ## Fuzz the combined OpenAPI with schemathesis on the distributed mode (part of `make test`)
 	$(BIN)/python -m pytest -m fuzz $(PYTEST_ARGS)
+
+audit: venv ## Audit every pin of both lock files against the known vulnerabilities (pip-audit, then PyPI's project JSON)
+	$(BIN)/python -m tools.dependency_audit
 
 bench: venv postgres nginx ## Measure ingestion and the event path; prints figures against their baselines
 	$(BIN)/python -m bench

@@ -11,19 +11,19 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tools.dependency_audit import read_pins
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def locked(name: str) -> dict[str, str]:
-    """Package name -> version pinned in a lock file; every pin must carry hashes."""
-    text = (ROOT / name).read_text()
-    pins: dict[str, str] = {}
-    for block in re.split(r"\n(?=\S)", text):
-        match = re.match(r"([A-Za-z0-9_.\-]+)==(\S+)", block)
-        if match:
-            assert "--hash=sha256:" in block, f"{name}: {match.group(1)} has no hash"
-            pins[canonicalize_name(match.group(1))] = match.group(2)
-    return pins
+    """Package name -> version pinned in a lock file, read as `make audit` reads it; every pin must
+    carry hashes."""
+    path = ROOT / name
+    for block in re.split(r"\n(?=\S)", path.read_text()):
+        if not block.startswith("#"):
+            assert "--hash=sha256:" in block, f"{name}: {block.split()[0]} has no hash"
+    return {pin.name: pin.version for pin in read_pins(path)}
 
 
 def pinned(group: str | None) -> dict[str, str]:
