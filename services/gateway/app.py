@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from services.gateway.config import Settings
 from services.gateway.openapi import OpenAPIAggregator
 from services.gateway.pages import install_pages
 from services.gateway.proxy import ApiProxy
+from services.gateway.signin.housekeeping import housekeeping_job
 from services.gateway.signin.providers.router import router as providers_router
 from services.gateway.signin.router import router as signin_router
 from services.gateway.signin.runtime import SignIn
@@ -114,9 +116,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(level=settings.log_level, json=settings.json_logs)
+        housekeeping = asyncio.create_task(housekeeping_job(signin), name="signin-housekeeping")
         try:
             yield
         finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
             await client.aclose()
             await verifier.aclose()
             await signin.aclose()

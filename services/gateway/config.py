@@ -78,6 +78,11 @@ class Settings(CommonSettings):
         default=30.0, gt=0, description="The platform's signing key is replaced after this many days."
     )
     login_ttl_s: int = Field(default=600, ge=60, description="Time to finish a sign-in at the provider.")
+    audit_days: int = Field(
+        default=365,
+        ge=1,
+        description="The sign-in audit (who, when, from which address) is kept this many days, then purged.",
+    )
     idp_cache_s: float = Field(
         default=3600.0, ge=0, description="How long a provider's discovery document and keys are cached."
     )

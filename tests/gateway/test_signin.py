@@ -531,3 +531,63 @@ async def test_tokens_with_made_up_key_ids_do_not_each_cost_a_key_reload(
             r = await http.get("/auth/providers", headers={"Authorization": f"Bearer {forged}"})
             assert r.status_code == 401 and "does not publish" in r.json()["detail"]
     assert rereads <= 1
+
+
+async def test_housekeeping_removes_what_sign_in_no_longer_needs_and_keeps_the_rest(
+    platform: Platform, oidc_provider: OidcProvider, client_id: str, auth: TokenFactory, district: str
+) -> None:
+    from sqlalchemy import select
+
+    from services.gateway.models import AuthEvent, LoginAttempt, SigningKey, WebSession
+    from services.gateway.signin.housekeeping import purge
+    from services.gateway.signin.issuer import PUBLISH_AHEAD
+
+    provider = await register(platform, auth, oidc_provider, client_id, default_roles=["teacher"])
+    oidc_provider.add_account("kim", sub="kim")
+    oidc_provider.add_account("lee", sub="lee")
+    signin, now = platform.signin, dt.datetime.now(dt.UTC)
+    signin.clock.set(now)
+    async with platform.browser() as kim:  # signs in, then out
+        await sign_in(platform, kim, district, "kim")
+        assert (await kim.post(f"{PUBLIC}/auth/logout")).status_code == 303
+    async with platform.browser() as lee:  # signs in for 8 hours
+        await sign_in(platform, lee, district, "lee")
+        async with platform.browser() as gone:  # leaves for the provider and never comes back
+            assert (await gone.get(f"{PUBLIC}/auth/login?district={district}")).status_code in (302, 303)
+        token, _ = await signin.issuer.mint(subject="s", district_id=district, roles=["admin"])
+        retired = str(jwt.get_unverified_header(token)["kid"])
+        await signin.issuer.rotate()  # `retired` stops signing after PUBLISH_AHEAD, expires after its tokens
+        async with signin.db.transaction() as session:
+            session.add(
+                AuthEvent(
+                    district_id=district,
+                    at=now - dt.timedelta(days=366),
+                    kind="sign_in",
+                    subject="ghost",
+                    detail={},
+                )
+            )
+        signin.clock.set(now + PUBLISH_AHEAD + dt.timedelta(hours=1))  # past the retired key's last token
+
+        purged = await purge(signin)
+
+        assert min(purged.__dict__.values()) >= 1  # each kind had something to go
+        async with signin.db.transaction() as session:
+            sessions = (
+                await session.scalars(select(WebSession).where(WebSession.district_id == district))
+            ).all()
+            attempts = (
+                await session.scalars(
+                    select(LoginAttempt).where(LoginAttempt.provider_id == uuid.UUID(provider["id"]))
+                )
+            ).all()
+            kids = set((await session.scalars(select(SigningKey.kid))).all())
+            audit = (await session.scalars(select(AuthEvent).where(AuthEvent.district_id == district))).all()
+        assert [s.subject for s in sessions] == ["lee"]  # kim's ended session and what it kept are gone
+        assert attempts == []
+        assert retired not in kids and kids  # the key that signs now stays
+        assert "ghost" not in {e.subject for e in audit}  # past GATEWAY_AUDIT_DAYS
+        assert {(e.kind, e.subject) for e in audit} >= {("sign_out", "kim"), ("sign_in", "lee")}
+        # lee is still signed in, and tokens are still signed (by the key that stayed)
+        assert (await lee.get(f"{PUBLIC}/auth/session")).status_code == 200
+        assert (await lee.post(f"{PUBLIC}/auth/token")).status_code == 200

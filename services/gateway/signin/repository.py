@@ -1,15 +1,16 @@
-"""SQL of sign-in: providers, pending logins, sessions and the audit."""
+"""SQL of sign-in: providers, pending logins, sessions, the audit and their purge."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Delete, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.models import AuthEvent, IdentityProvider, LoginAttempt, WebSession
+from services.gateway.models import AuthEvent, IdentityProvider, LoginAttempt, SigningKey, WebSession
 
 
 class SignInRepository:
@@ -62,8 +63,32 @@ class SignInRepository:
         if row is None:
             return None
         await self.session.delete(row)
-        await self.session.execute(delete(LoginAttempt).where(LoginAttempt.expires_at < now))
+        await self.purge_attempts(now=now)
         return row if row.expires_at > now else None
+
+    async def purge_attempts(self, *, now: dt.datetime) -> int:
+        """Remove the sign-ins abandoned at the provider (login attempts past their expiry)."""
+        return await self._delete(delete(LoginAttempt).where(LoginAttempt.expires_at <= now))
+
+    async def purge_sessions(self, *, now: dt.datetime) -> int:
+        """Remove the sessions that ended or expired, with what they kept of the person."""
+        return await self._delete(
+            delete(WebSession).where(or_(WebSession.ended_at.is_not(None), WebSession.expires_at <= now))
+        )
+
+    async def purge_signing_keys(self, *, now: dt.datetime) -> int:
+        """Remove the signing keys past their expiry (no token they signed is valid any more)."""
+        return await self._delete(
+            delete(SigningKey).where(SigningKey.expires_at.is_not(None), SigningKey.expires_at <= now)
+        )
+
+    async def purge_events(self, *, before: dt.datetime) -> int:
+        """Remove the audit entries older than `before`."""
+        return await self._delete(delete(AuthEvent).where(AuthEvent.at < before))
+
+    async def _delete(self, statement: Delete) -> int:
+        result: Any = await self.session.execute(statement)
+        return int(result.rowcount or 0)
 
     async def live_session(self, id_hash: str, *, now: dt.datetime) -> WebSession | None:
         """A session that has neither ended nor expired."""
