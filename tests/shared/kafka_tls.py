@@ -152,6 +152,7 @@ _GATE_VERSIONS = {SASL_HANDSHAKE: (1, 1), SASL_AUTHENTICATE: (0, 1)}
 _MAX_UNAUTHENTICATED_FRAME = 524_288  # Apache Kafka's sasl.server.max.receive.size
 
 AuthInfo = tuple[bytes, bytes, bytes, int]  # scramp's salt, stored key, server key, iteration count
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 class _Refused(Exception):
@@ -292,26 +293,14 @@ class SaslGate:
             return _PlainExchange(self._credentials["SCRAM-SHA-256"])
         return _ScramExchange(mechanism, self._credentials[mechanism])
 
-    async def admit(
-        self,
-        client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-        broker: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-        sent: bytearray,
-        received: bytearray,
-    ) -> bool:
+    async def admit(self, client: Streams, broker: Streams, sent: bytearray, received: bytearray) -> bool:
         """Run the connection's SASL login; True once the client is in, False when it is to close."""
         try:
             return await self._login(client, broker, sent, received)
         except (ValueError, struct.error, OSError, ssl.SSLError):
             return False  # a malformed frame, or a peer that hung up
 
-    async def _login(
-        self,
-        client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-        broker: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-        sent: bytearray,
-        received: bytearray,
-    ) -> bool:
+    async def _login(self, client: Streams, broker: Streams, sent: bytearray, received: bytearray) -> bool:
         (client_r, client_w), (broker_r, broker_w) = client, broker
         exchange: _Exchange | None = None
         while True:
