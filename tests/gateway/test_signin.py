@@ -283,6 +283,43 @@ async def test_a_role_mapping_change_takes_effect_on_every_replica_without_resta
     assert change["detail"]["fields"] == ["role_map"] and change["subject"]
 
 
+async def test_a_change_to_a_providers_sign_in_rules_ends_its_sessions_a_rename_does_not(
+    platform: Platform, oidc_provider: OidcProvider, client_id: str, auth: TokenFactory, district: str
+) -> None:
+    row = await register(
+        platform, auth, oidc_provider, client_id, roles_claim="groups", role_map={"Staff": "edtech"}
+    )
+    oidc_provider.add_account("ray", sub="ray", groups=["Staff"])
+
+    async def change(fields: dict[str, Any]) -> dict[str, Any]:
+        async with platform.browser(replica=1) as http:
+            r = await http.patch(f"{PUBLIC}/auth/providers/{row['id']}", json=fields, headers=auth("edtech"))
+        assert r.status_code == 200, r.text
+        audit = (await _get(platform, "/auth/audit", headers=auth("edtech"))).json()["items"]
+        return dict(next(e for e in audit if e["kind"] == "provider_changed")["detail"])
+
+    async with platform.browser() as ray:
+        await sign_in(platform, ray, district, "ray")
+        assert (await ray.get(f"{PUBLIC}/auth/session")).json()["roles"] == ["edtech"]
+        # A rename, the secret entered again (as when it is rotated), or a rule set to the value it has:
+        # the session goes on.
+        detail = await change(
+            {"name": "District IdP (staff)", "client_secret": "s3cret", "role_map": row["role_map"]}
+        )
+        assert detail["sessions_ended"] == 0
+        assert (await ray.post(f"{PUBLIC}/auth/token")).status_code == 200
+        # Ray is demoted: the session that holds edtech ends on every replica, now, not in 8 hours.
+        detail = await change({"role_map": {"Staff": "teacher"}})
+        assert detail["sessions_ended"] == 1 and detail["fields"] == ["role_map"]
+        assert (await ray.get(f"{PUBLIC}/auth/session")).status_code == 401
+        assert (await ray.post(f"{PUBLIC}/auth/token")).status_code == 401
+        await sign_in(platform, ray, district, "ray")
+        assert (await ray.get(f"{PUBLIC}/auth/session")).json()["roles"] == ["teacher"]
+        # A district that turns its provider off signs its people out.
+        assert (await change({"enabled": False}))["sessions_ended"] == 1
+        assert (await ray.get(f"{PUBLIC}/auth/session")).status_code == 401
+
+
 async def test_sign_out_ends_the_session_here_and_at_the_provider(
     platform: Platform, oidc_provider: OidcProvider, client_id: str, auth: TokenFactory, district: str
 ) -> None:

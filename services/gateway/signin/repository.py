@@ -50,12 +50,17 @@ class SignInRepository:
 
     async def delete_provider(self, row: IdentityProvider) -> None:
         """Remove a provider (its people's sessions end with it)."""
-        await self.session.execute(
+        await self.end_sessions(row.id)
+        await self.session.delete(row)
+
+    async def end_sessions(self, provider_id: uuid.UUID) -> int:
+        """End the live sessions of the people who signed in with a provider; how many ended."""
+        result: Any = await self.session.execute(
             update(WebSession)
-            .where(WebSession.provider_id == row.id, WebSession.ended_at.is_(None))
+            .where(WebSession.provider_id == provider_id, WebSession.ended_at.is_(None))
             .values(ended_at=func.now())
         )
-        await self.session.delete(row)
+        return int(result.rowcount or 0)
 
     async def take_attempt(self, state_hash: str, *, now: dt.datetime) -> LoginAttempt | None:
         """The pending login of a state, removed (a state is used once); None if unknown or expired."""

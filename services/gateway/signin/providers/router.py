@@ -88,14 +88,17 @@ async def update_provider(
     signin: SignInDep,
     repo: RepoDep,
 ) -> ProviderRead:
-    """Change a provider (claims, role mapping, secret...): the next sign-in on any replica uses it."""
+    """Change a provider (claims, role mapping, secret...): the next sign-in on any replica uses it.
+    A change to its sign-in rules (all but its name and secret) also ends the sessions of the people
+    who signed in with it, so that nobody keeps roles the new rules would not give."""
     row = await repo.provider(provider_id, district_id=principal.district_id)
     if row is None:
         raise NotFound("no such identity provider in this district")
-    change_provider(
+    rules = change_provider(
         row, body, box=signin.box, clock=signin.clock, production=signin.settings.environment == "production"
     )
     await ensure_unique_name(repo, row)
+    ended = await repo.end_sessions(row.id) if rules else 0
     changed = sorted(body.model_dump(exclude_unset=True))
     audit(
         repo,
@@ -106,6 +109,7 @@ async def update_provider(
         subject=principal.subject,
         provider_id=row.id,
         fields=changed,
+        sessions_ended=ended,
     )
     return read(row, public_url=signin.settings.public_url)
 

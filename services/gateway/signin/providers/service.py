@@ -3,6 +3,7 @@ provider's claims become a platform person."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -90,12 +91,31 @@ def new_provider(
     return row
 
 
+SIGN_IN_RULES = (
+    "issuer",
+    "discovery_url",
+    "client_id",
+    "scopes",
+    "tenant",
+    "tenant_claim",
+    "roles_claim",
+    "role_map",
+    "default_roles",
+    "sourced_id_claim",
+    "enabled",
+)
+"""The fields that decide who signs in with a provider and as whom, with which roles: a change to
+any of them ends the provider's sessions (its name and client secret are not among them)."""
+
+
 def change_provider(
     row: IdentityProvider, data: ProviderFields, *, box: SecretBox, clock: Clock, production: bool
-) -> None:
-    """Apply the fields given to a provider."""
+) -> list[str]:
+    """Apply the fields given to a provider; the sign-in rules whose values changed."""
+    before = {name: copy.deepcopy(getattr(row, name)) for name in SIGN_IN_RULES}
     _apply(row, data, box, production=production)
     row.updated_at = clock.now()
+    return [name for name in SIGN_IN_RULES if getattr(row, name) != before[name]]
 
 
 async def ensure_unique_name(repo: SignInRepository, row: IdentityProvider) -> None:
