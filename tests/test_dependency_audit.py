@@ -8,18 +8,16 @@ with `id`, `aliases`, `fixed_in`, `details`, `link`, `source`, `summary`, `withd
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.fixtures.loopback_json import JsonHost
 from tools.dependency_audit import LOCKS, Finding, Pin, apply_pip_audit_report, read_pins
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,46 +43,30 @@ def project(version: str, *, vulnerabilities: list[dict[str, Any]] | None = None
     }
 
 
-class FakePyPI(ThreadingHTTPServer):
+class FakePyPI:
     """PyPI's project JSON on loopback: `documents` by project name; others answer 404."""
 
     def __init__(self) -> None:
         self.documents: dict[str, Any] = {}
         self.status = 200
         self.asked: list[str] = []
-        server = self
+        self.host = JsonHost(self._answer)
+        self.url = self.host.origin
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.asked.append(self.path)
-                match = re.fullmatch(r"/pypi/([^/]+)/json", self.path)
-                document = server.documents.get(match.group(1)) if match else None
-                status = server.status if document is not None else 404
-                body = json.dumps(document).encode() if status == 200 else b"{}"
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+    def _answer(self, path: str) -> tuple[int, Any]:
+        self.asked.append(path)
+        match = re.fullmatch(r"/pypi/([^/]+)/json", path)
+        document = self.documents.get(match.group(1)) if match else None
+        if document is None:
+            return 404, {}
+        return (self.status, document) if self.status == 200 else (self.status, {})
 
 
 @pytest.fixture
 def pypi() -> Iterator[FakePyPI]:
     server = FakePyPI()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     yield server
-    server.shutdown()
-    server.server_close()
+    server.host.stop()
 
 
 def run_audit(pypi: FakePyPI, lock: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -8,12 +8,10 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import threading
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,6 +28,7 @@ from shared.auth import DevIssuer, Principal, TokenVerifier
 from shared.config import IssuerConfig, ServiceSettings
 from shared.errors import PROBLEM_JSON, Unauthorized, install_problem_handlers
 from shared.service import build_verifier
+from tests.fixtures.loopback_json import JsonHost
 
 AUDIENCE = "edtech-platform"
 ISSUER_A = "https://idp.district-a.example"  # one district's own IdP: RSA keys, role map
@@ -71,27 +70,15 @@ class FakeIdP:
 def idp() -> Iterator[FakeIdP]:
     state = FakeIdP()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.fetches[self.path] += 1
-            doc = state.jwks.get(self.path)
-            body = json.dumps(doc).encode() if doc is not None else b"{}"
-            self.send_response(200 if doc is not None else 404)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[int, Any]:
+        state.fetches[path] += 1
+        doc = state.jwks.get(path)
+        return (200, doc) if doc is not None else (404, {})
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    host = JsonHost(answer)
+    state.base_url = host.origin
     yield state
-    server.shutdown()
-    server.server_close()
+    host.stop()
 
 
 class FakeClock:
