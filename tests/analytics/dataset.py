@@ -21,7 +21,15 @@ from services.analytics.counting.service import count_all, regroup_due
 from services.analytics.ingest.signing import signed_headers
 from services.analytics.models import UsageEvent
 from shared.bus import IncomingMessage
-from shared.events import CloudEvent, EventPayload, LicenseRecorded, ToolRegistered, ToolStatusChanged
+from shared.events import (
+    CloudEvent,
+    EventPayload,
+    LicenseRecorded,
+    TamAnswered,
+    TamCount,
+    ToolRegistered,
+    ToolStatusChanged,
+)
 from tests.analytics.roster_data import upload
 from tests.fixtures.auth import TokenFactory
 
@@ -203,3 +211,21 @@ async def build(client: httpx.AsyncClient, runtime: Any, auth: TokenFactory, dis
 def day(text: str) -> dt.date:
     """A date from ISO text."""
     return dt.date.fromisoformat(text)
+
+
+def tam_answer(
+    tool_id: str, pilot_id: uuid.UUID, teacher: str, phase: str, positive: int, when: str
+) -> TamAnswered:
+    """A teacher's answer to pilots' TAM survey: 10 items on 1-5, `positive` of them at 4 or more."""
+    return TamAnswered(
+        tool_id=uuid.UUID(tool_id),
+        pilot_id=pilot_id,
+        teacher_id=teacher,
+        phase=phase,
+        overall=TamCount(answers=10, positive=positive),
+        scale_min=1,
+        scale_max=5,
+        threshold=4,
+        buy_in_target=0.85,
+        answered_at=dt.datetime.fromisoformat(f"{when}T12:00:00+00:00"),
+    )

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from shared.events import ErrorLogged, PilotStarted, TamAnswered, TamCount
-from tests.analytics.dataset import Dataset, build, deliver
+from shared.events import ErrorLogged, PilotStarted
+from tests.analytics.dataset import Dataset, build, deliver, tam_answer
 from tests.fixtures.auth import TokenFactory
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
@@ -180,22 +180,6 @@ async def test_license_utilization_and_dormant_cost(
     )
 
 
-def tam_answer(tool_id: str, teacher: str, phase: str, positive: int, when: str) -> TamAnswered:
-    """A teacher's answer to pilots' TAM survey (10 items on 1-5, positive at 4 or more)."""
-    return TamAnswered(
-        tool_id=uuid.UUID(tool_id),
-        pilot_id=PILOT,
-        teacher_id=teacher,
-        phase=phase,
-        overall=TamCount(answers=10, positive=positive),
-        scale_min=1,
-        scale_max=5,
-        threshold=4,
-        buy_in_target=0.85,
-        answered_at=dt.datetime.fromisoformat(f"{when}T12:00:00+00:00"),
-    )
-
-
 PILOT = uuid.uuid4()
 
 
@@ -209,7 +193,7 @@ async def test_teacher_utilization_adoption_and_buy_in(
         ("t2", "post", 5, "2026-03-20"),  # t2's latest answer counts
     ):
         message = await deliver(
-            app.state.runtime, tam_answer(data.tool_a, teacher, phase, positive, when), district
+            app.state.runtime, tam_answer(data.tool_a, PILOT, teacher, phase, positive, when), district
         )
     await app.state.runtime.consumer.handle_message(message)  # redelivered: once
     r = await analytics.get("/api/analytics/dashboards/teachers", params=MARCH, headers=auth("admin"))

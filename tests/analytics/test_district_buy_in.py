@@ -11,29 +11,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from shared.events import TamAnswered, TamCount
-from tests.analytics.dataset import adopt, deliver
+from tests.analytics.dataset import adopt, deliver, tam_answer
 from tests.fixtures.auth import TokenFactory
 
 URL = "/api/analytics/reports/monthly"
 TOOL_A, TOOL_B = str(uuid.uuid4()), str(uuid.uuid4())
 PILOT_A, PILOT_B = uuid.uuid4(), uuid.uuid4()
-
-
-def answer(tool: str, pilot: uuid.UUID, teacher: str, phase: str, positive: int, when: str) -> TamAnswered:
-    """A teacher's answer to pilots' TAM survey: 10 items, `positive` of them positive."""
-    return TamAnswered(
-        tool_id=uuid.UUID(tool),
-        pilot_id=pilot,
-        teacher_id=teacher,
-        phase=phase,
-        overall=TamCount(answers=10, positive=positive),
-        scale_min=1,
-        scale_max=5,
-        threshold=4,
-        buy_in_target=0.85,
-        answered_at=dt.datetime.fromisoformat(f"{when}T12:00:00+00:00"),
-    )
 
 
 ANSWERS = (
@@ -70,7 +53,7 @@ async def answered(analytics_app: tuple[FastAPI, httpx.AsyncClient], district: s
     await adopt(runtime, TOOL_B, district, on=dt.date(2025, 8, 1), name="Kami")
     for tool, pilot, teacher, phase, positive, when in ANSWERS:
         await deliver(
-            analytics_app[0].state.runtime, answer(tool, pilot, teacher, phase, positive, when), district
+            analytics_app[0].state.runtime, tam_answer(tool, pilot, teacher, phase, positive, when), district
         )
 
 

@@ -34,8 +34,8 @@ def test_the_cutoff_is_the_monday_before_the_oldest_school_year_kept() -> None:
     assert retention_cutoff(dt.date(2026, 8, 3), school_years=1, start_month=8) == dt.date(2026, 7, 27)
 
 
-async def append(db: Database, district: str, days: list[str]) -> None:
-    """One login of `s1` per day, appended and counted."""
+async def append_at(db: Database, district: str, moments: list[str]) -> None:
+    """One login of `s1` at each moment (ISO 8601), appended and counted."""
     key = (uuid.uuid4(), f"msg-{uuid.uuid4().hex}")
     events = [
         (
@@ -43,18 +43,23 @@ async def append(db: Database, district: str, days: list[str]) -> None:
             district,
             "events",
             Normalized(
-                event_id=f"{district}-{day}",
+                event_id=f"{district}-{at}",
                 kind="login",
-                occurred_at=dt.datetime.fromisoformat(f"{day}T10:00:00+00:00"),
+                occurred_at=dt.datetime.fromisoformat(at),
                 user_id="s1",
                 tool_id="tool-a",
             ),
         )
-        for day in days
+        for at in moments
     ]
     async with db.transaction() as session:
         await IngestRepository(session).write_group([(key, district)], events, received_at=utcnow())
     await count_all(db)
+
+
+async def append(db: Database, district: str, days: list[str]) -> None:
+    """One login of `s1` per day (at 10:00 UTC), appended and counted."""
+    await append_at(db, district, [f"{day}T10:00:00+00:00" for day in days])
 
 
 async def kept(db: Database, district: str) -> tuple[list[str], list[str]]:

@@ -6,44 +6,17 @@ of June 29, 2025 there is before its cutoff, Monday June 30, though it is June 3
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from services.analytics.counting.service import count_all
-from services.analytics.ingest.repository import IngestRepository
-from services.analytics.ingest.schemas import Normalized
 from services.analytics.retention.service import apply_retention
-from shared.db import Database, utcnow
-from tests.analytics.test_retention import kept
+from shared.db import Database
+from tests.analytics.test_retention import append_at, kept
 from tests.fixtures.auth import TokenFactory
 
 JUNE_30_EVENING_PACIFIC = dt.datetime(2026, 7, 1, 5, 0, tzinfo=dt.UTC)
-
-
-async def append_at(db: Database, district: str, moments: list[str]) -> None:
-    """One login of `s1` at each moment, appended and counted."""
-    key = (uuid.uuid4(), f"msg-{uuid.uuid4().hex}")
-    events = [
-        (
-            key,
-            district,
-            "events",
-            Normalized(
-                event_id=f"{district}-{i}",
-                kind="login",
-                occurred_at=dt.datetime.fromisoformat(at),
-                user_id="s1",
-                tool_id="tool-a",
-            ),
-        )
-        for i, at in enumerate(moments)
-    ]
-    async with db.transaction() as session:
-        await IngestRepository(session).write_group([(key, district)], events, received_at=utcnow())
-    await count_all(db)
 
 
 async def test_retention_cuts_in_the_districts_time_zone(

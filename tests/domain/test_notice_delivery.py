@@ -13,16 +13,19 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
-from shared.testing import free_port
 from tests.analytics.dataset import ev, send_events
-from tests.analytics.roster_data import FILES, upload
-from tests.domain.helpers import ANALYTICS, CATALOG, approved_tool, counted, ok
-from tests.domain.test_retirement_notices import SCHEDULED_ON, USERS, Inbox, notices
+from tests.domain.helpers import CATALOG, counted, ok
+from tests.domain.test_retirement_notices import (
+    Inbox,
+    adopted_tool_in_use,
+    notices,
+    platform_mailing_to,
+    smtp_server,
+)
 from tests.fixtures.auth import TokenFactory
-from tests.fixtures.platform import Platform, running_platform
+from tests.fixtures.platform import Platform
 
 
 class WatchingInbox(Inbox):
@@ -57,27 +60,17 @@ class WatchingInbox(Inbox):
 @pytest.fixture
 def watching_smtp(platform_database_url: str) -> Iterator[tuple[WatchingInbox, int]]:
     """A real SMTP server (aiosmtpd) on a loopback port that watches the notices' rows."""
-    inbox, port = WatchingInbox(platform_database_url), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    inbox = WatchingInbox(platform_database_url)
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
 async def mailing_platform(
     platform_database_url: str, auth_settings: dict[str, Any], watching_smtp: tuple[WatchingInbox, int]
 ) -> AsyncIterator[Platform]:
-    """The platform with the catalog sending notices to the watching SMTP server every 0.1 s."""
-    catalog = {
-        "smtp_host": "127.0.0.1",
-        "smtp_port": watching_smtp[1],
-        "smtp_from": "edtech@springfield.example",
-        "notice_job_interval_s": 0.1,
-    }
-    async with running_platform(platform_database_url, auth_settings, catalog=catalog) as running:
+    """The platform with the catalog sending notices to the watching SMTP server."""
+    async with platform_mailing_to(platform_database_url, auth_settings, watching_smtp[1]) as running:
         yield running
 
 
@@ -86,21 +79,7 @@ async def test_notices_are_sent_outside_transactions_and_at_least_once(
 ) -> None:
     platform, inbox, edtech = mailing_platform, watching_smtp[0], auth("edtech")
     inbox.district = district
-    platform.travel_to(SCHEDULED_ON)
-    assert (await upload(platform.analytics, edtech, {**FILES, "users.csv": USERS})).status_code == 200
-    tool = await approved_tool(platform.catalog, auth, name="Quizlet")
-    for status in ("piloting", "adopted"):
-        await ok(
-            await platform.catalog.post(
-                f"{CATALOG}/tools/{tool['id']}/transitions", json={"to_status": status}, headers=edtech
-            )
-        )
-    integration = await ok(
-        await platform.analytics.post(
-            f"{ANALYTICS}/integrations", json={"name": "LMS", "tool_id": tool["id"]}, headers=edtech
-        ),
-        201,
-    )
+    tool, integration = await adopted_tool_in_use(platform, auth)
     await send_events(platform.analytics, integration, [ev("t1", "login", "2026-04-20")])
     await send_events(platform.analytics, integration, [ev("t3", "login", "2026-04-21")])
     await counted(platform, district)

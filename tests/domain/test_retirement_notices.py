@@ -5,6 +5,7 @@ called off, and a cancelled one never blocks a new notice."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email
 import time
@@ -55,30 +56,47 @@ class Inbox:
         return self.messages
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    """A real SMTP server (aiosmtpd) on a loopback port, and what it receives."""
-    inbox, port = Inbox(), free_port()
+@contextlib.contextmanager
+def smtp_server(inbox: Inbox) -> Iterator[int]:
+    """A real SMTP server (aiosmtpd) handing what it receives to `inbox`, on a loopback port."""
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield inbox, port
+        yield port
     finally:
         controller.stop()
+
+
+@contextlib.asynccontextmanager
+async def platform_mailing_to(
+    platform_database_url: str, auth_settings: dict[str, Any], smtp_port: int
+) -> AsyncIterator[Platform]:
+    """The platform with the catalog sending notices to the SMTP server on `smtp_port` every 0.1 s."""
+    catalog = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_port,
+        "smtp_from": "edtech@springfield.example",
+        "notice_job_interval_s": 0.1,
+    }
+    async with running_platform(platform_database_url, auth_settings, catalog=catalog) as running:
+        yield running
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on a loopback port, and what it receives."""
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        yield inbox, port
 
 
 @pytest.fixture
 async def mailing_platform(
     platform_database_url: str, auth_settings: dict[str, Any], smtp: tuple[Inbox, int]
 ) -> AsyncIterator[Platform]:
-    """The platform with the catalog sending notices to the loopback SMTP server every 0.1 s."""
-    catalog = {
-        "smtp_host": "127.0.0.1",
-        "smtp_port": smtp[1],
-        "smtp_from": "edtech@springfield.example",
-        "notice_job_interval_s": 0.1,
-    }
-    async with running_platform(platform_database_url, auth_settings, catalog=catalog) as running:
+    """The platform with the catalog sending notices to the loopback SMTP server."""
+    async with platform_mailing_to(platform_database_url, auth_settings, smtp[1]) as running:
         yield running
 
 
@@ -97,10 +115,12 @@ async def notices(platform: Platform, headers: dict[str, str]) -> list[dict[str,
     return list((await ok(await platform.catalog.get(f"{CATALOG}/notices", headers=headers)))["items"])
 
 
-async def test_retiring_notifies_the_teachers_who_use_the_tool_and_can_be_called_off(
-    mailing_platform: Platform, smtp: tuple[Inbox, int], auth: TokenFactory, district: str
-) -> None:
-    platform, inbox, edtech = mailing_platform, smtp[0], auth("edtech")
+async def adopted_tool_in_use(
+    platform: Platform, auth: TokenFactory
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """On SCHEDULED_ON, with the roster of USERS: an adopted tool ("Quizlet") and an LMS integration
+    sending its usage."""
+    edtech = auth("edtech")
     platform.travel_to(SCHEDULED_ON)
     assert (await upload(platform.analytics, edtech, {**FILES, "users.csv": USERS})).status_code == 200
     tool = await approved_tool(platform.catalog, auth, name="Quizlet")
@@ -116,6 +136,14 @@ async def test_retiring_notifies_the_teachers_who_use_the_tool_and_can_be_called
         ),
         201,
     )
+    return tool, integration
+
+
+async def test_retiring_notifies_the_teachers_who_use_the_tool_and_can_be_called_off(
+    mailing_platform: Platform, smtp: tuple[Inbox, int], auth: TokenFactory, district: str
+) -> None:
+    platform, inbox, edtech = mailing_platform, smtp[0], auth("edtech")
+    tool, integration = await adopted_tool_in_use(platform, auth)
     await send_events(
         platform.analytics,
         integration,
